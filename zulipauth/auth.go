@@ -1,0 +1,169 @@
+package zulipauth
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// Config configures an [Auth]. Users and Authenticator are required; every
+// other field has the default its comment states, filled in by [New].
+type Config struct {
+	// Users is where accounts live. Required.
+	Users UserStore
+	// Authenticator checks credentials: backends/password, backends/ldap,
+	// or several joined with [Chain]. Required.
+	Authenticator Authenticator
+
+	// Realms resolves the organization of a request. Default: when Users is
+	// also a [RealmStore], the root realm of that store ([HostRealms] without
+	// an ExternalHost); otherwise one active realm named "Zulip" that allows
+	// password login.
+	Realms RealmResolver
+
+	// LoginLimiter is the per-username budget of fetch_api_key, keyed by
+	// realm and the trimmed, case-folded username, and cleared by a
+	// successful login. Default: a [MemoryLimiter] with [DefaultLoginBudget]
+	// (5 attempts per 30 minutes, Zulip's authenticate_by_username).
+	LoginLimiter Limiter
+	// IPLimiter is the per-client-address budget of fetch_api_key (IPv6 by
+	// /64). Default: a [MemoryLimiter] with [DefaultIPBudget] (100 per
+	// minute, Zulip's api_by_ip).
+	IPLimiter Limiter
+
+	// TrustedProxies lists the reverse proxies whose X-Forwarded-For and
+	// X-Real-IP headers are believed. Default: none, so the client address is
+	// the TCP peer and those headers are ignored.
+	TrustedProxies []netip.Prefix
+
+	// MaxBodyBytes caps the request body. A larger body is refused with
+	// 413 before it is read. Default: 64 KiB.
+	MaxBodyBytes int64
+	// MaxPasswordBytes caps the password; a longer one is refused with 400
+	// before any rate-limit or hash work. Default: 1024.
+	MaxPasswordBytes int
+
+	// OnEvent, when set, is called with the outcome of every login attempt
+	// that reaches the rate limits. It runs on the request's goroutine before
+	// the response is written: hand slow work (sending an email) elsewhere.
+	OnEvent func(Event)
+	// Logger receives internal faults (a store or limiter error) and nothing
+	// that is a secret. Default: slog.Default().
+	Logger *slog.Logger
+	// Now is the clock for X-RateLimit-Reset and events. Default: time.Now.
+	Now func() time.Time
+}
+
+// Defaults for [Config] fields.
+const (
+	DefaultMaxBodyBytes     = 64 << 10
+	DefaultMaxPasswordBytes = 1024
+)
+
+// Auth holds one configuration of Zulip's login and hands out its handlers.
+// Build it with [New]; it is safe for concurrent use.
+type Auth struct {
+	cfg Config
+}
+
+// New checks cfg, fills in its defaults and returns the Auth it describes.
+func New(cfg Config) (*Auth, error) {
+	if cfg.Users == nil {
+		return nil, errors.New("zulipauth: Config.Users is required")
+	}
+	if cfg.Authenticator == nil {
+		return nil, errors.New("zulipauth: Config.Authenticator is required")
+	}
+	if cfg.MaxBodyBytes < 0 || cfg.MaxPasswordBytes < 0 {
+		return nil, errors.New("zulipauth: Config.MaxBodyBytes and MaxPasswordBytes must not be negative")
+	}
+	for _, p := range cfg.TrustedProxies {
+		if !p.IsValid() {
+			return nil, errors.New("zulipauth: Config.TrustedProxies holds an invalid prefix")
+		}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.MaxPasswordBytes == 0 {
+		cfg.MaxPasswordBytes = DefaultMaxPasswordBytes
+	}
+	if cfg.Realms == nil {
+		if rs, ok := cfg.Users.(RealmStore); ok {
+			cfg.Realms = HostRealms{Realms: rs}
+		} else {
+			cfg.Realms = SingleRealm(Realm{Name: "Zulip"})
+		}
+	}
+	if cfg.LoginLimiter == nil {
+		cfg.LoginLimiter = NewMemoryLimiter(DefaultLoginBudget, WithClock(cfg.Now))
+	}
+	if cfg.IPLimiter == nil {
+		cfg.IPLimiter = NewMemoryLimiter(DefaultIPBudget, WithClock(cfg.Now))
+	}
+	return &Auth{cfg: cfg}, nil
+}
+
+// Mount registers the login endpoints on mux: /api/v1/fetch_api_key.
+//
+// The path is registered without a method, so that other methods get Zulip's
+// JSON 405 rather than ServeMux's plain-text one. Serve the mux through
+// [MergeSlashes] so that clients given a realm URL with a trailing slash
+// (which request //api/v1/...) reach it.
+func (a *Auth) Mount(mux *http.ServeMux) {
+	mux.Handle("/api/v1/fetch_api_key", a.FetchAPIKey())
+}
+
+// ClientIP returns the address r came from, believing proxy headers only
+// from Config.TrustedProxies.
+func (a *Auth) ClientIP(r *http.Request) netip.Addr {
+	return clientIP(r, a.cfg.TrustedProxies)
+}
+
+func (a *Auth) emit(e Event) {
+	if a.cfg.OnEvent != nil {
+		a.cfg.OnEvent(e)
+	}
+}
+
+// MergeSlashes serves h with runs of slashes in the URL path collapsed to one,
+// as nginx's merge_slashes does in front of a Zulip server. zulip-js and other
+// clients join a realm URL and "/api/v1/...", so a realm URL ending in "/"
+// produces "//api/v1/fetch_api_key"; http.ServeMux would answer that with a
+// redirect, which turns the POST into a GET.
+func MergeSlashes(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.Contains(r.URL.Path, "//") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		r2 := new(http.Request)
+		*r2 = *r
+		u := *r.URL
+		u.Path = mergeSlashes(u.Path)
+		u.RawPath = mergeSlashes(u.RawPath)
+		r2.URL = &u
+		h.ServeHTTP(w, r2)
+	})
+}
+
+func mergeSlashes(p string) string {
+	var b strings.Builder
+	b.Grow(len(p))
+	for i := 0; i < len(p); i++ {
+		if p[i] == '/' && i > 0 && p[i-1] == '/' {
+			continue
+		}
+		b.WriteByte(p[i])
+	}
+	return b.String()
+}

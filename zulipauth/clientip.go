@@ -1,0 +1,91 @@
+package zulipauth
+
+import (
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// clientIP resolves the address a request came from.
+//
+// By default that is the peer of the TCP connection (RemoteAddr): headers
+// are set by the client and prove nothing. Only when the peer is one of the
+// trusted proxies are X-Forwarded-For and then X-Real-IP believed.
+// X-Forwarded-For is read from the right, skipping addresses that are
+// themselves trusted proxies: the first untrusted one is the client, and
+// anything to its left was written by the client. If every entry is trusted,
+// the leftmost is the client.
+func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
+	peer := parseAddr(r.RemoteAddr)
+	if !peer.IsValid() || !isTrusted(peer, trusted) {
+		return peer
+	}
+	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+		var leftmost netip.Addr
+		for i := len(xff) - 1; i >= 0; i-- {
+			hops := strings.Split(xff[i], ",")
+			for j := len(hops) - 1; j >= 0; j-- {
+				a := parseAddr(strings.TrimSpace(hops[j]))
+				if !a.IsValid() {
+					// Garbage where an address should be: whoever wrote it
+					// is not a proxy we trust, so stop at the last good hop.
+					if leftmost.IsValid() {
+						return leftmost
+					}
+					return peer
+				}
+				if !isTrusted(a, trusted) {
+					return a
+				}
+				leftmost = a
+			}
+		}
+		if leftmost.IsValid() {
+			return leftmost
+		}
+	}
+	if a := parseAddr(strings.TrimSpace(r.Header.Get("X-Real-IP"))); a.IsValid() {
+		return a
+	}
+	return peer
+}
+
+// parseAddr parses "ip", "ip:port" or "[ipv6]:port", unmapping IPv4-in-IPv6.
+func parseAddr(s string) netip.Addr {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap()
+	}
+	if a, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil {
+		return a.Unmap()
+	}
+	if host, _, err := net.SplitHostPort(s); err == nil {
+		if a, err := netip.ParseAddr(host); err == nil {
+			return a.Unmap()
+		}
+	}
+	return netip.Addr{}
+}
+
+func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// ipKey is the rate-limit key for a client address: IPv4 addresses as they
+// are, IPv6 addresses by their /64, since one host is routinely given a whole
+// /64 and could otherwise rotate through it to escape the limit.
+func ipKey(a netip.Addr) string {
+	if !a.IsValid() {
+		return "unknown"
+	}
+	if a.Is4() {
+		return a.String()
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
+}

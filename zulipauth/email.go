@@ -1,0 +1,317 @@
+package zulipauth
+
+import (
+	"net/netip"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// ValidEmail reports whether s passes Django's validate_email, which Zulip's
+// login applies to the username when the realm requires email usernames. It
+// follows django.core.validators.EmailValidator rule for rule:
+//
+//   - at most 320 characters, and an "@";
+//   - the part before the last "@" is a dot-atom of
+//     [-!#$%&'*+/=?^_`{}|~0-9A-Z] or a quoted string;
+//   - the part after it is "localhost", a domain of labels of at most 63
+//     letters, digits and inner hyphens ending in a label of 2 to 63 such
+//     characters that does not end in a hyphen, or an IPv4/IPv6 literal in
+//     brackets; a non-ASCII domain is retried in its punycode (IDNA) form.
+//
+// Letters match case-insensitively as in Python's re.IGNORECASE, so the
+// Kelvin sign and the long s count as letters. Surrounding white space fails.
+func ValidEmail(s string) bool {
+	if s == "" || utf8.RuneCountInString(s) > 320 {
+		return false
+	}
+	at := strings.LastIndexByte(s, '@')
+	if at < 0 {
+		return false
+	}
+	user, domain := s[:at], s[at+1:]
+	if !validEmailUser(user) {
+		return false
+	}
+	if domain == "localhost" || validDomainPart(domain) {
+		return true
+	}
+	if ascii, ok := idnaToASCII(domain); ok {
+		return validDomainPart(ascii)
+	}
+	return false
+}
+
+// isAtext reports whether r is in Django's dot-atom class
+// [-!#$%&'*+/=?^_`{}|~0-9A-Z] under IGNORECASE.
+func isAtext(r rune) bool {
+	if r < utf8.RuneSelf {
+		return isAlnumASCII(byte(r)) || strings.IndexByte("-!#$%&'*+/=?^_`{}|~", byte(r)) >= 0
+	}
+	return foldsToASCIILetter(r)
+}
+
+func isAlnumASCII(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
+// foldsToASCIILetter reports whether a non-ASCII rune case-folds to an ASCII
+// letter (U+212A KELVIN SIGN to k, U+017F LONG S to s): Python's IGNORECASE
+// matches such runes against [A-Z].
+func foldsToASCIILetter(r rune) bool {
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		if f < utf8.RuneSelf && isAlnumASCII(byte(f)) {
+			return true
+		}
+	}
+	return false
+}
+
+func validEmailUser(u string) bool {
+	if len(u) >= 2 && u[0] == '"' && u[len(u)-1] == '"' {
+		return validQuotedString(u[1 : len(u)-1])
+	}
+	// dot-atom: atoms of atext separated by single dots.
+	atom := 0
+	for _, r := range u {
+		switch {
+		case r == '.':
+			if atom == 0 {
+				return false
+			}
+			atom = 0
+		case isAtext(r):
+			atom++
+		default:
+			return false
+		}
+	}
+	return atom > 0
+}
+
+// validQuotedString checks the inside of a quoted local part:
+// ([\001-\010\013\014\016-\037!#-\[\]-\177] | \\[\001-\011\013\014\016-\177])*
+func validQuotedString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '\\' {
+			if i+1 >= len(s) {
+				return false
+			}
+			i++
+			if n := s[i]; n == 0 || n == '\n' || n == '\r' || n > 0x7f {
+				return false
+			}
+			continue
+		}
+		switch {
+		case c == 0, c == '\t', c == '\n', c == '\r', c == ' ', c == '"', c > 0x7f:
+			return false
+		}
+	}
+	return true
+}
+
+// validDomainPart is Django's validate_domain_part: the domain regex
+// ((?:[A-Z0-9](?:[A-Z0-9-]{0,61}[A-Z0-9])?\.)+)(?:[A-Z0-9-]{2,63}(?<!-))\Z
+// or an address literal \[([A-F0-9:.]+)\]\Z holding a valid IPv4 or IPv6
+// address.
+func validDomainPart(d string) bool {
+	if len(d) >= 2 && d[0] == '[' && d[len(d)-1] == ']' {
+		lit := d[1 : len(d)-1]
+		for _, r := range lit {
+			if !(r == ':' || r == '.' || r < utf8.RuneSelf && isHexDigit(byte(r)) || foldsToHexLetter(r)) {
+				return false
+			}
+		}
+		if lit == "" {
+			return false
+		}
+		addr, err := netip.ParseAddr(strings.Map(foldRuneToASCII, lit))
+		return err == nil && addr.Zone() == ""
+	}
+	labels := strings.Split(d, ".")
+	if len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels[:len(labels)-1] {
+		if !validLabel(l, 1, 63) || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+	}
+	last := labels[len(labels)-1]
+	return validLabel(last, 2, 63) && last[len(last)-1] != '-'
+}
+
+// validLabel checks that l has between min and max runes of [A-Z0-9-].
+func validLabel(l string, min, max int) bool {
+	n := 0
+	for _, r := range l {
+		if !(r == '-' || r < utf8.RuneSelf && isAlnumASCII(byte(r)) || r >= utf8.RuneSelf && foldsToASCIILetter(r)) {
+			return false
+		}
+		n++
+	}
+	return n >= min && n <= max
+}
+
+func isHexDigit(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func foldsToHexLetter(r rune) bool {
+	if r < utf8.RuneSelf {
+		return false
+	}
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		if f < utf8.RuneSelf && isHexDigit(byte(f)) {
+			return true
+		}
+	}
+	return false
+}
+
+// foldRuneToASCII maps a rune that folds to an ASCII letter to that letter.
+func foldRuneToASCII(r rune) rune {
+	if r < utf8.RuneSelf {
+		return r
+	}
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		if f < utf8.RuneSelf {
+			return f
+		}
+	}
+	return r
+}
+
+// idnaToASCII converts a domain to its ASCII form as Python's "idna" codec
+// does for the cases that matter to validation: labels are separated by
+// "." (or the ideographic full stops), lower-cased, and each non-ASCII
+// label becomes "xn--" + punycode. Full nameprep (NFKC) is not applied. It
+// fails, as the codec does, on an empty inner label or a label over 63 bytes.
+func idnaToASCII(d string) (string, bool) {
+	d = strings.NewReplacer("\u3002", ".", "\uff0e", ".", "\uff61", ".").Replace(d)
+	labels := strings.Split(d, ".")
+	var b strings.Builder
+	for i, l := range labels {
+		if l == "" {
+			if i == len(labels)-1 && i > 0 {
+				b.WriteByte('.')
+				continue // a trailing dot is allowed
+			}
+			return "", false
+		}
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		l = strings.ToLower(l)
+		if isASCII(l) {
+			if len(l) > 63 {
+				return "", false
+			}
+			b.WriteString(l)
+			continue
+		}
+		enc, ok := punycodeEncode(l)
+		if !ok || len(enc)+4 > 63 {
+			return "", false
+		}
+		b.WriteString("xn--")
+		b.WriteString(enc)
+	}
+	return b.String(), true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// punycodeEncode is RFC 3492's encoder.
+func punycodeEncode(s string) (string, bool) {
+	const (
+		base, tmin, tmax, skew, damp = 36, 1, 26, 38, 700
+		initialBias, initialN        = 72, 128
+	)
+	if !utf8.ValidString(s) {
+		return "", false
+	}
+	runes := []rune(s)
+	out := make([]byte, 0, len(s)+8)
+	for _, r := range runes {
+		if r < 0x80 {
+			out = append(out, byte(r))
+		}
+	}
+	b := len(out)
+	h := b
+	if b > 0 {
+		out = append(out, '-')
+	}
+	n, delta, bias := rune(initialN), 0, initialBias
+	digit := func(d int) byte {
+		if d < 26 {
+			return byte('a' + d)
+		}
+		return byte('0' + d - 26)
+	}
+	adapt := func(delta, numPoints int, first bool) int {
+		if first {
+			delta /= damp
+		} else {
+			delta /= 2
+		}
+		delta += delta / numPoints
+		k := 0
+		for delta > ((base-tmin)*tmax)/2 {
+			delta /= base - tmin
+			k += base
+		}
+		return k + (base-tmin+1)*delta/(delta+skew)
+	}
+	for h < len(runes) {
+		m := rune(0x7fffffff)
+		for _, r := range runes {
+			if r >= n && r < m {
+				m = r
+			}
+		}
+		if int(m-n) > (1<<30)/(h+1) {
+			return "", false // overflow
+		}
+		delta += int(m-n) * (h + 1)
+		n = m
+		for _, r := range runes {
+			if r < n {
+				delta++
+			}
+			if r == n {
+				q := delta
+				for k := base; ; k += base {
+					t := k - bias
+					if t < tmin {
+						t = tmin
+					} else if t > tmax {
+						t = tmax
+					}
+					if q < t {
+						break
+					}
+					out = append(out, digit(t+(q-t)%(base-t)))
+					q = (q - t) / (base - t)
+				}
+				out = append(out, digit(q))
+				bias = adapt(delta, h+1, h == b)
+				delta = 0
+				h++
+			}
+		}
+		delta++
+		n++
+	}
+	return string(out), true
+}

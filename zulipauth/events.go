@@ -1,0 +1,56 @@
+package zulipauth
+
+import (
+	"net/netip"
+	"time"
+)
+
+// EventKind says what happened to a login attempt.
+type EventKind int
+
+const (
+	// LoginSucceeded: the credentials were right and an API key was returned.
+	LoginSucceeded EventKind = iota + 1
+	// LoginFailed: the attempt reached the authenticator and was refused
+	// (bad credentials, deactivated, reset required, ...). Event.Code says why.
+	LoginFailed
+	// LoginRateLimited: the attempt was refused by a rate limit before any
+	// credential was checked. Event.Code is RATE_LIMIT_HIT and Event.Limit
+	// names the budget ("ip" or "username").
+	LoginRateLimited
+)
+
+// String returns the kind's name.
+func (k EventKind) String() string {
+	switch k {
+	case LoginSucceeded:
+		return "login_succeeded"
+	case LoginFailed:
+		return "login_failed"
+	case LoginRateLimited:
+		return "login_rate_limited"
+	}
+	return "unknown"
+}
+
+// Event describes the outcome of one login attempt, for Config.OnEvent: to
+// send Zulip's "new login" email, count metrics or keep an audit trail. It
+// never carries the password, and User has its APIKey and PasswordHash
+// cleared.
+type Event struct {
+	Kind EventKind
+	Time time.Time
+	// Realm is the subdomain the attempt was for.
+	Realm string
+	// Username is as typed by the client.
+	Username string
+	// User is the authenticated user (LoginSucceeded only), without secrets.
+	User User
+	// Code is the Zulip error code of a failure ("" on success).
+	Code string
+	// Limit names the budget that refused a LoginRateLimited attempt.
+	Limit string
+	// ClientIP is the resolved client address; UserAgent is as sent.
+	ClientIP  netip.Addr
+	UserAgent string
+}

@@ -1,0 +1,207 @@
+package zulipauth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// FetchAPIKey returns the handler of POST /api/v1/fetch_api_key: a username
+// and a password in, the user's API key out, exactly as a Zulip server
+// answers. In order:
+//
+//  1. any method but POST: 405 with Allow: POST;
+//  2. username, then password, from an urlencoded or multipart body, else
+//     the query string (the last of duplicates wins): 400
+//     REQUEST_VARIABLE_MISSING if absent; a body over MaxBodyBytes is 413, a
+//     password over MaxPasswordBytes 400;
+//  3. the realm: 404 NONEXISTENT_SUBDOMAIN if unknown;
+//  4. unless the authenticator accepts other usernames in this realm, the
+//     username must be an email address ([ValidEmail]): 400;
+//  5. the per-IP, then the per-username budget: 429 RATE_LIMIT_HIT;
+//  6. the Authenticator: its failure as Zulip's 401 (or 404 for another
+//     realm's account), a fault as 500 "Internal server error";
+//  7. success: the username's budget is cleared and the answer is 200
+//     {"result":"success","msg":"","api_key":…,"email":…,"user_id":…}, with
+//     ignored_parameters_unsupported when the request sent parameters this
+//     endpoint does not use.
+//
+// Responses from step 5 on carry X-RateLimit-Limit, -Remaining and -Reset.
+// Every response carries Cache-Control: no-store.
+func (a *Auth) FetchAPIKey() http.Handler {
+	return http.HandlerFunc(a.serveFetchAPIKey)
+}
+
+// apiKeyResponse is the data of fetch_api_key's success, in Zulip's order.
+type apiKeyResponse struct {
+	APIKey  string   `json:"api_key"`
+	Email   string   `json:"email"`
+	UserID  int64    `json:"user_id"`
+	Ignored []string `json:"ignored_parameters_unsupported,omitempty"`
+}
+
+var errPasswordTooLong = BadRequest("Password is too long")
+
+func (a *Auth) serveFetchAPIKey(w http.ResponseWriter, r *http.Request) {
+	w.Header()["Cache-Control"] = []string{"no-store"}
+	if r.Method != http.MethodPost {
+		WriteError(w, MethodNotAllowed(http.MethodPost))
+		return
+	}
+	form, zerr := parseForm(w, r, a.cfg.MaxBodyBytes)
+	if zerr != nil {
+		WriteError(w, zerr)
+		return
+	}
+	username, ok := form.get("username")
+	if !ok {
+		WriteError(w, MissingArgument("username"))
+		return
+	}
+	password, ok := form.get("password")
+	if !ok {
+		WriteError(w, MissingArgument("password"))
+		return
+	}
+	if len(password) > a.cfg.MaxPasswordBytes {
+		WriteError(w, errPasswordTooLong)
+		return
+	}
+	realm, err := a.cfg.Realms.ResolveRealm(r)
+	if err != nil {
+		a.writeRealmError(w, r, err)
+		return
+	}
+	if !acceptsNonEmail(a.cfg.Authenticator, realm) && !ValidEmail(username) {
+		WriteError(w, InvalidEmail())
+		return
+	}
+
+	ev := Event{
+		Time:      a.cfg.Now(),
+		Realm:     realm.Subdomain,
+		Username:  username,
+		ClientIP:  a.ClientIP(r),
+		UserAgent: r.UserAgent(),
+	}
+	ctx := r.Context()
+	userKey := usernameKey(realm.Subdomain, username)
+	if !a.checkLimits(ctx, w, ev, userKey) {
+		return
+	}
+
+	user, err := a.cfg.Authenticator.Authenticate(ctx, Attempt{
+		Realm:    realm,
+		Username: username,
+		Password: password,
+		ClientIP: ev.ClientIP,
+	})
+	if err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			err = ErrBusy // the client gave up or the server is too slow
+		}
+		zerr, isClientFailure := ErrorFor(err)
+		if !isClientFailure {
+			a.cfg.Logger.ErrorContext(ctx, "zulipauth: fetch_api_key: authenticator failed",
+				"realm", realm.Subdomain, "error", err)
+		}
+		ev.Kind, ev.Code = LoginFailed, zerr.Code
+		a.emit(ev)
+		WriteError(w, zerr)
+		return
+	}
+	if err := a.cfg.LoginLimiter.Reset(ctx, userKey); err != nil {
+		a.cfg.Logger.ErrorContext(ctx, "zulipauth: fetch_api_key: clearing the login budget failed", "error", err)
+	}
+	ev.Kind = LoginSucceeded
+	ev.User = user
+	ev.User.APIKey, ev.User.PasswordHash = "", ""
+	a.emit(ev)
+	WriteSuccess(w, apiKeyResponse{ //nolint:errcheck // a struct always marshals
+		APIKey:  user.APIKey,
+		Email:   user.Email,
+		UserID:  user.ID,
+		Ignored: form.unused("username", "password", "client"),
+	})
+}
+
+func (a *Auth) writeRealmError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, ErrRealmNotFound) {
+		WriteError(w, InvalidSubdomain())
+		return
+	}
+	a.cfg.Logger.ErrorContext(r.Context(), "zulipauth: resolving the realm failed", "host", r.Host, "error", err)
+	WriteError(w, InternalError())
+}
+
+// checkLimits spends one event of the client's IP budget and then one of the
+// username's, sets the X-RateLimit headers, and writes the 429 (or 500 for a
+// limiter fault) itself when the attempt may not go ahead.
+func (a *Auth) checkLimits(ctx context.Context, w http.ResponseWriter, ev Event, userKey string) bool {
+	ipDec, err := a.cfg.IPLimiter.Allow(ctx, ipKey(ev.ClientIP))
+	if err != nil {
+		a.limiterFault(ctx, w, "ip", err)
+		return false
+	}
+	decs := [2]Decision{ipDec}
+	n, limit := 1, "ip"
+	if ipDec.Allowed {
+		userDec, err := a.cfg.LoginLimiter.Allow(ctx, userKey)
+		if err != nil {
+			a.limiterFault(ctx, w, "username", err)
+			return false
+		}
+		decs[1], n, limit = userDec, 2, "username"
+	}
+	setRateLimitHeaders(w.Header(), ev.Time, decs[:n])
+	last := decs[n-1]
+	if last.Allowed {
+		return true
+	}
+	ev.Kind, ev.Code, ev.Limit = LoginRateLimited, CodeRateLimitHit, limit
+	a.emit(ev)
+	WriteError(w, RateLimited(last.RetryAfter))
+	return false
+}
+
+func (a *Auth) limiterFault(ctx context.Context, w http.ResponseWriter, which string, err error) {
+	a.cfg.Logger.ErrorContext(ctx, "zulipauth: rate limiter failed", "limit", which, "error", err)
+	WriteError(w, InternalError())
+}
+
+// setRateLimitHeaders writes Zulip's X-RateLimit-* headers for the budgets
+// applied: the smallest limit, the smallest remaining count, and the Unix
+// time at which every applied budget is full again.
+func setRateLimitHeaders(h http.Header, now time.Time, decs []Decision) {
+	limit, remaining := decs[0].Limit, decs[0].Remaining
+	var reset time.Duration
+	for _, d := range decs {
+		limit = min(limit, d.Limit)
+		remaining = min(remaining, d.Remaining)
+		reset = max(reset, d.ResetAfter)
+	}
+	h["X-Ratelimit-Limit"] = []string{strconv.Itoa(limit)}
+	h["X-Ratelimit-Remaining"] = []string{strconv.Itoa(remaining)}
+	h["X-Ratelimit-Reset"] = []string{strconv.FormatInt(now.Add(reset).Unix(), 10)}
+}
+
+// maxKeyLen bounds the length of a username rate-limit key; longer usernames
+// (possible where non-email usernames are accepted) are hashed, so a flood of
+// huge usernames cannot fill the limiter's memory with them.
+const maxKeyLen = 256
+
+// usernameKey is the per-username budget's key: the realm and the trimmed,
+// case-folded username, so "Iago@zulip.com " and "iago@zulip.com" share one
+// budget (Zulip keys by the username exactly as typed).
+func usernameKey(realm, username string) string {
+	k := realm + "\x00" + FoldEmail(username)
+	if len(k) > maxKeyLen {
+		sum := sha256.Sum256([]byte(k))
+		return "sha256:" + hex.EncodeToString(sum[:])
+	}
+	return k
+}

@@ -1,0 +1,231 @@
+package zulipauth
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxFormFields bounds the parameters a request may carry, body and query
+// string each, as Django's DATA_UPLOAD_MAX_NUMBER_FIELDS does.
+const MaxFormFields = 1000
+
+// form holds a request's parameters the way Django's request.POST and
+// request.GET do: body fields (urlencoded or multipart only) and query-string
+// fields, each in the order sent.
+type form struct {
+	body  []formField
+	query []formField
+}
+
+type formField struct{ key, value string }
+
+// get returns the last value of name in the body, else the last in the query
+// string: Django's POST-then-GET lookup with QueryDict's last-value rule.
+func (f *form) get(name string) (string, bool) {
+	for _, fs := range [2][]formField{f.body, f.query} {
+		for i := len(fs) - 1; i >= 0; i-- {
+			if fs[i].key == name {
+				return fs[i].value, true
+			}
+		}
+	}
+	return "", false
+}
+
+// unused returns, sorted and without duplicates, the parameter names that
+// are not in used: Zulip's ignored_parameters_unsupported. Nil when none.
+func (f *form) unused(used ...string) []string {
+	var out []string
+	for _, fs := range [2][]formField{f.body, f.query} {
+		for _, kv := range fs {
+			if !slices.Contains(used, kv.key) && !slices.Contains(out, kv.key) {
+				out = append(out, kv.key)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+var (
+	errTooManyFields = BadRequest("Too many parameters")
+	errBodyTooLarge  = &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeBadRequest, Msg: "Request body too large"}
+	errBodyUnread    = BadRequest("Could not read the request body")
+	errBadMultipart  = BadRequest("Malformed multipart body")
+)
+
+// parseForm reads the parameters of r. The body is read only for the two
+// form content types, and never beyond maxBody bytes; other bodies (JSON
+// among them) are not read and contribute nothing, as in Django. Values are
+// decoded leniently, as Django does: an invalid percent escape stays as it
+// is and invalid UTF-8 becomes U+FFFD, so no value makes parsing fail.
+func parseForm(w http.ResponseWriter, r *http.Request, maxBody int64) (*form, *Error) {
+	f := &form{}
+	var err *Error
+	if f.query, err = parseURLEncoded(r.URL.RawQuery); err != nil {
+		return nil, err
+	}
+	ct, params, perr := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if perr != nil && !errors.Is(perr, mime.ErrInvalidMediaParameter) {
+		return f, nil // not a form: Django ignores such a body
+	}
+	if ct != "application/x-www-form-urlencoded" && ct != "multipart/form-data" {
+		return f, nil
+	}
+	body, err := readBody(w, r, maxBody)
+	if err != nil {
+		return nil, err
+	}
+	if ct == "multipart/form-data" {
+		f.body, err = parseMultipart(body, params["boundary"])
+	} else {
+		f.body, err = parseURLEncoded(string(body))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func readBody(w http.ResponseWriter, r *http.Request, maxBody int64) ([]byte, *Error) {
+	if r.ContentLength > maxBody {
+		return nil, errBodyTooLarge
+	}
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, errBodyTooLarge
+		}
+		return nil, errBodyUnread
+	}
+	return body, nil
+}
+
+// parseURLEncoded splits an application/x-www-form-urlencoded string as
+// Python's parse_qsl(keep_blank_values=True) does: fields are separated by
+// "&", empty fields are skipped, a field without "=" has an empty value.
+func parseURLEncoded(s string) ([]formField, *Error) {
+	if s == "" {
+		return nil, nil
+	}
+	if strings.Count(s, "&")+1 > MaxFormFields {
+		return nil, errTooManyFields
+	}
+	fields := make([]formField, 0, strings.Count(s, "&")+1)
+	for s != "" {
+		var field string
+		field, s, _ = strings.Cut(s, "&")
+		if field == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(field, "=")
+		fields = append(fields, formField{unquotePlus(k), unquotePlus(v)})
+	}
+	return fields, nil
+}
+
+// unquotePlus is Python's unquote_plus(s, errors="replace"): "+" is a space,
+// "%XX" is a byte, anything else (a lone "%", "%zz") is kept as it is, and the
+// bytes are read as UTF-8 with each invalid byte replaced by U+FFFD.
+func unquotePlus(s string) string {
+	if strings.IndexByte(s, '%') < 0 && strings.IndexByte(s, '+') < 0 {
+		return validUTF8(s)
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '+':
+			b = append(b, ' ')
+		case c == '%' && i+2 < len(s) && isHexDigit(s[i+1]) && isHexDigit(s[i+2]):
+			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+			i += 2
+		default:
+			b = append(b, c)
+		}
+	}
+	return validUTF8(string(b))
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= 'a':
+		return c - 'a' + 10
+	case c >= 'A':
+		return c - 'A' + 10
+	}
+	return c - '0'
+}
+
+// validUTF8 returns s with every byte that is not part of a valid UTF-8
+// sequence replaced by U+FFFD, as Python's errors="replace" decoding.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for len(s) > 0 {
+		r, n := utf8.DecodeRuneInString(s)
+		if r == utf8.RuneError && n == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(s[:n])
+		}
+		s = s[n:]
+	}
+	return b.String()
+}
+
+// parseMultipart reads the non-file fields of a multipart/form-data body,
+// the way Django fills request.POST from one. Parts that carry a file name
+// are files and are skipped; parts without a form name are ignored.
+func parseMultipart(body []byte, boundary string) ([]formField, *Error) {
+	if boundary == "" {
+		return nil, errBadMultipart
+	}
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	var fields []formField
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			return fields, nil
+		}
+		if err != nil {
+			return nil, errBadMultipart
+		}
+		name, isFile := partName(p.Header)
+		if name == "" || isFile {
+			continue
+		}
+		v, err := io.ReadAll(p)
+		if err != nil {
+			return nil, errBadMultipart
+		}
+		if len(fields) == MaxFormFields {
+			return nil, errTooManyFields
+		}
+		fields = append(fields, formField{validUTF8(name), validUTF8(string(v))})
+	}
+}
+
+// partName returns the form field name of a part and whether it is a file.
+func partName(h textproto.MIMEHeader) (string, bool) {
+	disp, params, err := mime.ParseMediaType(h.Get("Content-Disposition"))
+	if err != nil || disp != "form-data" {
+		return "", false
+	}
+	_, isFile := params["filename"]
+	return params["name"], isFile
+}
