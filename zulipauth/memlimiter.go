@@ -35,6 +35,7 @@ type MemoryLimiter struct {
 	now     func() time.Time
 	maxKeys int
 	seed    maphash.Seed
+	nshards uint64
 	shards  [limiterShards]limiterShard
 }
 
@@ -96,18 +97,16 @@ func NewMemoryLimiter(b Budget, opts ...MemoryOption) *MemoryLimiter {
 	for _, o := range opts {
 		o(l)
 	}
-	perShard := (l.maxKeys + limiterShards - 1) / limiterShards
-	for i := range l.shards {
+	// Share maxKeys out exactly: the first maxKeys%shards shards hold one
+	// more than the others, so the total never exceeds the bound.
+	// A bound below the shard count uses fewer shards, so every shard in
+	// use holds at least one key.
+	l.nshards = min(limiterShards, uint64(l.maxKeys))
+	for i := range l.nshards {
 		l.shards[i].buckets = make(map[string]*rate.Limiter)
-		l.shards[i].max = perShard
-	}
-	// With fewer keys than shards, shards beyond the bound hold none: keep
-	// the total within maxKeys exactly.
-	if l.maxKeys < limiterShards {
-		for i := range l.shards {
-			if i >= l.maxKeys {
-				l.shards[i].max = 0
-			}
+		l.shards[i].max = l.maxKeys / int(l.nshards)
+		if i < uint64(l.maxKeys)%l.nshards {
+			l.shards[i].max++
 		}
 	}
 	return l
@@ -130,7 +129,7 @@ func (l *MemoryLimiter) Reset(_ context.Context, key string) error {
 // Len reports how many keys the limiter holds now.
 func (l *MemoryLimiter) Len() int {
 	n := 0
-	for i := range l.shards {
+	for i := range l.nshards {
 		s := &l.shards[i]
 		s.mu.Lock()
 		n += len(s.buckets)
@@ -148,11 +147,6 @@ func (l *MemoryLimiter) AllowAt(key string, t time.Time) Decision {
 	b := s.buckets[key]
 	if b == nil {
 		b = rate.NewLimiter(l.limit, l.burst)
-		if s.max == 0 {
-			// Sharding left this shard no room (MaxKeys < shards): the key
-			// gets a fresh bucket each time, i.e. it is not limited by us.
-			return l.decide(b, t)
-		}
 		if len(s.buckets) >= s.max {
 			l.makeRoom(s, t)
 		}
@@ -215,5 +209,5 @@ func (l *MemoryLimiter) makeRoom(s *limiterShard, t time.Time) {
 }
 
 func (l *MemoryLimiter) shard(key string) *limiterShard {
-	return &l.shards[maphash.String(l.seed, key)%limiterShards]
+	return &l.shards[maphash.String(l.seed, key)%l.nshards]
 }
