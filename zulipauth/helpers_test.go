@@ -32,7 +32,7 @@ const (
 // fixture is a login server over memstore and the password backend, with a
 // clock the test moves by hand.
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	store *memstore.Store
 	pw    *password.Authenticator
 	auth  *zulipauth.Auth
@@ -78,7 +78,7 @@ func (s *syncBuffer) String() string {
 }
 
 // newFixture builds the server; mutate lets a test adjust the config.
-func newFixture(t *testing.T, mutate ...func(*zulipauth.Config)) *fixture {
+func newFixture(t testing.TB, mutate ...func(*zulipauth.Config)) *fixture {
 	t.Helper()
 	f := &fixture{t: t, store: memstore.New(), logs: &syncBuffer{},
 		clock: &fakeClock{now: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}}
