@@ -47,7 +47,7 @@ type apiKeyResponse struct {
 var errPasswordTooLong = BadRequest("Password is too long")
 
 func (a *Auth) serveFetchAPIKey(w http.ResponseWriter, r *http.Request) {
-	w.Header()["Cache-Control"] = []string{"no-store"}
+	w.Header()["Cache-Control"] = valueNoStore
 	if r.Method != http.MethodPost {
 		WriteError(w, MethodNotAllowed(http.MethodPost))
 		return
@@ -184,9 +184,14 @@ func setRateLimitHeaders(h http.Header, now time.Time, decs []Decision) {
 		remaining = min(remaining, d.Remaining)
 		reset = max(reset, d.ResetAfter)
 	}
-	h["X-Ratelimit-Limit"] = []string{strconv.Itoa(limit)}
-	h["X-Ratelimit-Remaining"] = []string{strconv.Itoa(remaining)}
-	h["X-Ratelimit-Reset"] = []string{strconv.FormatInt(now.Add(reset).Unix(), 10)}
+	vals := []string{ // one allocation for the three header values
+		strconv.Itoa(limit),
+		strconv.Itoa(remaining),
+		strconv.FormatInt(now.Add(reset).Unix(), 10),
+	}
+	h["X-Ratelimit-Limit"] = vals[0:1:1]
+	h["X-Ratelimit-Remaining"] = vals[1:2:2]
+	h["X-Ratelimit-Reset"] = vals[2:3:3]
 }
 
 // maxKeyLen bounds the length of a username rate-limit key; longer usernames

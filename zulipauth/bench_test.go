@@ -1,0 +1,92 @@
+package zulipauth_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zulipauth/zulipauth-go/backends/memstore"
+	"github.com/zulipauth/zulipauth-go/zulipauth"
+)
+
+// discardWriter is a ResponseWriter that keeps only the status, so a
+// benchmark measures the handler rather than httptest's recorder.
+type discardWriter struct {
+	h      http.Header
+	status int
+}
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *discardWriter) WriteHeader(s int)           { w.status = s }
+
+// benchLoop serves the same request b.N times, rewinding its body.
+func benchLoop(b *testing.B, h http.Handler, body string, wantStatus int) {
+	rd := strings.NewReader(body)
+	r, _ := http.NewRequest(http.MethodPost, fetchURL, io.NopCloser(rd))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.RemoteAddr = "192.0.2.1:1234"
+	w := &discardWriter{h: make(http.Header)}
+	for range 10 { // warm up, and spend the login budget for the 429 case
+		rd.Reset(body)
+		h.ServeHTTP(w, r)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		rd.Reset(body)
+		r.ContentLength = int64(len(body))
+		clear(w.h)
+		h.ServeHTTP(w, r)
+	}
+	b.StopTimer()
+	if w.status != wantStatus {
+		b.Fatalf("status %d, want %d", w.status, wantStatus)
+	}
+}
+
+// benchAuth builds an Auth over a memstore holding Iago. A nil auth is a
+// trivial authenticator that accepts any password: the handler's own overhead.
+func benchAuth(b *testing.B, auth zulipauth.Authenticator, limiter zulipauth.Limiter) (*zulipauth.Auth, *memstore.Store) {
+	store := memstore.New()
+	if auth == nil {
+		auth = zulipauth.AuthenticatorFunc(func(ctx context.Context, a zulipauth.Attempt) (zulipauth.User, error) {
+			return store.UserByEmail(ctx, a.Realm.Subdomain, a.Username)
+		})
+	}
+	if _, err := store.CreateUser(context.Background(), zulipauth.NewUser{Email: iagoEmail}); err != nil {
+		b.Fatal(err)
+	}
+	a, err := zulipauth.New(zulipauth.Config{Users: store, Authenticator: auth, LoginLimiter: limiter, IPLimiter: limiter})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return a, store
+}
+
+func BenchmarkFetchAPIKeySuccessTrivialHasher(b *testing.B) {
+	unlimited := zulipauth.NewMemoryLimiter(zulipauth.Budget{Events: 1 << 40, Per: time.Second})
+	a, _ := benchAuth(b, nil, unlimited)
+	benchLoop(b, a.FetchAPIKey(), "username=Iago%40zulip.com&password=correct+horse+battery", 200)
+}
+
+func BenchmarkFetchAPIKeyRateLimited(b *testing.B) {
+	refuse := zulipauth.AuthenticatorFunc(func(context.Context, zulipauth.Attempt) (zulipauth.User, error) {
+		return zulipauth.User{}, zulipauth.ErrBadCredentials
+	})
+	a, _ := benchAuth(b, refuse, nil) // default budgets: spent after 5 failures
+	benchLoop(b, a.FetchAPIKey(), "username=Iago%40zulip.com&password=x", 429)
+}
+
+func BenchmarkFetchAPIKeyBadEmail(b *testing.B) {
+	a, _ := benchAuth(b, nil, nil)
+	benchLoop(b, a.FetchAPIKey(), "username=iago&password=x", 400)
+}
+
+func BenchmarkFetchAPIKeyMissingArgument(b *testing.B) {
+	a, _ := benchAuth(b, nil, nil)
+	benchLoop(b, a.FetchAPIKey(), "username=Iago%40zulip.com", 400)
+}
