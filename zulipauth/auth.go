@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -34,6 +35,31 @@ type Config struct {
 	// minute, Zulip's api_by_ip).
 	IPLimiter Limiter
 
+	// UserLimiter is the per-user budget of requests authenticated by
+	// [Auth.RequireAPIKey], keyed by user id. Default: a [MemoryLimiter]
+	// with [DefaultUserBudget] (200 per minute, Zulip's api_by_user).
+	UserLimiter Limiter
+
+	// APIKeyCacheTTL, when positive, caches API-key lookups (found and not
+	// found) for that long, so a busy client costs no store lookup per
+	// request. A change made to a user in the store by another process (a
+	// deactivation, a new key) takes effect here within the TTL;
+	// [Auth.RegenerateAPIKey] and [Auth.ForgetUser] act at once. Default: 0,
+	// no cache.
+	APIKeyCacheTTL time.Duration
+	// APIKeyCacheSize bounds the cached keys. Default: 10,000.
+	APIKeyCacheSize int
+
+	// ZulipVersion, ZulipMergeBase and ZulipFeatureLevel are what
+	// server_settings reports. Clients gate features on the feature level;
+	// zulip-flutter refuses servers below 277. Defaults:
+	// [DefaultZulipVersion], the version, [DefaultZulipFeatureLevel].
+	ZulipVersion      string
+	ZulipMergeBase    string
+	ZulipFeatureLevel int
+	// PushNotificationsEnabled is reported by server_settings. Default false.
+	PushNotificationsEnabled bool
+
 	// TrustedProxies lists the reverse proxies whose X-Forwarded-For and
 	// X-Real-IP headers are believed. Default: none, so the client address is
 	// the TCP peer and those headers are ignored.
@@ -61,12 +87,21 @@ type Config struct {
 const (
 	DefaultMaxBodyBytes     = 64 << 10
 	DefaultMaxPasswordBytes = 1024
+	// DefaultZulipVersion and DefaultZulipFeatureLevel describe Zulip 9.0,
+	// whose API (realm_url, user_id in fetch_api_key) this package speaks.
+	DefaultZulipVersion      = "9.0"
+	DefaultZulipFeatureLevel = 278
 )
 
 // Auth holds one configuration of Zulip's login and hands out its handlers.
 // Build it with [New]; it is safe for concurrent use.
 type Auth struct {
-	cfg Config
+	cfg  Config
+	keys *keyCache // nil when Config.APIKeyCacheTTL is 0
+
+	// devLogin records that InsecureDevFetchAPIKey was handed out, so that
+	// server_settings reports the dev method.
+	devLogin atomic.Bool
 }
 
 // New checks cfg, fills in its defaults and returns the Auth it describes.
@@ -77,8 +112,8 @@ func New(cfg Config) (*Auth, error) {
 	if cfg.Authenticator == nil {
 		return nil, errors.New("zulipauth: Config.Authenticator is required")
 	}
-	if cfg.MaxBodyBytes < 0 || cfg.MaxPasswordBytes < 0 {
-		return nil, errors.New("zulipauth: Config.MaxBodyBytes and MaxPasswordBytes must not be negative")
+	if cfg.MaxBodyBytes < 0 || cfg.MaxPasswordBytes < 0 || cfg.APIKeyCacheTTL < 0 || cfg.APIKeyCacheSize < 0 || cfg.ZulipFeatureLevel < 0 {
+		return nil, errors.New("zulipauth: Config's sizes, TTL and feature level must not be negative")
 	}
 	for _, p := range cfg.TrustedProxies {
 		if !p.IsValid() {
@@ -110,10 +145,32 @@ func New(cfg Config) (*Auth, error) {
 	if cfg.IPLimiter == nil {
 		cfg.IPLimiter = NewMemoryLimiter(DefaultIPBudget, WithClock(cfg.Now))
 	}
-	return &Auth{cfg: cfg}, nil
+	if cfg.UserLimiter == nil {
+		cfg.UserLimiter = NewMemoryLimiter(DefaultUserBudget, WithClock(cfg.Now))
+	}
+	if cfg.ZulipVersion == "" {
+		cfg.ZulipVersion = DefaultZulipVersion
+	}
+	if cfg.ZulipMergeBase == "" {
+		cfg.ZulipMergeBase = cfg.ZulipVersion
+	}
+	if cfg.ZulipFeatureLevel == 0 {
+		cfg.ZulipFeatureLevel = DefaultZulipFeatureLevel
+	}
+	a := &Auth{cfg: cfg}
+	if cfg.APIKeyCacheTTL > 0 {
+		size := cfg.APIKeyCacheSize
+		if size == 0 {
+			size = apiKeyCacheDefaultSize
+		}
+		a.keys = newKeyCache(cfg.APIKeyCacheTTL, size)
+	}
+	return a, nil
 }
 
-// Mount registers the login endpoints on mux: /api/v1/fetch_api_key.
+// Mount registers the login endpoints on mux: /api/v1/fetch_api_key and
+// /api/v1/server_settings. The development login is never mounted here; see
+// [Auth.InsecureDevFetchAPIKey].
 //
 // The path is registered without a method, so that other methods get Zulip's
 // JSON 405 rather than ServeMux's plain-text one. Serve the mux through
@@ -121,6 +178,7 @@ func New(cfg Config) (*Auth, error) {
 // (which request //api/v1/...) reach it.
 func (a *Auth) Mount(mux *http.ServeMux) {
 	mux.Handle("/api/v1/fetch_api_key", a.FetchAPIKey())
+	mux.Handle("/api/v1/server_settings", a.ServerSettings())
 }
 
 // ClientIP returns the address r came from, believing proxy headers only

@@ -46,6 +46,28 @@ type UsernameFormat interface {
 	AcceptsNonEmailUsernames(realm Realm) bool
 }
 
+// MethodNamer is implemented by authenticators that stand for one of Zulip's
+// authentication backends, so that server_settings can report it: "email"
+// (passwords kept by the application, backends/password) or "ldap".
+type MethodNamer interface {
+	AuthMethod() string
+}
+
+// authMethods lists the methods auth stands for, looking inside a Chain.
+func authMethods(auth Authenticator) []string {
+	switch a := auth.(type) {
+	case chain:
+		var out []string
+		for _, inner := range a {
+			out = append(out, authMethods(inner)...)
+		}
+		return out
+	case MethodNamer:
+		return []string{a.AuthMethod()}
+	}
+	return nil
+}
+
 // Chain returns an Authenticator that tries each of auths in order, as Zulip
 // tries its authentication backends: the first success wins. When all fail,
 // the most specific failure is returned, in Zulip's order: user deactivated,

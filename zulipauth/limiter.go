@@ -50,6 +50,8 @@ var (
 	DefaultLoginBudget = Budget{Events: 5, Per: 30 * time.Minute}
 	// DefaultIPBudget is Zulip's api_by_ip: 100 per minute.
 	DefaultIPBudget = Budget{Events: 100, Per: time.Minute}
+	// DefaultUserBudget is Zulip's api_by_user: 200 per minute.
+	DefaultUserBudget = Budget{Events: 200, Per: time.Minute}
 )
 
 func (b Budget) valid() bool { return b.Events > 0 && b.Per > 0 }

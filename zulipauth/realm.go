@@ -21,9 +21,11 @@ func (f RealmResolverFunc) ResolveRealm(r *http.Request) (Realm, error) { return
 
 // SingleRealm resolves every request to realm: an application with one
 // organization whose settings do not change at run time.
-func SingleRealm(realm Realm) RealmResolver {
-	return RealmResolverFunc(func(*http.Request) (Realm, error) { return realm, nil })
-}
+func SingleRealm(realm Realm) RealmResolver { return singleRealm{realm} }
+
+type singleRealm struct{ realm Realm }
+
+func (s singleRealm) ResolveRealm(*http.Request) (Realm, error) { return s.realm, nil }
 
 // HostRealms resolves realms from the request's Host header, as Zulip does,
 // and looks them up in a [RealmStore] on every request, so that changes in the
@@ -90,3 +92,17 @@ func isDigits(s string) bool {
 	}
 	return true
 }
+
+// SubdomainResolver is implemented by resolvers that can name a request's
+// subdomain without a lookup. The API-key middleware uses it, with a store
+// that is a [UserWithRealmFinder], to authenticate a request with one store
+// lookup; other resolvers are asked for the whole realm.
+type SubdomainResolver interface {
+	RequestSubdomain(r *http.Request) string
+}
+
+// RequestSubdomain implements [SubdomainResolver].
+func (h HostRealms) RequestSubdomain(r *http.Request) string { return h.Subdomain(r.Host) }
+
+// RequestSubdomain implements [SubdomainResolver]: the one realm's.
+func (s singleRealm) RequestSubdomain(*http.Request) string { return s.realm.Subdomain }

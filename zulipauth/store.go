@@ -61,3 +61,11 @@ type APIKeyRegenerator interface {
 type RealmStore interface {
 	RealmBySubdomain(ctx context.Context, subdomain string) (Realm, error)
 }
+
+// UserWithRealmFinder is implemented by stores that can return a user and
+// the user's realm in one lookup (a join). The API-key middleware uses it so
+// that an authenticated request costs one store lookup; without it, the
+// realm comes from Config.Realms. An unknown key is [ErrUserNotFound].
+type UserWithRealmFinder interface {
+	UserWithRealmByAPIKey(ctx context.Context, key string) (User, Realm, error)
+}

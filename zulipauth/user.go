@@ -65,6 +65,11 @@ type Realm struct {
 	Deactivated bool
 	// PasswordAuthDisabled realms refuse password login (PASSWORD_AUTH_DISABLED).
 	PasswordAuthDisabled bool
+	// Description is the realm's description as HTML (server_settings'
+	// realm_description). It is sent as it is: store only trusted HTML.
+	Description string
+	// IconURL is the realm's icon (server_settings' realm_icon).
+	IconURL string
 }
 
 // FoldEmail returns the form of an email address under which stores index it,

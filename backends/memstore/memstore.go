@@ -4,7 +4,7 @@
 //
 // A Store implements zulipauth.UserStore and every optional capability of the
 // core (PasswordHashUpdater, UserCreator, APIKeyRegenerator, RealmStore), and
-// passes backends/storetest. It is safe for concurrent use.
+// passes backends/storetest. It also implements zulipauth.UserWithRealmFinder. It is safe for concurrent use.
 package memstore
 
 import (
@@ -67,6 +67,21 @@ func (s *Store) UserByAPIKey(ctx context.Context, key string) (zulipauth.User, e
 		return zulipauth.User{}, zulipauth.ErrUserNotFound
 	}
 	return *s.users[id], nil
+}
+
+// UserWithRealmByAPIKey implements zulipauth.UserWithRealmFinder.
+func (s *Store) UserWithRealmByAPIKey(ctx context.Context, key string) (zulipauth.User, zulipauth.Realm, error) {
+	if err := ctx.Err(); err != nil {
+		return zulipauth.User{}, zulipauth.Realm{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	id, ok := s.byKey[key]
+	if !ok {
+		return zulipauth.User{}, zulipauth.Realm{}, zulipauth.ErrUserNotFound
+	}
+	u := *s.users[id]
+	return u, s.realms[u.Realm], nil
 }
 
 // CreateUser implements zulipauth.UserCreator.

@@ -1,0 +1,189 @@
+package zulipauth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+)
+
+type userContextKey struct{}
+
+// UserFrom returns the user [Auth.RequireAPIKey] authenticated for the
+// request whose context is ctx. The user's APIKey and PasswordHash are
+// cleared.
+func UserFrom(ctx context.Context) (User, bool) {
+	u, ok := ctx.Value(userContextKey{}).(User)
+	return u, ok
+}
+
+// RequireAPIKey authenticates requests with HTTP Basic "email:api_key" as a
+// Zulip server authenticates its REST API, and serves next with the user in
+// the request's context (see [UserFrom]). Every failure is 401 UNAUTHORIZED
+// with WWW-Authenticate: Basic realm="zulip" and Zulip's message:
+//
+//   - no Authorization header: "Not logged in: API authentication or user
+//     session required";
+//   - not two tokens, bad base64 or UTF-8, not exactly one colon: "Invalid
+//     authorization header for basic auth";
+//   - a key that is not 32 characters of [A-Za-z0-9]: "Malformed API key";
+//   - an unknown key, or an email that is not the key's user's delivery
+//     email (ignoring case): "Invalid API key";
+//   - then "This organization has been deactivated", "Account is
+//     deactivated", "Account is not associated with this subdomain".
+//
+// A scheme other than Basic is 400 BAD_REQUEST "This endpoint requires HTTP
+// basic authentication.". An authenticated request then spends one event of
+// the user's budget (Config.UserLimiter): 429 RATE_LIMIT_HIT when spent, and
+// X-RateLimit-* headers either way. Every response carries Zulip's
+// never-cache headers, which next may override.
+//
+// A request costs at most one store lookup (none while the key is cached,
+// see Config.APIKeyCacheTTL) when the store is a [UserWithRealmFinder] and
+// the resolver a [SubdomainResolver], as sqlstore, memstore and HostRealms are.
+func (a *Auth) RequireAPIKey(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := a.cfg.Now()
+		h := w.Header()
+		h["Cache-Control"] = valueNeverCache
+		h["Expires"] = []string{now.UTC().Format(http.TimeFormat)}
+		user, zerr := a.authenticateAPIRequest(r)
+		if zerr != nil {
+			WriteError(w, zerr)
+			return
+		}
+		d, err := a.cfg.UserLimiter.Allow(r.Context(), "user:"+strconv.FormatInt(user.ID, 10))
+		if err != nil {
+			a.limiterFault(r.Context(), w, "user", err)
+			return
+		}
+		setRateLimitHeaders(h, now, []Decision{d})
+		if !d.Allowed {
+			WriteError(w, RateLimited(d.RetryAfter))
+			return
+		}
+		user.APIKey, user.PasswordHash = "", ""
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userContextKey{}, user)))
+	})
+}
+
+var valueNeverCache = []string{"max-age=0, no-cache, no-store, must-revalidate, private"}
+
+func (a *Auth) authenticateAPIRequest(r *http.Request) (User, *Error) {
+	vals, present := r.Header["Authorization"]
+	if !present {
+		return User{}, Unauthorized(msgNotLoggedIn)
+	}
+	email, key, zerr := parseBasicAuth(vals[0])
+	if zerr != nil {
+		return User{}, zerr
+	}
+	if !ValidAPIKeyFormat(key) {
+		return User{}, Unauthorized(msgMalformedAPIKey)
+	}
+	user, realm, zerr := a.userByAPIKey(r, key)
+	if zerr != nil {
+		return User{}, zerr
+	}
+	// The store matched the key; compare it again in constant time, so a
+	// store whose index ignores letter case cannot widen what a key matches.
+	if !EqualAPIKeys(user.APIKey, key) || FoldEmail(email) != FoldEmail(user.Email) {
+		return User{}, Unauthorized(msgInvalidAPIKey)
+	}
+	switch {
+	case realm.Deactivated && realm.Subdomain == user.Realm:
+		return User{}, Unauthorized("This organization has been deactivated")
+	case user.Deactivated:
+		return User{}, Unauthorized("Account is deactivated")
+	case a.requestSubdomain(r, realm) != user.Realm:
+		return User{}, Unauthorized(msgWrongSubdomain)
+	}
+	return user, nil
+}
+
+// requestSubdomain names the subdomain r is for. realm is the one looked up
+// with the user when the resolver cannot tell without a lookup.
+func (a *Auth) requestSubdomain(r *http.Request, realm Realm) string {
+	if sr, ok := a.cfg.Realms.(SubdomainResolver); ok {
+		return sr.RequestSubdomain(r)
+	}
+	return realm.Subdomain
+}
+
+// userByAPIKey finds the key's user and a realm: the user's own when the
+// store can join it, otherwise the request's (the caller checks that they
+// are the same). Outcomes are cached when Config.APIKeyCacheTTL is set.
+func (a *Auth) userByAPIKey(r *http.Request, key string) (User, Realm, *Error) {
+	now := a.cfg.Now()
+	if a.keys != nil {
+		if e, ok := a.keys.get(key, now); ok {
+			if !e.found {
+				return User{}, Realm{}, Unauthorized(msgInvalidAPIKey)
+			}
+			return e.user, e.realm, nil
+		}
+	}
+	ctx := r.Context()
+	var user User
+	var realm Realm
+	var err error
+	if f, ok := a.cfg.Users.(UserWithRealmFinder); ok {
+		user, realm, err = f.UserWithRealmByAPIKey(ctx, key)
+	} else {
+		user, err = a.cfg.Users.UserByAPIKey(ctx, key)
+		if err == nil {
+			realm, err = a.cfg.Realms.ResolveRealm(r)
+			if errors.Is(err, ErrRealmNotFound) {
+				return User{}, Realm{}, Unauthorized(msgWrongSubdomain)
+			}
+		}
+	}
+	switch {
+	case errors.Is(err, ErrUserNotFound):
+		if a.keys != nil {
+			a.keys.put(key, keyCacheEntry{}, now)
+		}
+		return User{}, Realm{}, Unauthorized(msgInvalidAPIKey)
+	case err != nil:
+		a.cfg.Logger.ErrorContext(ctx, "zulipauth: API key lookup failed", "error", err)
+		return User{}, Realm{}, InternalError()
+	}
+	if a.keys != nil {
+		a.keys.put(key, keyCacheEntry{user: user, realm: realm, found: true}, now)
+	}
+	return user, realm, nil
+}
+
+// ErrUnsupported is returned by [Auth.RegenerateAPIKey] when the store
+// cannot do it.
+var ErrUnsupported = errors.New("zulipauth: the store does not support this operation")
+
+// RegenerateAPIKey gives the user a new API key through the store (an
+// [APIKeyRegenerator]) and drops the user from the API-key cache, so the old
+// key stops working at once in this process. Other processes sharing the
+// store stop accepting it within Config.APIKeyCacheTTL.
+func (a *Auth) RegenerateAPIKey(ctx context.Context, userID int64) (string, error) {
+	rg, ok := a.cfg.Users.(APIKeyRegenerator)
+	if !ok {
+		return "", ErrUnsupported
+	}
+	key, err := rg.RegenerateAPIKey(ctx, userID)
+	a.ForgetUser(userID)
+	if a.keys != nil && err == nil {
+		a.keys.forget(key)
+	}
+	return key, err
+}
+
+// ForgetUser drops a user from the API-key cache: call it after changing a
+// user in the store (a deactivation, say) for the change to take effect in
+// this process at once rather than within Config.APIKeyCacheTTL.
+func (a *Auth) ForgetUser(userID int64) {
+	if a.keys != nil {
+		a.keys.forgetUser(userID)
+	}
+}
+
+// apiKeyCacheDefaultSize bounds the API-key cache when Config.APIKeyCacheSize
+// is not set.
+const apiKeyCacheDefaultSize = 10_000

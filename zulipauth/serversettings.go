@@ -1,0 +1,141 @@
+package zulipauth
+
+import (
+	"errors"
+	"net/http"
+	"regexp"
+	"slices"
+)
+
+// ServerSettings returns the handler of GET /api/v1/server_settings, the
+// unauthenticated description of the server and the request's realm that
+// clients read before they log in: which login methods to offer, whether the
+// username must be an email address, the server's version and feature level.
+//
+// authentication_methods reflects Config.Authenticator: "email" and "ldap"
+// for authenticators that name themselves so ([MethodNamer]); "password" when
+// either is enabled and the realm allows password login; "dev" once
+// [Auth.InsecureDevFetchAPIKey] has been handed out. realm_url and its
+// deprecated alias realm_uri are the scheme and Host of the request (https
+// when the connection, or a trusted proxy's X-Forwarded-Proto, says so).
+//
+// GET and HEAD only: other methods get 405 with Allow: GET, HEAD. An unknown
+// realm is 400 "Invalid subdomain", as Zulip answers here.
+func (a *Auth) ServerSettings() http.Handler {
+	return http.HandlerFunc(a.serveServerSettings)
+}
+
+// authenticationMethods is the deprecated boolean map, in Zulip's key order.
+type authenticationMethods struct {
+	Password      bool `json:"password"`
+	Dev           bool `json:"dev"`
+	Email         bool `json:"email"`
+	LDAP          bool `json:"ldap"`
+	RemoteUser    bool `json:"remoteuser"`
+	GitHub        bool `json:"github"`
+	AzureAD       bool `json:"azuread"`
+	GitLab        bool `json:"gitlab"`
+	Google        bool `json:"google"`
+	Apple         bool `json:"apple"`
+	SAML          bool `json:"saml"`
+	OpenIDConnect bool `json:"openid connect"`
+}
+
+// externalAuthenticationMethod is one entry of
+// external_authentication_methods; this package offers none, but the list
+// must be present (zulip-flutter requires it).
+type externalAuthenticationMethod struct {
+	Name        string  `json:"name"`
+	DisplayName string  `json:"display_name"`
+	DisplayIcon *string `json:"display_icon"`
+	LoginURL    string  `json:"login_url"`
+	SignupURL   string  `json:"signup_url"`
+}
+
+// serverSettings is server_settings' data in Zulip's key order.
+type serverSettings struct {
+	AuthenticationMethods         authenticationMethods          `json:"authentication_methods"`
+	ZulipVersion                  string                         `json:"zulip_version"`
+	ZulipMergeBase                string                         `json:"zulip_merge_base"`
+	ZulipFeatureLevel             int                            `json:"zulip_feature_level"`
+	PushNotificationsEnabled      bool                           `json:"push_notifications_enabled"`
+	IsIncompatible                bool                           `json:"is_incompatible"`
+	EmailAuthEnabled              bool                           `json:"email_auth_enabled"`
+	RequireEmailFormatUsernames   bool                           `json:"require_email_format_usernames"`
+	RealmURL                      string                         `json:"realm_url"`
+	RealmName                     string                         `json:"realm_name"`
+	RealmIcon                     string                         `json:"realm_icon"`
+	RealmDescription              string                         `json:"realm_description"`
+	RealmWebPublicAccessEnabled   bool                           `json:"realm_web_public_access_enabled"`
+	ExternalAuthenticationMethods []externalAuthenticationMethod `json:"external_authentication_methods"`
+	RealmURI                      string                         `json:"realm_uri"`
+}
+
+func (a *Auth) serveServerSettings(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		WriteError(w, MethodNotAllowed(http.MethodGet, http.MethodHead))
+		return
+	}
+	realm, err := a.cfg.Realms.ResolveRealm(r)
+	if errors.Is(err, ErrRealmNotFound) {
+		WriteError(w, BadRequest("Invalid subdomain"))
+		return
+	}
+	if err != nil {
+		a.writeRealmError(w, r, err)
+		return
+	}
+	methods := authMethods(a.cfg.Authenticator)
+	passwordOK := !realm.PasswordAuthDisabled
+	email := passwordOK && slices.Contains(methods, "email")
+	ldap := passwordOK && slices.Contains(methods, "ldap")
+	url := a.requestScheme(r) + "://" + r.Host
+	WriteSuccess(w, serverSettings{ //nolint:errcheck // a struct always marshals
+		AuthenticationMethods: authenticationMethods{
+			Password: email || ldap,
+			Dev:      a.devLogin.Load(),
+			Email:    email,
+			LDAP:     ldap,
+		},
+		ZulipVersion:                  a.cfg.ZulipVersion,
+		ZulipMergeBase:                a.cfg.ZulipMergeBase,
+		ZulipFeatureLevel:             a.cfg.ZulipFeatureLevel,
+		PushNotificationsEnabled:      a.cfg.PushNotificationsEnabled,
+		IsIncompatible:                userAgentName(r.UserAgent()) == "ZulipInvalid",
+		EmailAuthEnabled:              email,
+		RequireEmailFormatUsernames:   !acceptsNonEmail(a.cfg.Authenticator, realm),
+		RealmURL:                      url,
+		RealmName:                     realm.Name,
+		RealmIcon:                     realm.IconURL,
+		RealmDescription:              realm.Description,
+		ExternalAuthenticationMethods: []externalAuthenticationMethod{},
+		RealmURI:                      url,
+	})
+}
+
+// requestScheme is "https" when the request came over TLS, or through a
+// trusted proxy that says X-Forwarded-Proto: https; otherwise "http".
+func (a *Auth) requestScheme(r *http.Request) string {
+	if r.TLS != nil {
+		return "https"
+	}
+	if isTrusted(parseAddr(r.RemoteAddr), a.cfg.TrustedProxies) && r.Header.Get("X-Forwarded-Proto") == "https" {
+		return "https"
+	}
+	return "http"
+}
+
+// userAgentRE is Zulip's parse_user_agent pattern.
+var userAgentRE = regexp.MustCompile(`^([^/ ]*[^0-9/(]*)(/([^/ ]*))?([ /].*)?$`)
+
+// userAgentName is the client name Zulip reads from a User-Agent.
+func userAgentName(ua string) string {
+	if ua == "" {
+		ua = "Missing User-Agent"
+	}
+	m := userAgentRE.FindStringSubmatch(ua)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
