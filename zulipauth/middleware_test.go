@@ -1,0 +1,266 @@
+package zulipauth_test
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/zulipauth/zulipauth-go/backends/memstore"
+	"github.com/zulipauth/zulipauth-go/zulipauth"
+)
+
+// countingStore counts the lookups the middleware makes.
+type countingStore struct {
+	*memstore.Store
+	lookups atomic.Int64
+}
+
+func (c *countingStore) UserByAPIKey(ctx context.Context, key string) (zulipauth.User, error) {
+	c.lookups.Add(1)
+	return c.Store.UserByAPIKey(ctx, key)
+}
+
+func (c *countingStore) UserWithRealmByAPIKey(ctx context.Context, key string) (zulipauth.User, zulipauth.Realm, error) {
+	c.lookups.Add(1)
+	return c.Store.UserWithRealmByAPIKey(ctx, key)
+}
+
+func (c *countingStore) RealmBySubdomain(ctx context.Context, sub string) (zulipauth.Realm, error) {
+	c.lookups.Add(1)
+	return c.Store.RealmBySubdomain(ctx, sub)
+}
+
+func basic(email, key string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(email+":"+key))
+}
+
+// me is a host endpoint that reads the authenticated user.
+var me = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	u, ok := zulipauth.UserFrom(r.Context())
+	if !ok {
+		http.Error(w, "no user in context", 500)
+		return
+	}
+	zulipauth.WriteSuccess(w, struct {
+		UserID int64  `json:"user_id"`
+		Email  string `json:"email"`
+		Key    string `json:"key"`
+	}{u.ID, u.Email, u.APIKey})
+})
+
+func unauthorized(msg string) string {
+	return `{"result":"error","msg":"` + msg + `","code":"UNAUTHORIZED"}` + "\n"
+}
+
+func TestRequireAPIKey(t *testing.T) {
+	t.Parallel()
+	key := func(f *fixture) string { return f.iago.APIKey }
+	tests := []struct {
+		name    string
+		header  func(f *fixture) (string, bool)
+		setup   func(f *fixture)
+		host    string
+		status  int
+		body    string
+		wwwAuth bool
+	}{
+		{"no header", func(*fixture) (string, bool) { return "", false }, nil, "", 401, unauthorized("Not logged in: API authentication or user session required"), true},
+		{"empty header", func(*fixture) (string, bool) { return "", true }, nil, "", 401, unauthorized("Invalid authorization header for basic auth"), true},
+		{"scheme only", func(*fixture) (string, bool) { return "Basic", true }, nil, "", 401, unauthorized("Invalid authorization header for basic auth"), true},
+		{"three tokens", func(f *fixture) (string, bool) { return basic(iagoEmail, key(f)) + " extra", true }, nil, "", 401, unauthorized("Invalid authorization header for basic auth"), true},
+		{"other scheme", func(f *fixture) (string, bool) { return "Bearer " + key(f), true }, nil, "", 400, `{"result":"error","msg":"This endpoint requires HTTP basic authentication.","code":"BAD_REQUEST"}` + "\n", false},
+		{"bad base64", func(*fixture) (string, bool) { return "Basic abc", true }, nil, "", 401, unauthorized("Invalid authorization header for basic auth"), true},
+		{"no colon", func(*fixture) (string, bool) {
+			return "Basic " + base64.StdEncoding.EncodeToString([]byte("iago")), true
+		}, nil, "", 401, unauthorized("Invalid authorization header for basic auth"), true},
+		{"two colons", func(f *fixture) (string, bool) { return basic(iagoEmail, key(f)+":x"), true }, nil, "", 401, unauthorized("Invalid authorization header for basic auth"), true},
+		{"invalid UTF-8", func(*fixture) (string, bool) {
+			return "Basic " + base64.StdEncoding.EncodeToString([]byte("\xff:\xfe")), true
+		}, nil, "", 401, unauthorized("Invalid authorization header for basic auth"), true},
+		{"empty parts", func(*fixture) (string, bool) { return basic("", ""), true }, nil, "", 401, unauthorized("Malformed API key"), true},
+		{"1 MB header", func(*fixture) (string, bool) { return "Basic " + strings.Repeat("QUFB", 1<<18), true }, nil, "", 401, unauthorized("Invalid authorization header for basic auth"), true},
+		{"short key", func(*fixture) (string, bool) { return basic(iagoEmail, "abc"), true }, nil, "", 401, unauthorized("Malformed API key"), true},
+		{"key with symbols", func(*fixture) (string, bool) { return basic(iagoEmail, strings.Repeat("-", 32)), true }, nil, "", 401, unauthorized("Malformed API key"), true},
+		{"unknown key", func(*fixture) (string, bool) { return basic(iagoEmail, strings.Repeat("a", 32)), true }, nil, "", 401, unauthorized("Invalid API key"), true},
+		{"key in another letter case", func(f *fixture) (string, bool) { return basic(iagoEmail, flipCase(key(f))), true }, nil, "", 401, unauthorized("Invalid API key"), true},
+		{"another user's email", func(f *fixture) (string, bool) { return basic("othello@zulip.com", key(f)), true }, nil, "", 401, unauthorized("Invalid API key"), true},
+		{"deactivated user", func(f *fixture) (string, bool) { return basic(iagoEmail, key(f)), true }, func(f *fixture) { f.store.SetUserDeactivated(context.Background(), f.iago.ID, true) }, "", 401, unauthorized("Account is deactivated"), true},
+		{"deactivated realm", func(f *fixture) (string, bool) { return basic(iagoEmail, key(f)), true }, func(f *fixture) {
+			f.store.UpdateRealm(context.Background(), zulipauth.Realm{Name: "Zulip", Deactivated: true})
+		}, "", 401, unauthorized("This organization has been deactivated"), true},
+		{"another subdomain", func(f *fixture) (string, bool) { return basic(iagoEmail, key(f)), true }, nil, "lear.example.com", 401, unauthorized("Account is not associated with this subdomain"), true},
+		{"valid", func(f *fixture) (string, bool) { return basic(iagoEmail, key(f)), true }, nil, "", 200, "", false},
+		{"valid, lower-case scheme, email case and spaces", func(f *fixture) (string, bool) {
+			return "  basic   " + base64.StdEncoding.EncodeToString([]byte(" iago@ZULIP.com : "+key(f)+" ")) + " ", true
+		}, nil, "", 200, "", false},
+		{"valid, base64 with stray characters Python ignores", func(f *fixture) (string, bool) {
+			enc := base64.StdEncoding.EncodeToString([]byte(iagoEmail + ":" + key(f)))
+			return "Basic " + enc[:8] + "!" + enc[8:], true
+		}, nil, "", 200, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, func(c *zulipauth.Config) {
+				c.Realms = zulipauth.HostRealms{Realms: c.Users.(zulipauth.RealmStore), ExternalHost: "example.com"}
+			})
+			f.store.CreateRealm(context.Background(), zulipauth.Realm{Subdomain: "lear", Name: "Lear"})
+			if tt.setup != nil {
+				tt.setup(f)
+			}
+			r := httptest.NewRequest("GET", "http://example.com/api/v1/users/me", nil)
+			if tt.host != "" {
+				r.Host = tt.host
+			}
+			if h, ok := tt.header(f); ok {
+				r.Header["Authorization"] = []string{h}
+			}
+			w := httptest.NewRecorder()
+			f.auth.RequireAPIKey(me).ServeHTTP(w, r)
+			want := tt.body
+			if want == "" {
+				want = `{"result":"success","msg":"","user_id":1,"email":"Iago@zulip.com","key":""}` + "\n"
+			}
+			if w.Code != tt.status || w.Body.String() != want {
+				t.Errorf("got %d %s, want %d %s", w.Code, w.Body, tt.status, want)
+			}
+			if got := w.Header().Get("WWW-Authenticate") == `Basic realm="zulip"`; got != tt.wwwAuth {
+				t.Errorf("WWW-Authenticate present = %v, want %v", got, tt.wwwAuth)
+			}
+			if cc := w.Header().Get("Cache-Control"); cc != "max-age=0, no-cache, no-store, must-revalidate, private" {
+				t.Errorf("Cache-Control = %q", cc)
+			}
+			if w.Header().Get("Expires") == "" {
+				t.Error("no Expires header")
+			}
+		})
+	}
+}
+
+func flipCase(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		switch {
+		case 'a' <= c && c <= 'z':
+			b[i] = c - 32
+			return string(b)
+		case 'A' <= c && c <= 'Z':
+			b[i] = c + 32
+			return string(b)
+		}
+	}
+	return s
+}
+
+func TestRequireAPIKeyUserBudget(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(c *zulipauth.Config) {
+		c.UserLimiter = zulipauth.NewMemoryLimiter(zulipauth.DefaultUserBudget, zulipauth.WithClock(func() time.Time { return time.Unix(0, 0) }))
+	})
+	h := f.auth.RequireAPIKey(me)
+	send := func() *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", "/api/v1/users/me", nil)
+		r.Header.Set("Authorization", basic(iagoEmail, f.iago.APIKey))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	for i := 0; i < 200; i++ {
+		if w := send(); w.Code != 200 {
+			t.Fatalf("request %d: %d", i, w.Code)
+		}
+	}
+	w := send()
+	if w.Code != 429 || !strings.Contains(w.Body.String(), `"code":"RATE_LIMIT_HIT","retry-after":0.3`) {
+		t.Fatalf("201st request: %d %s", w.Code, w.Body)
+	}
+	if w.Header().Get("X-RateLimit-Limit") != "200" || w.Header().Get("Retry-After") != "1" {
+		t.Errorf("headers: %v", w.Header())
+	}
+}
+
+func TestRequireAPIKeyLookups(t *testing.T) {
+	t.Parallel()
+	for _, ttl := range []time.Duration{0, time.Minute} {
+		var cs *countingStore
+		f := newFixture(t, func(c *zulipauth.Config) {
+			cs = &countingStore{Store: c.Users.(*memstore.Store)}
+			c.Users = cs
+			c.Realms = zulipauth.HostRealms{Realms: cs}
+			c.APIKeyCacheTTL = ttl
+		})
+		h := f.auth.RequireAPIKey(me)
+		send := func(key string) int {
+			r := httptest.NewRequest("GET", "/api/v1/users/me", nil)
+			r.Header.Set("Authorization", basic(iagoEmail, key))
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			return w.Code
+		}
+		for i := 0; i < 10; i++ {
+			if code := send(f.iago.APIKey); code != 200 {
+				t.Fatalf("ttl %v: %d", ttl, code)
+			}
+		}
+		unknown := strings.Repeat("Z", 32)
+		for i := 0; i < 10; i++ {
+			send(unknown)
+		}
+		want := int64(20) // one lookup per request
+		if ttl > 0 {
+			want = 2 // one per key
+		}
+		if got := cs.lookups.Load(); got != want {
+			t.Errorf("ttl %v: %d store lookups for 20 requests, want %d", ttl, got, want)
+		}
+		if ttl == 0 {
+			continue
+		}
+		// Regenerating drops the cached key at once.
+		newKey, err := f.auth.RegenerateAPIKey(context.Background(), f.iago.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code := send(f.iago.APIKey); code != 401 {
+			t.Errorf("old key after regeneration: %d, want 401", code)
+		}
+		if code := send(newKey); code != 200 {
+			t.Errorf("new key: %d, want 200", code)
+		}
+		// A deactivation elsewhere is seen after ForgetUser.
+		cs.SetUserDeactivated(context.Background(), f.iago.ID, true)
+		if code := send(newKey); code != 200 {
+			t.Errorf("cached user: %d, want 200 until forgotten or expired", code)
+		}
+		f.auth.ForgetUser(f.iago.ID)
+		if code := send(newKey); code != 401 {
+			t.Errorf("deactivated user after ForgetUser: %d, want 401", code)
+		}
+	}
+}
+
+func FuzzRequireAPIKey(f *testing.F) {
+	f.Add("Basic " + base64.StdEncoding.EncodeToString([]byte("a@b.c:"+strings.Repeat("a", 32))))
+	f.Add("Basic !!")
+	f.Add("bearer x")
+	f.Add("Basic " + base64.StdEncoding.EncodeToString([]byte("\xff::")))
+	fx := newFixture(f, func(c *zulipauth.Config) {
+		c.UserLimiter = zulipauth.NewMemoryLimiter(zulipauth.Budget{Events: 1 << 30, Per: 1})
+	})
+	h := fx.auth.RequireAPIKey(me)
+	f.Fuzz(func(t *testing.T, header string) {
+		r := httptest.NewRequest("GET", "/api/v1/users/me", nil)
+		r.Header["Authorization"] = []string{header}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != 200 && w.Code != 400 && w.Code != 401 {
+			t.Fatalf("status %d for %q", w.Code, header)
+		}
+		decode(t, w.Body.Bytes())
+	})
+}

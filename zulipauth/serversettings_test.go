@@ -1,0 +1,146 @@
+package zulipauth_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/zulipauth/zulipauth-go/zulipauth"
+)
+
+func settings(f *fixture, method, host string, mutate ...func(*http.Request)) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, "http://"+host+"/api/v1/server_settings", nil)
+	for _, m := range mutate {
+		m(r)
+	}
+	w := httptest.NewRecorder()
+	f.auth.ServerSettings().ServeHTTP(w, r)
+	return w
+}
+
+func TestServerSettings(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	w := settings(f, "GET", "chat.example.com")
+	want := `{"result":"success","msg":"",` +
+		`"authentication_methods":{"password":true,"dev":false,"email":true,"ldap":false,"remoteuser":false,"github":false,"azuread":false,"gitlab":false,"google":false,"apple":false,"saml":false,"openid connect":false},` +
+		`"zulip_version":"9.0","zulip_merge_base":"9.0","zulip_feature_level":278,"push_notifications_enabled":false,"is_incompatible":false,` +
+		`"email_auth_enabled":true,"require_email_format_usernames":true,"realm_url":"http://chat.example.com","realm_name":"Zulip","realm_icon":"","realm_description":"",` +
+		`"realm_web_public_access_enabled":false,"external_authentication_methods":[],"realm_uri":"http://chat.example.com"}` + "\n"
+	if w.Code != 200 || w.Body.String() != want {
+		t.Errorf("got %d\n%s\nwant\n%s", w.Code, w.Body, want)
+	}
+	if strings.Contains(w.Body.String(), "ignored_parameters_unsupported") {
+		t.Error("server_settings never reports ignored parameters")
+	}
+
+	if w := settings(f, "HEAD", "chat.example.com"); w.Code != 200 {
+		t.Errorf("HEAD: %d", w.Code)
+	}
+	w = settings(f, "POST", "chat.example.com")
+	if w.Code != 405 || w.Header().Get("Allow") != "GET, HEAD" {
+		t.Errorf("POST: %d Allow=%q", w.Code, w.Header().Get("Allow"))
+	}
+	decode(t, w.Body.Bytes())
+
+	w = settings(f, "GET", "x", func(r *http.Request) { r.Header.Set("User-Agent", "ZulipInvalid/1.0") })
+	if !strings.Contains(w.Body.String(), `"is_incompatible":true`) {
+		t.Errorf("ZulipInvalid client: %s", w.Body)
+	}
+	w = settings(f, "GET", "x", func(r *http.Request) { r.Header.Set("User-Agent", "ZulipMobile/27.1 (Android 13)") })
+	if !strings.Contains(w.Body.String(), `"is_incompatible":false`) {
+		t.Errorf("ZulipMobile client: %s", w.Body)
+	}
+}
+
+func TestServerSettingsRealms(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(c *zulipauth.Config) {
+		c.Realms = zulipauth.HostRealms{Realms: c.Users.(zulipauth.RealmStore), ExternalHost: "example.com"}
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+		c.ZulipFeatureLevel = 300
+	})
+	ctx := context.Background()
+	f.store.CreateRealm(ctx, zulipauth.Realm{Subdomain: "lear", Name: "Lear & Co", PasswordAuthDisabled: true, Description: "<p>Kings</p>", IconURL: "/icon.png"})
+	w := settings(f, "GET", "lear.example.com", func(r *http.Request) {
+		r.RemoteAddr = "10.1.2.3:5"
+		r.Header.Set("X-Forwarded-Proto", "https")
+	})
+	body := w.Body.String()
+	for _, s := range []string{`"password":false`, `"email":false`, `"email_auth_enabled":false`, `"realm_name":"Lear & Co"`,
+		`"realm_url":"https://lear.example.com"`, `"realm_uri":"https://lear.example.com"`, `"realm_description":"<p>Kings</p>"`,
+		`"realm_icon":"/icon.png"`, `"zulip_feature_level":300`} {
+		if !strings.Contains(body, s) {
+			t.Errorf("missing %s in %s", s, body)
+		}
+	}
+	// X-Forwarded-Proto from an untrusted peer is ignored.
+	w = settings(f, "GET", "lear.example.com", func(r *http.Request) { r.Header.Set("X-Forwarded-Proto", "https") })
+	if !strings.Contains(w.Body.String(), `"realm_url":"http://lear.example.com"`) {
+		t.Errorf("untrusted X-Forwarded-Proto believed: %s", w.Body)
+	}
+	w = settings(f, "GET", "nope.example.com")
+	if w.Code != 400 || w.Body.String() != `{"result":"error","msg":"Invalid subdomain","code":"BAD_REQUEST"}`+"\n" {
+		t.Errorf("unknown realm: %d %s", w.Code, w.Body)
+	}
+}
+
+func TestDevFetchAPIKey(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	mux := http.NewServeMux()
+	f.auth.Mount(mux)
+	post := func(h http.Handler, path, username string) *httptest.ResponseRecorder {
+		r := formRequest(url.Values{"username": {username}}.Encode())
+		r.URL.Path = path
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	// Never mounted by default, and not advertised until handed out.
+	if w := post(mux, "/api/v1/dev_fetch_api_key", iagoEmail); w.Code != 404 {
+		t.Fatalf("dev login reachable through Mount: %d", w.Code)
+	}
+	if strings.Contains(settings(f, "GET", "x").Body.String(), `"dev":true`) {
+		t.Fatal("dev advertised before it is mounted")
+	}
+	dev := f.auth.InsecureDevFetchAPIKey()
+	if !strings.Contains(settings(f, "GET", "x").Body.String(), `"dev":true`) {
+		t.Fatal("dev not advertised once mounted")
+	}
+	if w := post(dev, "/api/v1/dev_fetch_api_key", "iago@ZULIP.com"); w.Code != 200 || w.Body.String() != wantSuccess(f.iago, "") {
+		t.Errorf("dev login: %d %s", w.Code, w.Body)
+	}
+	if !strings.Contains(f.logs.String(), "INSECURE development login") {
+		t.Error("no warning logged")
+	}
+	if w := post(dev, "/api/v1/dev_fetch_api_key", "nobody@zulip.com"); w.Code != 401 || w.Body.String() != wantAuthFailed {
+		t.Errorf("unknown user: %d %s", w.Code, w.Body)
+	}
+	if w := post(dev, "/api/v1/dev_fetch_api_key", "iago"); w.Code != 400 || w.Body.String() != wantBadEmail {
+		t.Errorf("not an email: %d %s", w.Code, w.Body)
+	}
+	w := httptest.NewRecorder()
+	dev.ServeHTTP(w, httptest.NewRequest("GET", "/api/v1/dev_fetch_api_key", nil))
+	if w.Code != 405 || w.Body.String() != wantMethodNotAllowed {
+		t.Errorf("GET: %d %s", w.Code, w.Body)
+	}
+	f.store.SetUserDeactivated(context.Background(), f.iago.ID, true)
+	if w := post(dev, "/api/v1/dev_fetch_api_key", iagoEmail); w.Body.String() != wantUserDeactivated {
+		t.Errorf("deactivated user: %s", w.Body)
+	}
+	f.store.UpdateRealm(context.Background(), zulipauth.Realm{Name: "Zulip", Deactivated: true})
+	if w := post(dev, "/api/v1/dev_fetch_api_key", iagoEmail); w.Body.String() != wantRealmDeactivated {
+		t.Errorf("deactivated realm: %s", w.Body)
+	}
+	w = httptest.NewRecorder()
+	r := httptest.NewRequest("POST", "/api/v1/dev_fetch_api_key", nil)
+	dev.ServeHTTP(w, r)
+	if w.Body.String() != wantMissingUsername {
+		t.Errorf("no username: %s", w.Body)
+	}
+}
