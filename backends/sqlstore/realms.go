@@ -1,0 +1,55 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/zulipauth/zulipauth-go/zulipauth"
+)
+
+// RealmBySubdomain implements zulipauth.RealmStore: the realm with exactly
+// this subdomain, or zulipauth.ErrRealmNotFound.
+func (s *Store) RealmBySubdomain(ctx context.Context, subdomain string) (zulipauth.Realm, error) {
+	var r zulipauth.Realm
+	err := s.stmts.realmBySubdomain.QueryRowContext(ctx, subdomain).
+		Scan(&r.Subdomain, &r.Name, &r.Deactivated, &r.PasswordAuthDisabled)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return zulipauth.Realm{}, zulipauth.ErrRealmNotFound
+	case err != nil:
+		return zulipauth.Realm{}, fmt.Errorf("sqlstore: realm by subdomain: %w", err)
+	}
+	return r, nil
+}
+
+// CreateRealm adds a realm with every field of r. A subdomain that exists
+// (the root realm "" always does) is zulipauth.ErrRealmExists.
+func (s *Store) CreateRealm(ctx context.Context, r zulipauth.Realm) error {
+	_, err := s.stmts.createRealm.ExecContext(ctx, r.Subdomain, r.Name, r.Deactivated, r.PasswordAuthDisabled)
+	switch {
+	case violation(err) == uniqueViolation:
+		return zulipauth.ErrRealmExists
+	case err != nil:
+		return fmt.Errorf("sqlstore: create realm: %w", err)
+	}
+	return nil
+}
+
+// UpdateRealm replaces the name and flags of the realm with r's subdomain. An
+// unknown subdomain is zulipauth.ErrRealmNotFound; the realm is not created.
+func (s *Store) UpdateRealm(ctx context.Context, r zulipauth.Realm) error {
+	res, err := s.stmts.updateRealm.ExecContext(ctx, r.Name, r.Deactivated, r.PasswordAuthDisabled, r.Subdomain)
+	if err != nil {
+		return fmt.Errorf("sqlstore: update realm: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlstore: update realm: %w", err)
+	}
+	if n == 0 {
+		return zulipauth.ErrRealmNotFound
+	}
+	return nil
+}
