@@ -1,0 +1,49 @@
+// Logs in to a zulipauth server with the real zulip-js client, as a user of
+// that client would, and checks what it gets back. examples/server's tests
+// start the server and run this script; it prints one JSON line of findings
+// and exits non-zero on the first failed check.
+//
+//   ZULIP_REALM=http://127.0.0.1:9991 ZULIP_USERNAME=iago@zulip.com ZULIP_PASSWORD=... node login.js
+import zulip from 'zulip-js';
+
+const { ZULIP_REALM: realm, ZULIP_USERNAME: username, ZULIP_PASSWORD: password } = process.env;
+
+function check(ok, what, got) {
+  if (!ok) {
+    console.error(`zulip-js check failed: ${what}: ${JSON.stringify(got)}`);
+    process.exit(1);
+  }
+}
+
+const client = await zulip({ realm, username, password });
+const apiKey = client.config.apiKey;
+check(typeof apiKey === 'string' && /^[A-Za-z0-9]{32}$/.test(apiKey), 'login returns an API key', apiKey);
+
+const settings = await client.server.settings();
+check(settings.result === 'success', 'server_settings succeeds', settings);
+check(settings.zulip_feature_level >= 277, 'feature level at least 277', settings.zulip_feature_level);
+check(typeof settings.realm_uri === 'string' && settings.email_auth_enabled === true, 'realm_uri and email auth', settings);
+
+const profile = await client.users.me.getProfile();
+check(profile.result === 'success', 'users/me succeeds with the key', profile);
+check(profile.email.toLowerCase() === username.toLowerCase(), 'users/me is the user who logged in', profile);
+
+// A realm URL with a trailing slash makes zulip-js ask for //api/v1/...
+const slashed = await zulip({ realm: `${realm}/`, username, password });
+check(slashed.config.apiKey === apiKey, 'trailing-slash realm logs in, same key', slashed.config.apiKey);
+
+const wrong = await zulip({ realm, username, password: `${password}-wrong` });
+check(wrong.config.apiKey === undefined, 'a wrong password yields no key', wrong.config.apiKey);
+
+const bogus = await zulip({ realm, username, apiKey: 'A'.repeat(32) });
+const denied = await bogus.users.me.getProfile();
+check(denied.result === 'error' && denied.code === 'UNAUTHORIZED', 'a made-up key is refused', denied);
+
+console.log(JSON.stringify({
+  api_key_length: apiKey.length,
+  user_id: profile.user_id,
+  email: profile.email,
+  feature_level: settings.zulip_feature_level,
+  wrong_password_key: wrong.config.apiKey ?? null,
+  bogus_key_code: denied.code,
+}));
