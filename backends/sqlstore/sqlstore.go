@@ -99,6 +99,8 @@ type Store struct {
 // For "postgres", dsn is a pgx connection string:
 // "postgres://user:password@host:5432/db?sslmode=disable" or
 // "host=... user=... dbname=...". A search_path parameter selects the schema.
+// The pool holds at most max(8, 4×GOMAXPROCS) connections and keeps them
+// open while they are used; use [New] to size a pool of your own.
 //
 // The Store owns the database handles: [Store.Close] closes them.
 func Open(ctx context.Context, driver, dsn string) (*Store, error) {
@@ -110,6 +112,13 @@ func Open(ctx context.Context, driver, dsn string) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("sqlstore: open: %w", err)
 		}
+		// database/sql keeps 2 idle connections by default, so a busy
+		// server would dial PostgreSQL for most requests; and it opens
+		// connections without limit, which can exhaust the server's.
+		n := max(8, 4*runtime.GOMAXPROCS(0))
+		db.SetMaxOpenConns(n)
+		db.SetMaxIdleConns(n)
+		db.SetConnMaxIdleTime(5 * time.Minute)
 		s, err := newStore(ctx, Postgres, db, db, true)
 		if err != nil {
 			db.Close()
