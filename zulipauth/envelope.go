@@ -98,17 +98,16 @@ func InvalidSubdomain() *Error {
 	return newError(http.StatusNotFound, CodeNonexistentSubdomain, "Invalid subdomain")
 }
 
-// RateLimited is 429 RATE_LIMIT_HIT. The body carries "retry-after" in
-// seconds as a number, as Zulip does; the Retry-After header carries whole
-// seconds rounded up, as RFC 9110 requires (Zulip sends a float there).
+// RateLimited is 429 RATE_LIMIT_HIT. The wait is rounded up to whole
+// seconds, given as a number with a decimal point in the body's
+// "retry-after" (360.0: a float, as Zulip sends, and a whole number, as
+// Zulip's OpenAPI description types it) and as an integer in the
+// Retry-After header, as RFC 9110 requires (Zulip sends a float there).
 func RateLimited(retryAfter time.Duration) *Error {
-	if retryAfter < 0 {
-		retryAfter = 0
-	}
-	secs := retryAfter.Seconds()
+	secs := math.Ceil(max(retryAfter, 0).Seconds())
 	e := newError(http.StatusTooManyRequests, CodeRateLimitHit, "API usage exceeded rate limit")
 	e.Extra = []Field{{"retry-after", pyFloat(secs)}}
-	e.Header = http.Header{"Retry-After": {strconv.FormatInt(int64(math.Ceil(secs)), 10)}}
+	e.Header = http.Header{"Retry-After": {strconv.FormatInt(int64(secs), 10)}}
 	return e
 }
 

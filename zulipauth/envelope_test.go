@@ -24,7 +24,7 @@ func TestErrorBodies(t *testing.T) {
 		header [2]string
 	}{
 		{"rate limited", zulipauth.RateLimited(1500 * time.Millisecond), 429,
-			`{"result":"error","msg":"API usage exceeded rate limit","code":"RATE_LIMIT_HIT","retry-after":1.5}`, [2]string{"Retry-After", "2"}},
+			`{"result":"error","msg":"API usage exceeded rate limit","code":"RATE_LIMIT_HIT","retry-after":2.0}`, [2]string{"Retry-After", "2"}},
 		{"rate limited whole", zulipauth.RateLimited(1800 * time.Second), 429,
 			`{"result":"error","msg":"API usage exceeded rate limit","code":"RATE_LIMIT_HIT","retry-after":1800.0}`, [2]string{"Retry-After", "1800"}},
 		{"unauthorized", zulipauth.Unauthorized("Invalid API key"), 401,

@@ -176,7 +176,7 @@ func TestRequireAPIKeyUserBudget(t *testing.T) {
 		}
 	}
 	w := send()
-	if w.Code != 429 || !strings.Contains(w.Body.String(), `"code":"RATE_LIMIT_HIT","retry-after":0.3`) {
+	if w.Code != 429 || !strings.Contains(w.Body.String(), `"code":"RATE_LIMIT_HIT","retry-after":1.0}`) {
 		t.Fatalf("201st request: %d %s", w.Code, w.Body)
 	}
 	if w.Header().Get("X-RateLimit-Limit") != "200" || w.Header().Get("Retry-After") != "1" {

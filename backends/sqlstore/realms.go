@@ -14,7 +14,7 @@ import (
 func (s *Store) RealmBySubdomain(ctx context.Context, subdomain string) (zulipauth.Realm, error) {
 	var r zulipauth.Realm
 	err := s.stmts.realmBySubdomain.QueryRowContext(ctx, subdomain).
-		Scan(&r.Subdomain, &r.Name, &r.Deactivated, &r.PasswordAuthDisabled)
+		Scan(&r.Subdomain, &r.Name, &r.Deactivated, &r.PasswordAuthDisabled, &r.Description, &r.IconURL)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return zulipauth.Realm{}, zulipauth.ErrRealmNotFound
@@ -27,7 +27,7 @@ func (s *Store) RealmBySubdomain(ctx context.Context, subdomain string) (zulipau
 // CreateRealm adds a realm with every field of r. A subdomain that exists
 // (the root realm "" always does) is zulipauth.ErrRealmExists.
 func (s *Store) CreateRealm(ctx context.Context, r zulipauth.Realm) error {
-	_, err := s.stmts.createRealm.ExecContext(ctx, r.Subdomain, r.Name, r.Deactivated, r.PasswordAuthDisabled)
+	_, err := s.stmts.createRealm.ExecContext(ctx, r.Subdomain, r.Name, r.Deactivated, r.PasswordAuthDisabled, r.Description, r.IconURL)
 	switch {
 	case violation(err) == uniqueViolation:
 		return zulipauth.ErrRealmExists
@@ -37,10 +37,10 @@ func (s *Store) CreateRealm(ctx context.Context, r zulipauth.Realm) error {
 	return nil
 }
 
-// UpdateRealm replaces the name and flags of the realm with r's subdomain. An
+// UpdateRealm replaces the name, flags, description and icon of the realm with r's subdomain. An
 // unknown subdomain is zulipauth.ErrRealmNotFound; the realm is not created.
 func (s *Store) UpdateRealm(ctx context.Context, r zulipauth.Realm) error {
-	res, err := s.stmts.updateRealm.ExecContext(ctx, r.Name, r.Deactivated, r.PasswordAuthDisabled, r.Subdomain)
+	res, err := s.stmts.updateRealm.ExecContext(ctx, r.Name, r.Deactivated, r.PasswordAuthDisabled, r.Description, r.IconURL, r.Subdomain)
 	if err != nil {
 		return fmt.Errorf("sqlstore: update realm: %w", err)
 	}

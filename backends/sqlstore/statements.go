@@ -13,11 +13,19 @@ const selectUser = `SELECT u.id, r.subdomain, u.email, u.full_name, u.api_key, u
 	u.deactivated, u.password_reset_required, u.created_at
 FROM users u JOIN realms r ON r.id = u.realm_id`
 
+// selectUserWithRealm adds the user's realm (realmColumns' order) to selectUser.
+const selectUserWithRealm = `SELECT u.id, r.subdomain, u.email, u.full_name, u.api_key, u.password_hash,
+	u.deactivated, u.password_reset_required, u.created_at,
+	r.name, r.deactivated, r.password_auth_disabled, r.description, r.icon_url
+FROM users u JOIN realms r ON r.id = u.realm_id`
+
 const (
-	qUserByEmail  = selectUser + ` WHERE r.subdomain = ? AND u.email_key = ?`
-	qUserByAPIKey = selectUser + ` WHERE u.api_key = ?`
-	qUserByID     = selectUser + ` WHERE u.id = ?`
-	qEmailTaken   = `SELECT 1 FROM users u JOIN realms r ON r.id = u.realm_id WHERE r.subdomain = ? AND u.email_key = ?`
+	qUserByEmail           = selectUser + ` WHERE r.subdomain = ? AND u.email_key = ?`
+	qUserWithRealmByAPIKey = selectUserWithRealm + ` WHERE u.api_key = ?`
+	qCountUsers            = `SELECT COUNT(*) FROM users`
+	qUserByAPIKey          = selectUser + ` WHERE u.api_key = ?`
+	qUserByID              = selectUser + ` WHERE u.id = ?`
+	qEmailTaken            = `SELECT 1 FROM users u JOIN realms r ON r.id = u.realm_id WHERE r.subdomain = ? AND u.email_key = ?`
 
 	// An unknown realm makes realm_id NULL, which NOT NULL refuses: one
 	// statement both checks the realm and inserts.
@@ -28,18 +36,19 @@ VALUES ((SELECT id FROM realms WHERE subdomain = ?), ?, ?, ?, ?, ?, ?) RETURNING
 	qUpdateAPIKey       = `UPDATE users SET api_key = ? WHERE id = ?`
 	qSetDeactivated     = `UPDATE users SET deactivated = ? WHERE id = ?`
 	qSetResetRequired   = `UPDATE users SET password_reset_required = ? WHERE id = ?`
+	qSetPassword        = `UPDATE users SET password_hash = ?, password_reset_required = ? WHERE id = ?`
 
-	qRealmBySubdomain = `SELECT subdomain, name, deactivated, password_auth_disabled FROM realms WHERE subdomain = ?`
-	qCreateRealm      = `INSERT INTO realms (subdomain, name, deactivated, password_auth_disabled) VALUES (?, ?, ?, ?)`
-	qUpdateRealm      = `UPDATE realms SET name = ?, deactivated = ?, password_auth_disabled = ? WHERE subdomain = ?`
+	qRealmBySubdomain = `SELECT subdomain, name, deactivated, password_auth_disabled, description, icon_url FROM realms WHERE subdomain = ?`
+	qCreateRealm      = `INSERT INTO realms (subdomain, name, deactivated, password_auth_disabled, description, icon_url) VALUES (?, ?, ?, ?, ?, ?)`
+	qUpdateRealm      = `UPDATE realms SET name = ?, deactivated = ?, password_auth_disabled = ?, description = ?, icon_url = ? WHERE subdomain = ?`
 )
 
 // statements are the prepared forms of the queries above, lookups on the
 // read pool and writes on the write pool.
 type statements struct {
-	userByEmail, userByAPIKey, userByID, emailTaken, realmBySubdomain *sql.Stmt
+	userByEmail, userByAPIKey, userWithRealmByAPIKey, userByID, emailTaken, realmBySubdomain, countUsers *sql.Stmt
 
-	createUser, updatePasswordHash, updateAPIKey, setDeactivated, setResetRequired,
+	createUser, updatePasswordHash, updateAPIKey, setDeactivated, setResetRequired, setPassword,
 	createRealm, updateRealm *sql.Stmt
 }
 
@@ -51,6 +60,8 @@ func (st *statements) prepare(ctx context.Context, s *Store) error {
 	}{
 		{&st.userByEmail, s.read, qUserByEmail},
 		{&st.userByAPIKey, s.read, qUserByAPIKey},
+		{&st.userWithRealmByAPIKey, s.read, qUserWithRealmByAPIKey},
+		{&st.countUsers, s.read, qCountUsers},
 		{&st.userByID, s.read, qUserByID},
 		{&st.emailTaken, s.read, qEmailTaken},
 		{&st.realmBySubdomain, s.read, qRealmBySubdomain},
@@ -59,6 +70,7 @@ func (st *statements) prepare(ctx context.Context, s *Store) error {
 		{&st.updateAPIKey, s.write, qUpdateAPIKey},
 		{&st.setDeactivated, s.write, qSetDeactivated},
 		{&st.setResetRequired, s.write, qSetResetRequired},
+		{&st.setPassword, s.write, qSetPassword},
 		{&st.createRealm, s.write, qCreateRealm},
 		{&st.updateRealm, s.write, qUpdateRealm},
 	} {
@@ -74,8 +86,8 @@ func (st *statements) prepare(ctx context.Context, s *Store) error {
 func (st *statements) close() error {
 	var errs []error
 	for _, stmt := range []*sql.Stmt{
-		st.userByEmail, st.userByAPIKey, st.userByID, st.emailTaken, st.realmBySubdomain,
-		st.createUser, st.updatePasswordHash, st.updateAPIKey, st.setDeactivated, st.setResetRequired,
+		st.userByEmail, st.userByAPIKey, st.userWithRealmByAPIKey, st.userByID, st.emailTaken, st.realmBySubdomain, st.countUsers,
+		st.createUser, st.updatePasswordHash, st.updateAPIKey, st.setDeactivated, st.setResetRequired, st.setPassword,
 		st.createRealm, st.updateRealm,
 	} {
 		if stmt != nil {

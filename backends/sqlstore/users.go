@@ -31,6 +31,40 @@ func (s *Store) UserByAPIKey(ctx context.Context, key string) (zulipauth.User, e
 	return s.scanUser(s.stmts.userByAPIKey.QueryRowContext(ctx, key), "user by API key")
 }
 
+// UserWithRealmByAPIKey implements zulipauth.UserWithRealmFinder: the user
+// whose API key is exactly key and that user's realm, in one indexed query,
+// or zulipauth.ErrUserNotFound.
+func (s *Store) UserWithRealmByAPIKey(ctx context.Context, key string) (zulipauth.User, zulipauth.Realm, error) {
+	if !zulipauth.ValidAPIKeyFormat(key) {
+		if err := ctx.Err(); err != nil {
+			return zulipauth.User{}, zulipauth.Realm{}, fmt.Errorf("sqlstore: user with realm by API key: %w", err)
+		}
+		return zulipauth.User{}, zulipauth.Realm{}, zulipauth.ErrUserNotFound
+	}
+	var u zulipauth.User
+	var r zulipauth.Realm
+	err := s.stmts.userWithRealmByAPIKey.QueryRowContext(ctx, key).Scan(&u.ID, &u.Realm, &u.Email, &u.FullName, &u.APIKey,
+		&u.PasswordHash, &u.Deactivated, &u.PasswordResetRequired, dbTime{&u.CreatedAt},
+		&r.Name, &r.Deactivated, &r.PasswordAuthDisabled, &r.Description, &r.IconURL)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return zulipauth.User{}, zulipauth.Realm{}, zulipauth.ErrUserNotFound
+	case err != nil:
+		return zulipauth.User{}, zulipauth.Realm{}, fmt.Errorf("sqlstore: user with realm by API key: %w", err)
+	}
+	r.Subdomain = u.Realm
+	return u, r, nil
+}
+
+// CountUsers returns how many users the store holds, in every realm.
+func (s *Store) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	if err := s.stmts.countUsers.QueryRowContext(ctx).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlstore: count users: %w", err)
+	}
+	return n, nil
+}
+
 // UserByID returns the user with the id, or zulipauth.ErrUserNotFound.
 func (s *Store) UserByID(ctx context.Context, id int64) (zulipauth.User, error) {
 	return s.scanUser(s.stmts.userByID.QueryRowContext(ctx, id), "user by id")
@@ -125,6 +159,23 @@ func (s *Store) RegenerateAPIKey(ctx context.Context, userID int64) (string, err
 		return key, nil
 	}
 	return "", errors.New("sqlstore: regenerate API key: no unique API key after 3 attempts")
+}
+
+// SetPassword stores a new password hash and clears a required reset, in
+// one statement: what changing a password means. An unknown id is
+// zulipauth.ErrUserNotFound.
+func (s *Store) SetPassword(ctx context.Context, userID int64, hash string) error {
+	res, err := s.stmts.setPassword.ExecContext(ctx, hash, false, userID)
+	if err != nil {
+		return fmt.Errorf("sqlstore: set password: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		if err != nil {
+			return fmt.Errorf("sqlstore: set password: %w", err)
+		}
+		return zulipauth.ErrUserNotFound
+	}
+	return nil
 }
 
 // SetUserDeactivated deactivates (true) or reactivates (false) a user. An

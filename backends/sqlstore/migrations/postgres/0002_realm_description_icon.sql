@@ -1,0 +1,3 @@
+-- What server_settings shows of a realm: its description (HTML) and icon URL.
+ALTER TABLE realms ADD COLUMN description text NOT NULL DEFAULT '';
+ALTER TABLE realms ADD COLUMN icon_url    text NOT NULL DEFAULT '';

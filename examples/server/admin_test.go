@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/zulipauth/zulipauth-go/backends/sqlstore"
+	"github.com/zulipauth/zulipauth-go/zulipauth"
+)
+
+func TestAdminCommands(t *testing.T) {
+	t.Parallel()
+	db := tempDB(t)
+	srv, _ := testServer(t, db)
+
+	iago := parseUser(t, mustAdmin(t, db, "a long password\n", "create-user", "-email", "Iago@zulip.com", "-full-name", "Iago"))
+	if iago.UserID <= 0 || iago.Email != "Iago@zulip.com" || !zulipauth.ValidAPIKeyFormat(iago.APIKey) {
+		t.Fatalf("create-user printed %+v", iago)
+	}
+	code, body := login(t, srv.URL, "iago@zulip.com", "a long password")
+	if code != 200 || body["api_key"] != iago.APIKey || body["email"] != "Iago@zulip.com" {
+		t.Fatalf("login: %d %v", code, body)
+	}
+
+	mustAdmin(t, db, "", "deactivate-user", "-email", "iago@zulip.com")
+	if code, body := login(t, srv.URL, "iago@zulip.com", "a long password"); code != 401 || body["code"] != "USER_DEACTIVATED" {
+		t.Fatalf("deactivated: %d %v", code, body)
+	}
+	mustAdmin(t, db, "", "reactivate-user", "-email", "iago@zulip.com")
+	mustAdmin(t, db, "", "require-password-reset", "-email", "iago@zulip.com")
+	if code, body := login(t, srv.URL, "iago@zulip.com", "a long password"); code != 401 || body["code"] != "PASSWORD_RESET_REQUIRED" {
+		t.Fatalf("reset required: %d %v", code, body)
+	}
+	mustAdmin(t, db, "a new long password\r\n", "change-password", "-email", "iago@zulip.com")
+	if code, _ := login(t, srv.URL, "iago@zulip.com", "a new long password"); code != 200 {
+		t.Fatalf("after change-password: %d (the reset flag must be cleared)", code)
+	}
+	if code, _ := login(t, srv.URL, "iago@zulip.com", "a long password"); code != 401 {
+		t.Fatalf("old password still works: %d", code)
+	}
+
+	regen := parseUser(t, mustAdmin(t, db, "", "regenerate-api-key", "-email", "iago@zulip.com"))
+	if regen.APIKey == iago.APIKey || !zulipauth.ValidAPIKeyFormat(regen.APIKey) {
+		t.Fatalf("regenerate-api-key: %+v", regen)
+	}
+
+	mustAdmin(t, db, "", "set-realm", "-subdomain", "", "-password-auth=false")
+	if code, body := login(t, srv.URL, "iago@zulip.com", "a new long password"); code != 401 || body["code"] != "PASSWORD_AUTH_DISABLED" {
+		t.Fatalf("password auth disabled: %d %v", code, body)
+	}
+	mustAdmin(t, db, "", "set-realm", "-subdomain", "", "-password-auth=true")
+	mustAdmin(t, db, "", "deactivate-realm", "-subdomain", "")
+	if code, body := login(t, srv.URL, "iago@zulip.com", "a new long password"); code != 401 || body["code"] != "REALM_DEACTIVATED" {
+		t.Fatalf("realm deactivated: %d %v", code, body)
+	}
+	mustAdmin(t, db, "", "reactivate-realm", "-subdomain", "")
+	if code, _ := login(t, srv.URL, "iago@zulip.com", "a new long password"); code != 200 {
+		t.Fatalf("realm reactivated: %d", code)
+	}
+
+	mustAdmin(t, db, "", "create-realm", "-subdomain", "lear", "-name", "Lear & Co")
+	lear := parseUser(t, mustAdmin(t, db, "king lear's password\n", "create-user", "-email", "iago@zulip.com", "-realm", "lear"))
+	if lear.UserID == iago.UserID {
+		t.Fatal("the same email in another realm is another user")
+	}
+}
+
+// Bad input to any command: a one-line error, a non-zero exit, no change.
+func TestAdminBadInput(t *testing.T) {
+	t.Parallel()
+	db := tempDB(t)
+	mustAdmin(t, db, "a long password\n", "create-user", "-email", "iago@zulip.com")
+	tests := []struct {
+		name  string
+		stdin string
+		args  []string
+		usage bool
+	}{
+		{"unknown command", "", []string{"frobnicate"}, true},
+		{"unknown flag", "", []string{"create-user", "-email", "x@zulip.com", "-colour", "red"}, true},
+		{"missing email", "pw pw pw\n", []string{"create-user"}, true},
+		{"not an email", "pw pw pw\n", []string{"create-user", "-email", "iago"}, true},
+		{"stray argument", "", []string{"deactivate-user", "-email", "iago@zulip.com", "extra"}, true},
+		{"duplicate user", "another password\n", []string{"create-user", "-email", "IAGO@zulip.com"}, false},
+		{"weak password", "abc\n", []string{"create-user", "-email", "new@zulip.com"}, false},
+		{"empty password", "\n", []string{"create-user", "-email", "new@zulip.com"}, false},
+		{"no stdin", "", []string{"create-user", "-email", "new@zulip.com"}, false},
+		{"unknown realm", "a long password\n", []string{"create-user", "-email", "new@zulip.com", "-realm", "nope"}, false},
+		{"unknown user", "", []string{"deactivate-user", "-email", "nobody@zulip.com"}, false},
+		{"weak new password", "abc\n", []string{"change-password", "-email", "iago@zulip.com"}, false},
+		{"duplicate realm", "", []string{"create-realm", "-subdomain", "lear"}, false},
+		{"bad subdomain", "", []string{"create-realm", "-subdomain", "Not Valid"}, true},
+		{"set-realm without change", "", []string{"set-realm", "-subdomain", ""}, true},
+		{"missing subdomain", "", []string{"deactivate-realm"}, true},
+	}
+	mustAdmin(t, db, "", "create-realm", "-subdomain", "lear")
+	st, err := sqlstore.Open(context.Background(), "sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := st.UserByEmail(context.Background(), "", "iago@zulip.com")
+	st.Close()
+	for _, tt := range tests {
+		out, err := admin(t, db, tt.stdin, tt.args...)
+		if err == nil {
+			t.Errorf("%s: no error (printed %q)", tt.name, out)
+			continue
+		}
+		if msg := oneLine(err); strings.Contains(msg, "\n") || msg == "" {
+			t.Errorf("%s: error is not one line: %q", tt.name, msg)
+		}
+		if got := errors.Is(err, errUsage); got != tt.usage {
+			t.Errorf("%s: usage error = %v, want %v (%v)", tt.name, got, tt.usage, err)
+		}
+		if out != "" {
+			t.Errorf("%s: printed %q on failure", tt.name, out)
+		}
+	}
+	st, err = sqlstore.Open(context.Background(), "sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	after, _ := st.UserByEmail(context.Background(), "", "iago@zulip.com")
+	if after.PasswordHash != before.PasswordHash || after.APIKey != before.APIKey {
+		t.Error("a failed command changed the user")
+	}
+	if _, err := st.UserByEmail(context.Background(), "", "new@zulip.com"); !errors.Is(err, zulipauth.ErrUserNotFound) {
+		t.Errorf("a failed create-user left a user behind: %v", err)
+	}
+}
+
+func TestAdminUnreachableDatabase(t *testing.T) {
+	t.Parallel()
+	var out strings.Builder
+	err := run(context.Background(), []string{"create-user", "-postgres", "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=2", "-email", "a@b.co"},
+		strings.NewReader("a long password\n"), &out, &out)
+	if err == nil || strings.Contains(oneLine(err), "\n") {
+		t.Fatalf("unreachable PostgreSQL: %v", err)
+	}
+	err = run(context.Background(), []string{"deactivate-user", "-db", "/nonexistent/dir/x.db", "-email", "a@b.co"}, strings.NewReader(""), &out, &out)
+	if err == nil {
+		t.Fatal("a database in a missing directory opened")
+	}
+}
