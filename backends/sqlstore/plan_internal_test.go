@@ -17,11 +17,12 @@ import (
 // API request would grow with the number of accounts.
 func TestLookupsUseIndexes(t *testing.T) {
 	queries := map[string]string{
-		"UserByEmail":      qUserByEmail,
-		"UserByAPIKey":     qUserByAPIKey,
-		"UserByID":         qUserByID,
-		"emailTaken":       qEmailTaken,
-		"RealmBySubdomain": qRealmBySubdomain,
+		"UserByEmail":           qUserByEmail,
+		"UserByAPIKey":          qUserByAPIKey,
+		"UserWithRealmByAPIKey": qUserWithRealmByAPIKey,
+		"UserByID":              qUserByID,
+		"emailTaken":            qEmailTaken,
+		"RealmBySubdomain":      qRealmBySubdomain,
 	}
 	t.Run("sqlite", func(t *testing.T) {
 		s, err := Open(t.Context(), "sqlite", filepath.Join(t.TempDir(), "plan.db"))

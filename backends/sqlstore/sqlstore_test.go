@@ -432,3 +432,41 @@ func TestMemory(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestSetPasswordAndCountUsers: SetPassword replaces the hash and clears a
+// required reset in one statement; CountUsers counts every realm's users.
+func TestSetPasswordAndCountUsers(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, dc driverCase) {
+		s := open(t, dc.driver, dc.newDSN(t))
+		ctx := t.Context()
+		if n, err := s.CountUsers(ctx); err != nil || n != 0 {
+			t.Fatalf("CountUsers of a fresh store = %d, %v", n, err)
+		}
+		if err := s.CreateRealm(ctx, zulipauth.Realm{Subdomain: "lear"}); err != nil {
+			t.Fatal(err)
+		}
+		u, err := s.CreateUser(ctx, zulipauth.NewUser{Email: "iago@zulip.com", PasswordHash: "old"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.CreateUser(ctx, zulipauth.NewUser{Realm: "lear", Email: "iago@zulip.com"}); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.CountUsers(ctx); err != nil || n != 2 {
+			t.Fatalf("CountUsers = %d, %v, want 2", n, err)
+		}
+		if err := s.SetPasswordResetRequired(ctx, u.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetPassword(ctx, u.ID, "new"); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.UserByID(ctx, u.ID)
+		if err != nil || got.PasswordHash != "new" || got.PasswordResetRequired {
+			t.Fatalf("after SetPassword: %+v, %v", got, err)
+		}
+		if err := s.SetPassword(ctx, u.ID+100, "x"); !errors.Is(err, zulipauth.ErrUserNotFound) {
+			t.Errorf("SetPassword(unknown id) = %v, want ErrUserNotFound", err)
+		}
+	})
+}

@@ -26,7 +26,7 @@ func testRootRealm(t *testing.T, s Store) {
 // RealmBySubdomain, and a write to one realm leaves the others alone.
 func testRealms(t *testing.T, s Store) {
 	realms := []zulipauth.Realm{
-		{Subdomain: "lear", Name: "Lear & Co."},
+		{Subdomain: "lear", Name: "Lear & Co.", Description: "<p>The <b>king</b>'s court</p>", IconURL: "/user_avatars/2/realm/icon.png"},
 		{Subdomain: "zephyr", Name: "Zéphyr — ünïcode ☃", Deactivated: true},
 		{Subdomain: "nopass", Name: "No Passwords", PasswordAuthDisabled: true},
 		{Subdomain: "both", Name: "", Deactivated: true, PasswordAuthDisabled: true},
@@ -49,8 +49,10 @@ func testRealms(t *testing.T, s Store) {
 		{"reactivate", func(r *zulipauth.Realm) { r.Deactivated = false }},
 		{"disable password", func(r *zulipauth.Realm) { r.PasswordAuthDisabled = true }},
 		{"enable password", func(r *zulipauth.Realm) { r.PasswordAuthDisabled = false }},
+		{"describe", func(r *zulipauth.Realm) { r.Description, r.IconURL = "<p>"+r.Subdomain+"</p>", "https://example.com/"+r.Subdomain+".png" }},
 		{"everything", func(r *zulipauth.Realm) {
 			r.Name, r.Deactivated, r.PasswordAuthDisabled = "Last", !r.Deactivated, !r.PasswordAuthDisabled
+			r.Description, r.IconURL = "", ""
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -103,4 +105,30 @@ func testRealmNotFound(t *testing.T, s Store) {
 	wantErr(t, "UpdateRealm(unknown)", s.UpdateRealm(t.Context(), ghost), zulipauth.ErrRealmNotFound)
 	_, err := s.RealmBySubdomain(t.Context(), "ghost")
 	wantErr(t, "RealmBySubdomain after a refused UpdateRealm", err, zulipauth.ErrRealmNotFound)
+}
+
+// testUserWithRealm: a store that is a zulipauth.UserWithRealmFinder returns,
+// with the key's user, that user's realm as RealmBySubdomain has it; an
+// unknown key is ErrUserNotFound. Stores without the (optional) capability
+// have nothing to check.
+func testUserWithRealm(t *testing.T, s Store) {
+	f, ok := s.(zulipauth.UserWithRealmFinder)
+	if !ok {
+		t.Log("the store is not a zulipauth.UserWithRealmFinder: nothing to check")
+		return
+	}
+	createRealm(t, s, zulipauth.Realm{Subdomain: "lear", Name: "Lear", Deactivated: true, Description: "<p>x</p>", IconURL: "/i.png"})
+	for _, realm := range []string{"", "lear"} {
+		u := createUser(t, s, realm, "iago@zulip.com")
+		got, r, err := f.UserWithRealmByAPIKey(t.Context(), u.APIKey)
+		if err != nil {
+			t.Fatalf("UserWithRealmByAPIKey: %v", err)
+		}
+		sameUser(t, "UserWithRealmByAPIKey", got, u)
+		if want := realmOf(t, s, realm); r != want {
+			t.Errorf("UserWithRealmByAPIKey realm = %+v, want %+v", r, want)
+		}
+	}
+	_, _, err := f.UserWithRealmByAPIKey(t.Context(), zulipauth.GenerateAPIKey())
+	wantErr(t, "UserWithRealmByAPIKey(unknown key)", err, zulipauth.ErrUserNotFound)
 }

@@ -96,6 +96,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"ConcurrentSameEmail", testConcurrentSameEmail},
 		{"ConcurrentSameRealm", testConcurrentSameRealm},
 		{"ConcurrentRegenerate", testConcurrentRegenerate},
+		{"UserWithRealm", testUserWithRealm},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStore(t)
