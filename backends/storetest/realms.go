@@ -49,7 +49,9 @@ func testRealms(t *testing.T, s Store) {
 		{"reactivate", func(r *zulipauth.Realm) { r.Deactivated = false }},
 		{"disable password", func(r *zulipauth.Realm) { r.PasswordAuthDisabled = true }},
 		{"enable password", func(r *zulipauth.Realm) { r.PasswordAuthDisabled = false }},
-		{"describe", func(r *zulipauth.Realm) { r.Description, r.IconURL = "<p>"+r.Subdomain+"</p>", "https://example.com/"+r.Subdomain+".png" }},
+		{"describe", func(r *zulipauth.Realm) {
+			r.Description, r.IconURL = "<p>"+r.Subdomain+"</p>", "https://example.com/"+r.Subdomain+".png"
+		}},
 		{"everything", func(r *zulipauth.Realm) {
 			r.Name, r.Deactivated, r.PasswordAuthDisabled = "Last", !r.Deactivated, !r.PasswordAuthDisabled
 			r.Description, r.IconURL = "", ""
