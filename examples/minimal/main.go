@@ -1,5 +1,6 @@
 // Command minimal is the smallest wiring of zulipauth into a stdlib ServeMux:
-// users in memory, argon2id passwords, Zulip's login on /api/v1/fetch_api_key.
+// users in memory, argon2id passwords, Zulip's login on /api/v1/fetch_api_key
+// and one route of the application's own behind the API-key middleware.
 package main
 
 import (
@@ -46,7 +47,11 @@ func serve(ln net.Listener, out io.Writer) error {
 		return err
 	}
 	mux := http.NewServeMux()
-	auth.Mount(mux)
+	auth.Mount(mux) // fetch_api_key, server_settings
+	mux.Handle("/api/v1/users/me", auth.RequireAPIKey(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, _ := zulipauth.UserFrom(r.Context())
+		zulipauth.WriteSuccess(w, map[string]any{"user_id": u.ID, "email": u.Email, "full_name": u.FullName})
+	})))
 	fmt.Fprintf(out, "curl -sSX POST http://%s/api/v1/fetch_api_key --data-urlencode username=iago@zulip.com --data-urlencode password=opensesame\n", ln.Addr())
 	return http.Serve(ln, zulipauth.MergeSlashes(mux))
 }

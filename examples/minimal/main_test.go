@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -38,7 +40,26 @@ func TestPrintedCurlWorks(t *testing.T) {
 	if err := json.Unmarshal(out, &m); err != nil {
 		t.Fatalf("not JSON: %s", out)
 	}
-	if key, _ := m["api_key"].(string); m["result"] != "success" || m["email"] != "iago@zulip.com" || len(key) != 32 {
+	key, _ := m["api_key"].(string)
+	if m["result"] != "success" || m["email"] != "iago@zulip.com" || len(key) != 32 {
 		t.Fatalf("unexpected answer: %s", out)
+	}
+	// The key opens the protected route; a made-up one does not.
+	base := strings.Fields(line)[3]
+	base = base[:strings.Index(base, "/api/")]
+	for _, tc := range []struct {
+		key  string
+		want int
+	}{{key, 200}, {strings.Repeat("x", 32), 401}} {
+		req, _ := http.NewRequest("GET", base+"/api/v1/users/me", nil)
+		req.SetBasicAuth("iago@zulip.com", tc.key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("users/me with key %.4s…: %d, want %d", tc.key, resp.StatusCode, tc.want)
+		}
 	}
 }
