@@ -13,16 +13,18 @@ type keyCache struct {
 	ttl time.Duration
 	max int
 
-	mu        sync.Mutex
+	mu        sync.RWMutex
 	entries   map[string]keyCacheEntry
 	lastSweep time.Time
 }
 
 type keyCacheEntry struct {
-	user    User
-	realm   Realm
-	found   bool
-	expires time.Time
+	user     User
+	realm    Realm
+	public   *User  // user without its secrets, for request contexts; never written to
+	limitKey string // the user's key in Config.UserLimiter
+	found    bool
+	expires  time.Time
 }
 
 func newKeyCache(ttl time.Duration, max int) *keyCache {
@@ -30,8 +32,8 @@ func newKeyCache(ttl time.Duration, max int) *keyCache {
 }
 
 func (c *keyCache) get(key string, now time.Time) (keyCacheEntry, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	e, ok := c.entries[key]
 	if !ok || !now.Before(e.expires) {
 		return keyCacheEntry{}, false

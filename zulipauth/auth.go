@@ -102,6 +102,8 @@ type Auth struct {
 	// devLogin records that InsecureDevFetchAPIKey was handed out, so that
 	// server_settings reports the dev method.
 	devLogin atomic.Bool
+
+	date atomic.Pointer[httpDateValue] // Expires header, formatted once a second
 }
 
 // New checks cfg, fills in its defaults and returns the Auth it describes.

@@ -23,14 +23,22 @@ const (
 // authentication."), the rest decodes as base64 of UTF-8 holding exactly one
 // colon (else 401 "Invalid authorization header"); both parts are trimmed.
 func parseBasicAuth(header string) (email, key string, zerr *Error) {
-	fields := strings.Fields(header)
-	if len(fields) != 2 {
+	scheme, encoded, ok := twoFields(header)
+	if !ok {
 		return "", "", Unauthorized(msgInvalidBasicAuth)
 	}
-	if !strings.EqualFold(fields[0], "basic") {
+	if !strings.EqualFold(scheme, "basic") {
 		return "", "", BadRequest(msgBasicAuthRequired)
 	}
-	raw, err := base64.StdEncoding.DecodeString(pythonBase64(fields[1]))
+	// Decode into the stack: a header of any usual size costs no allocation
+	// beyond the credentials' string.
+	var buf [256]byte
+	src := pythonBase64(encoded)
+	raw := buf[:0]
+	if n := base64.StdEncoding.DecodedLen(len(src)); n > len(buf) {
+		raw = make([]byte, 0, n)
+	}
+	raw, err := base64.StdEncoding.AppendDecode(raw, []byte(src))
 	if err != nil || !utf8.Valid(raw) {
 		return "", "", Unauthorized(msgInvalidBasicAuth)
 	}
@@ -40,6 +48,49 @@ func parseBasicAuth(header string) (email, key string, zerr *Error) {
 	}
 	email, key, _ = strings.Cut(creds, ":")
 	return strings.TrimSpace(email), strings.TrimSpace(key), nil
+}
+
+// twoFields splits s on white space, as Python's str.split() does, and
+// reports whether it has exactly two fields. ASCII headers, all but the
+// strangest, are split in one pass without allocating.
+func twoFields(s string) (string, string, bool) {
+	if !isASCII(s) {
+		f := strings.Fields(s)
+		if len(f) != 2 {
+			return "", "", false
+		}
+		return f[0], f[1], true
+	}
+	var bounds [4]int // start and end of each field
+	n := 0
+	inField := false
+	for i := 0; i < len(s); i++ {
+		if space := isPySpace(s[i]); space == inField {
+			if n == len(bounds) {
+				return "", "", false // a third field
+			}
+			bounds[n] = i
+			n++
+			inField = !space
+		}
+	}
+	if inField {
+		if n == len(bounds) {
+			return "", "", false
+		}
+		bounds[n] = len(s)
+		n++
+	}
+	if n != 4 {
+		return "", "", false
+	}
+	return s[bounds[0]:bounds[1]], s[bounds[2]:bounds[3]], true
+}
+
+// isPySpace reports whether c is ASCII white space to Python's str.split():
+// \t \n \v \f \r, the separators \x1c-\x1f, and the space.
+func isPySpace(c byte) bool {
+	return c == ' ' || '\t' <= c && c <= '\r' || '\x1c' <= c && c <= '\x1f'
 }
 
 // pythonBase64 drops the characters Python's non-validating b64decode

@@ -90,3 +90,32 @@ func BenchmarkFetchAPIKeyMissingArgument(b *testing.B) {
 	a, _ := benchAuth(b, nil, nil)
 	benchLoop(b, a.FetchAPIKey(), "username=Iago%40zulip.com", 400)
 }
+
+// BenchmarkRequireAPIKeyCached: an authenticated request through the
+// middleware with the key cached, to an empty handler.
+func BenchmarkRequireAPIKeyCached(b *testing.B) {
+	store := memstore.New()
+	u, _ := store.CreateUser(context.Background(), zulipauth.NewUser{Email: iagoEmail})
+	a, err := zulipauth.New(zulipauth.Config{
+		Users:          store,
+		Authenticator:  zulipauth.AuthenticatorFunc(func(context.Context, zulipauth.Attempt) (zulipauth.User, error) { return zulipauth.User{}, nil }),
+		UserLimiter:    zulipauth.NewMemoryLimiter(zulipauth.Budget{Events: 1 << 40, Per: time.Second}),
+		APIKeyCacheTTL: time.Hour,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := a.RequireAPIKey(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) }))
+	r, _ := http.NewRequest(http.MethodGet, "http://zulip.example.com/api/v1/users/me", nil)
+	r.SetBasicAuth(iagoEmail, u.APIKey)
+	w := &discardWriter{h: make(http.Header)}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		clear(w.h)
+		h.ServeHTTP(w, r)
+	}
+	if w.status != 200 {
+		b.Fatalf("status %d", w.status)
+	}
+}

@@ -184,11 +184,15 @@ func setRateLimitHeaders(h http.Header, now time.Time, decs []Decision) {
 		remaining = min(remaining, d.Remaining)
 		reset = max(reset, d.ResetAfter)
 	}
-	vals := []string{ // one allocation for the three header values
-		strconv.Itoa(limit),
-		strconv.Itoa(remaining),
-		strconv.FormatInt(now.Add(reset).Unix(), 10),
-	}
+	// One string and one slice hold the three values: two allocations.
+	var buf [64]byte
+	b := strconv.AppendInt(buf[:0], int64(limit), 10)
+	i := len(b)
+	b = strconv.AppendInt(b, int64(remaining), 10)
+	j := len(b)
+	b = strconv.AppendInt(b, now.Add(reset).Unix(), 10)
+	all := string(b)
+	vals := []string{all[:i], all[i:j], all[j:]}
 	h["X-Ratelimit-Limit"] = vals[0:1:1]
 	h["X-Ratelimit-Remaining"] = vals[1:2:2]
 	h["X-Ratelimit-Reset"] = vals[2:3:3]

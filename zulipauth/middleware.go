@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
+	"time"
 )
 
 type userContextKey struct{}
@@ -13,8 +15,11 @@ type userContextKey struct{}
 // request whose context is ctx. The user's APIKey and PasswordHash are
 // cleared.
 func UserFrom(ctx context.Context) (User, bool) {
-	u, ok := ctx.Value(userContextKey{}).(User)
-	return u, ok
+	u, ok := ctx.Value(userContextKey{}).(*User)
+	if !ok {
+		return User{}, false
+	}
+	return *u, true
 }
 
 // RequireAPIKey authenticates requests with HTTP Basic "email:api_key" as a
@@ -46,13 +51,13 @@ func (a *Auth) RequireAPIKey(next http.Handler) http.Handler {
 		now := a.cfg.Now()
 		h := w.Header()
 		h["Cache-Control"] = valueNeverCache
-		h["Expires"] = []string{now.UTC().Format(http.TimeFormat)}
-		user, zerr := a.authenticateAPIRequest(r)
+		h["Expires"] = a.httpDate(now)
+		user, limitKey, zerr := a.authenticateAPIRequest(r, now)
 		if zerr != nil {
 			WriteError(w, zerr)
 			return
 		}
-		d, err := a.cfg.UserLimiter.Allow(r.Context(), "user:"+strconv.FormatInt(user.ID, 10))
+		d, err := a.cfg.UserLimiter.Allow(r.Context(), limitKey)
 		if err != nil {
 			a.limiterFault(r.Context(), w, "user", err)
 			return
@@ -62,43 +67,70 @@ func (a *Auth) RequireAPIKey(next http.Handler) http.Handler {
 			WriteError(w, RateLimited(d.RetryAfter))
 			return
 		}
-		user.APIKey, user.PasswordHash = "", ""
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userContextKey{}, user)))
 	})
 }
 
 var valueNeverCache = []string{"max-age=0, no-cache, no-store, must-revalidate, private"}
 
-func (a *Auth) authenticateAPIRequest(r *http.Request) (User, *Error) {
+// sameEmail reports whether two addresses are the same account's: equal
+// after trimming and simple case folding, as FoldEmail compares them, but
+// without allocating.
+func sameEmail(a, b string) bool {
+	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
+}
+
+// httpDate returns now as an HTTP date header value. The value changes once
+// a second, so it is formatted once a second and shared.
+func (a *Auth) httpDate(now time.Time) []string {
+	sec := now.Unix()
+	if d := a.date.Load(); d != nil && d.sec == sec {
+		return d.value
+	}
+	d := &httpDateValue{sec: sec, value: []string{now.UTC().Format(http.TimeFormat)}}
+	a.date.Store(d)
+	return d.value
+}
+
+type httpDateValue struct {
+	sec   int64
+	value []string
+}
+
+// authenticateAPIRequest returns the request's user, without secrets and
+// shared (never to be written to), and the key of the user's budget, or the
+// error to answer.
+func (a *Auth) authenticateAPIRequest(r *http.Request, now time.Time) (*User, string, *Error) {
 	vals, present := r.Header["Authorization"]
 	if !present {
-		return User{}, Unauthorized(msgNotLoggedIn)
+		return nil, "", Unauthorized(msgNotLoggedIn)
 	}
 	email, key, zerr := parseBasicAuth(vals[0])
 	if zerr != nil {
-		return User{}, zerr
+		return nil, "", zerr
 	}
 	if !ValidAPIKeyFormat(key) {
-		return User{}, Unauthorized(msgMalformedAPIKey)
+		return nil, "", Unauthorized(msgMalformedAPIKey)
 	}
-	user, realm, zerr := a.userByAPIKey(r, key)
+	e, zerr := a.userByAPIKey(r, key, now)
 	if zerr != nil {
-		return User{}, zerr
+		return nil, "", zerr
 	}
+	user, realm := e.user, e.realm
 	// The store matched the key; compare it again in constant time, so a
 	// store whose index ignores letter case cannot widen what a key matches.
-	if !EqualAPIKeys(user.APIKey, key) || FoldEmail(email) != FoldEmail(user.Email) {
-		return User{}, Unauthorized(msgInvalidAPIKey)
+	if !EqualAPIKeys(user.APIKey, key) || !sameEmail(email, user.Email) {
+		return nil, "", Unauthorized(msgInvalidAPIKey)
 	}
 	switch {
 	case realm.Deactivated && realm.Subdomain == user.Realm:
-		return User{}, Unauthorized("This organization has been deactivated")
+		return nil, "", Unauthorized("This organization has been deactivated")
 	case user.Deactivated:
-		return User{}, Unauthorized("Account is deactivated")
+		return nil, "", Unauthorized("Account is deactivated")
 	case a.requestSubdomain(r, realm) != user.Realm:
-		return User{}, Unauthorized(msgWrongSubdomain)
+		return nil, "", Unauthorized(msgWrongSubdomain)
 	}
-	return user, nil
+	return e.public, e.limitKey, nil
 }
 
 // requestSubdomain names the subdomain r is for. realm is the one looked up
@@ -113,28 +145,26 @@ func (a *Auth) requestSubdomain(r *http.Request, realm Realm) string {
 // userByAPIKey finds the key's user and a realm: the user's own when the
 // store can join it, otherwise the request's (the caller checks that they
 // are the same). Outcomes are cached when Config.APIKeyCacheTTL is set.
-func (a *Auth) userByAPIKey(r *http.Request, key string) (User, Realm, *Error) {
-	now := a.cfg.Now()
+func (a *Auth) userByAPIKey(r *http.Request, key string, now time.Time) (keyCacheEntry, *Error) {
 	if a.keys != nil {
 		if e, ok := a.keys.get(key, now); ok {
 			if !e.found {
-				return User{}, Realm{}, Unauthorized(msgInvalidAPIKey)
+				return keyCacheEntry{}, Unauthorized(msgInvalidAPIKey)
 			}
-			return e.user, e.realm, nil
+			return e, nil
 		}
 	}
 	ctx := r.Context()
-	var user User
-	var realm Realm
+	var e keyCacheEntry
 	var err error
 	if f, ok := a.cfg.Users.(UserWithRealmFinder); ok {
-		user, realm, err = f.UserWithRealmByAPIKey(ctx, key)
+		e.user, e.realm, err = f.UserWithRealmByAPIKey(ctx, key)
 	} else {
-		user, err = a.cfg.Users.UserByAPIKey(ctx, key)
+		e.user, err = a.cfg.Users.UserByAPIKey(ctx, key)
 		if err == nil {
-			realm, err = a.cfg.Realms.ResolveRealm(r)
+			e.realm, err = a.cfg.Realms.ResolveRealm(r)
 			if errors.Is(err, ErrRealmNotFound) {
-				return User{}, Realm{}, Unauthorized(msgWrongSubdomain)
+				return keyCacheEntry{}, Unauthorized(msgWrongSubdomain)
 			}
 		}
 	}
@@ -143,15 +173,20 @@ func (a *Auth) userByAPIKey(r *http.Request, key string) (User, Realm, *Error) {
 		if a.keys != nil {
 			a.keys.put(key, keyCacheEntry{}, now)
 		}
-		return User{}, Realm{}, Unauthorized(msgInvalidAPIKey)
+		return keyCacheEntry{}, Unauthorized(msgInvalidAPIKey)
 	case err != nil:
 		a.cfg.Logger.ErrorContext(ctx, "zulipauth: API key lookup failed", "error", err)
-		return User{}, Realm{}, InternalError()
+		return keyCacheEntry{}, InternalError()
 	}
+	e.found = true
+	e.limitKey = "user:" + strconv.FormatInt(e.user.ID, 10)
+	public := e.user
+	public.APIKey, public.PasswordHash = "", ""
+	e.public = &public
 	if a.keys != nil {
-		a.keys.put(key, keyCacheEntry{user: user, realm: realm, found: true}, now)
+		a.keys.put(key, e, now)
 	}
-	return user, realm, nil
+	return e, nil
 }
 
 // ErrUnsupported is returned by [Auth.RegenerateAPIKey] when the store

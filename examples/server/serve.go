@@ -44,7 +44,8 @@ type serveConfig struct {
 	trustedProxies prefixList
 	apiKeyCache    time.Duration
 	devLogin       bool
-	ipLimiter      zulipauth.Limiter // nil: zulipauth's default (tests raise it for load)
+	// Budgets; nil means zulipauth's defaults. Load tests raise them.
+	ipLimiter, userLimiter zulipauth.Limiter
 }
 
 func parseServeFlags(args []string) (serveConfig, error) {
@@ -135,6 +136,7 @@ func buildHandler(st *sqlstore.Store, c serveConfig, log *slog.Logger) (http.Han
 		TrustedProxies: c.trustedProxies,
 		APIKeyCacheTTL: c.apiKeyCache,
 		IPLimiter:      c.ipLimiter,
+		UserLimiter:    c.userLimiter,
 		Logger:         log,
 		OnEvent:        logEvent(log),
 	})
