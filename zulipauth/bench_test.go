@@ -91,9 +91,9 @@ func BenchmarkFetchAPIKeyMissingArgument(b *testing.B) {
 	benchLoop(b, a.FetchAPIKey(), "username=Iago%40zulip.com", 400)
 }
 
-// BenchmarkRequireAPIKeyCached: an authenticated request through the
-// middleware with the key cached, to an empty handler.
-func BenchmarkRequireAPIKeyCached(b *testing.B) {
+// cachedAPIKeyHandler is RequireAPIKey over an empty handler, with the
+// key cached and the user's budget unlimited, and Iago's key.
+func cachedAPIKeyHandler(b *testing.B) (http.Handler, string) {
 	store := memstore.New()
 	u, _ := store.CreateUser(context.Background(), zulipauth.NewUser{Email: iagoEmail})
 	a, err := zulipauth.New(zulipauth.Config{
@@ -105,9 +105,15 @@ func BenchmarkRequireAPIKeyCached(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := a.RequireAPIKey(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) }))
+	return a.RequireAPIKey(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) })), u.APIKey
+}
+
+// BenchmarkRequireAPIKeyCached: an authenticated request through the
+// middleware with the key cached, to an empty handler.
+func BenchmarkRequireAPIKeyCached(b *testing.B) {
+	h, key := cachedAPIKeyHandler(b)
 	r, _ := http.NewRequest(http.MethodGet, "http://zulip.example.com/api/v1/users/me", nil)
-	r.SetBasicAuth(iagoEmail, u.APIKey)
+	r.SetBasicAuth(iagoEmail, key)
 	w := &discardWriter{h: make(http.Header)}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -118,4 +124,20 @@ func BenchmarkRequireAPIKeyCached(b *testing.B) {
 	if w.status != 200 {
 		b.Fatalf("status %d", w.status)
 	}
+}
+
+// BenchmarkRequireAPIKeyCachedParallel: the same, from every core at once,
+// one user (the worst case for the per-user budget's lock).
+func BenchmarkRequireAPIKeyCachedParallel(b *testing.B) {
+	h, key := cachedAPIKeyHandler(b)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		r, _ := http.NewRequest(http.MethodGet, "http://zulip.example.com/api/v1/users/me", nil)
+		r.SetBasicAuth(iagoEmail, key)
+		w := &discardWriter{h: make(http.Header)}
+		for pb.Next() {
+			clear(w.h)
+			h.ServeHTTP(w, r)
+		}
+	})
 }

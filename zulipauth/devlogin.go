@@ -27,19 +27,12 @@ func (a *Auth) InsecureDevFetchAPIKey() http.Handler {
 }
 
 func (a *Auth) serveDevFetchAPIKey(w http.ResponseWriter, r *http.Request) {
-	w.Header()["Cache-Control"] = valueNoStore
-	if r.Method != http.MethodPost {
-		WriteError(w, MethodNotAllowed(http.MethodPost))
-		return
-	}
-	form, zerr := parseForm(w, r, a.cfg.MaxBodyBytes)
-	if zerr != nil {
-		WriteError(w, zerr)
-		return
-	}
-	username, ok := form.get("username")
+	form, ok := a.postedForm(w, r)
 	if !ok {
-		WriteError(w, MissingArgument("username"))
+		return
+	}
+	username, ok := required(w, form, "username")
+	if !ok {
 		return
 	}
 	if !ValidEmail(username) {

@@ -46,25 +46,44 @@ type apiKeyResponse struct {
 
 var errPasswordTooLong = BadRequest("Password is too long")
 
-func (a *Auth) serveFetchAPIKey(w http.ResponseWriter, r *http.Request) {
+// postedForm starts both logins: Cache-Control: no-store on every answer,
+// POST only, and the parameters parsed. It writes the error itself when the
+// request goes no further.
+func (a *Auth) postedForm(w http.ResponseWriter, r *http.Request) (*form, bool) {
 	w.Header()["Cache-Control"] = valueNoStore
 	if r.Method != http.MethodPost {
 		WriteError(w, MethodNotAllowed(http.MethodPost))
-		return
+		return nil, false
 	}
 	form, zerr := parseForm(w, r, a.cfg.MaxBodyBytes)
 	if zerr != nil {
 		WriteError(w, zerr)
+		return nil, false
+	}
+	return form, true
+}
+
+// required returns the parameter name, or writes Zulip's
+// REQUEST_VARIABLE_MISSING for it.
+func required(w http.ResponseWriter, f *form, name string) (string, bool) {
+	v, ok := f.get(name)
+	if !ok {
+		WriteError(w, MissingArgument(name))
+	}
+	return v, ok
+}
+
+func (a *Auth) serveFetchAPIKey(w http.ResponseWriter, r *http.Request) {
+	form, ok := a.postedForm(w, r)
+	if !ok {
 		return
 	}
-	username, ok := form.get("username")
+	username, ok := required(w, form, "username")
 	if !ok {
-		WriteError(w, MissingArgument("username"))
 		return
 	}
-	password, ok := form.get("password")
+	password, ok := required(w, form, "password")
 	if !ok {
-		WriteError(w, MissingArgument("password"))
 		return
 	}
 	if len(password) > a.cfg.MaxPasswordBytes {

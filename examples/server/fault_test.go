@@ -114,6 +114,8 @@ func freshPostgresSchema(t *testing.T) string {
 
 const wantInternalError = `{"result":"error","msg":"Internal server error"}` + "\n"
 
+var creds = url.Values{"username": {"iago@zulip.com"}, "password": {"a long password"}}
+
 // The database unreachable mid-run: Zulip's JSON 500 without detail, no
 // panic, the cause in the log, and full recovery when it is back.
 func TestPostgresOutageAndRecovery(t *testing.T) {
@@ -148,27 +150,14 @@ func TestPostgresOutageAndRecovery(t *testing.T) {
 	}
 	key := body["api_key"].(string)
 	me := func() (int, string) {
-		req, _ := http.NewRequest("GET", srv.URL+"/api/v1/users/me", nil)
-		req.SetBasicAuth("iago@zulip.com", key)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		code, b := do(t, "GET", srv.URL+"/api/v1/users/me", nil, http.Header{"Authorization": {"Basic " + basicCreds("iago@zulip.com", key)}})
+		return code, string(b)
 	}
 
 	cut.cut()
 	for i := 0; i < 2; i++ {
-		resp, err := http.PostForm(srv.URL+"/api/v1/fetch_api_key", url.Values{"username": {"iago@zulip.com"}, "password": {"a long password"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 500 || string(b) != wantInternalError {
-			t.Fatalf("login during the outage: %d %s", resp.StatusCode, b)
+		if code, b := do(t, "POST", srv.URL+"/api/v1/fetch_api_key", creds, nil); code != 500 || string(b) != wantInternalError {
+			t.Fatalf("login during the outage: %d %s", code, b)
 		}
 		if code, b := me(); code != 500 || b != wantInternalError {
 			t.Fatalf("users/me during the outage: %d %s", code, b)
@@ -215,13 +204,7 @@ func TestClosedStoreAnswers500(t *testing.T) {
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	st.Close()
-	resp, err := http.PostForm(srv.URL+"/api/v1/fetch_api_key", url.Values{"username": {"iago@zulip.com"}, "password": {"a long password"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 500 || string(b) != wantInternalError {
-		t.Fatalf("closed store: %d %s", resp.StatusCode, b)
+	if code, b := do(t, "POST", srv.URL+"/api/v1/fetch_api_key", creds, nil); code != 500 || string(b) != wantInternalError {
+		t.Fatalf("closed store: %d %s", code, b)
 	}
 }

@@ -190,7 +190,6 @@ func TestResponsesMatchZulipOpenAPI(t *testing.T) {
 	srv, _ := testServer(t, db, func(c *serveConfig) { c.devLogin = true })
 	mustAdmin(t, db, "a long password\n", "create-user", "-email", "iago@zulip.com")
 
-	creds := url.Values{"username": {"iago@zulip.com"}, "password": {"a long password"}}
 	code, body := do(t, "POST", srv.URL+"/api/v1/fetch_api_key", creds, nil)
 	if code != 200 {
 		t.Fatalf("fetch_api_key: %d %s", code, body)
