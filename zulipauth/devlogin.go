@@ -1,6 +1,7 @@
 package zulipauth
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -19,11 +20,29 @@ import (
 //
 // The checks follow Zulip's dev login: POST only (405); username required
 // (400); always an email address (400); realm (404 NONEXISTENT_SUBDOMAIN);
-// then realm deactivated, user deactivated, unknown user (401). The
+// then realm deactivated, user deactivated, another realm's user (404),
+// unknown user (401). The
 // per-IP budget applies. The answer is fetch_api_key's.
 func (a *Auth) InsecureDevFetchAPIKey() http.Handler {
 	a.devLogin.Store(true)
 	return http.HandlerFunc(a.serveDevFetchAPIKey)
+}
+
+// devUnknownUser is Zulip's answer for an email the realm does not know:
+// 404 "Invalid subdomain" when another realm has it (where the store can
+// tell), otherwise AUTHENTICATION_FAILED.
+func (a *Auth) devUnknownUser(ctx context.Context, realm, email string) error {
+	if f, ok := a.cfg.Users.(OtherRealmFinder); ok {
+		elsewhere, err := f.EmailInOtherRealm(ctx, realm, strings.TrimSpace(email))
+		if err != nil {
+			a.cfg.Logger.ErrorContext(ctx, "zulipauth: dev_fetch_api_key: other-realm lookup failed", "error", err)
+			return InternalError()
+		}
+		if elsewhere {
+			return InvalidSubdomain()
+		}
+	}
+	return AuthenticationFailed()
 }
 
 func (a *Auth) serveDevFetchAPIKey(w http.ResponseWriter, r *http.Request) {
@@ -62,7 +81,7 @@ func (a *Auth) serveDevFetchAPIKey(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, RealmDeactivated())
 		return
 	case errors.Is(err, ErrUserNotFound):
-		WriteError(w, AuthenticationFailed())
+		WriteError(w, a.devUnknownUser(ctx, realm.Subdomain, username))
 		return
 	case err != nil:
 		a.cfg.Logger.ErrorContext(ctx, "zulipauth: dev_fetch_api_key: user lookup failed", "error", err)

@@ -180,10 +180,14 @@ func TestFetchAPIKeyAccountStates(t *testing.T) {
 			f.store.UpdateRealm(ctx, zulipauth.Realm{Name: "Zulip", Deactivated: true})
 		}, iagoPassword, wantRealmDeactivated},
 		{"password login disabled", func(f *fixture) { f.store.UpdateRealm(ctx, zulipauth.Realm{Name: "Zulip", PasswordAuthDisabled: true}) }, iagoPassword, wantPasswordDisabled},
-		{"password login disabled, deactivated user", func(f *fixture) {
+		{"password login disabled, deactivated user (Zulip checks the realm first)", func(f *fixture) {
 			f.store.SetUserDeactivated(ctx, f.iago.ID, true)
 			f.store.UpdateRealm(ctx, zulipauth.Realm{Name: "Zulip", PasswordAuthDisabled: true})
-		}, iagoPassword, wantUserDeactivated},
+		}, iagoPassword, wantPasswordDisabled},
+		{"password login disabled, deactivated realm", func(f *fixture) {
+			f.store.UpdateRealm(ctx, zulipauth.Realm{Name: "Zulip", PasswordAuthDisabled: true, Deactivated: true})
+		}, iagoPassword, wantPasswordDisabled},
+		{"empty password, deactivated user", func(f *fixture) { f.store.SetUserDeactivated(ctx, f.iago.ID, true) }, "", wantAuthFailed},
 		{"reset required, right password", func(f *fixture) { f.store.SetPasswordResetRequired(ctx, f.iago.ID, true) }, iagoPassword, wantResetRequired},
 		{"reset required, wrong password", func(f *fixture) { f.store.SetPasswordResetRequired(ctx, f.iago.ID, true) }, "wrong", wantAuthFailed},
 		{"no usable password", func(f *fixture) { f.store.UpdatePasswordHash(ctx, f.iago.ID, "") }, iagoPassword, wantAuthFailed},
@@ -233,10 +237,11 @@ func TestFetchAPIKeyUnknownRealm(t *testing.T) {
 	if w := f.do(r); w.Code != 200 || w.Body.String() != wantSuccess(lear, "") {
 		t.Errorf("lear: %d %s", w.Code, w.Body)
 	}
-	// Realms are separate: Lear's user does not exist in the root realm.
+	// Realms are separate: Lear's user does not exist in the root realm,
+	// and Zulip answers 404 "Invalid subdomain" to point at the right one.
 	r = formRequest(url.Values{"username": {"king@lear.example"}, "password": {"king lear's password"}}.Encode())
 	r.Host = "www.example.com"
-	if w := f.do(r); w.Code != 401 {
+	if w := f.do(r); w.Code != 404 || w.Body.String() != wantInvalidSubdomain {
 		t.Errorf("lear's user in the root realm: %d %s", w.Code, w.Body)
 	}
 }

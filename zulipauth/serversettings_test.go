@@ -121,6 +121,11 @@ func TestDevFetchAPIKey(t *testing.T) {
 	if w := post(dev, "/api/v1/dev_fetch_api_key", "nobody@zulip.com"); w.Code != 401 || w.Body.String() != wantAuthFailed {
 		t.Errorf("unknown user: %d %s", w.Code, w.Body)
 	}
+	f.store.CreateRealm(context.Background(), zulipauth.Realm{Subdomain: "lear"})
+	f.createUser("lear", "king@lear.example", "king lear's password")
+	if w := post(dev, "/api/v1/dev_fetch_api_key", "king@lear.example"); w.Code != 404 || w.Body.String() != wantInvalidSubdomain {
+		t.Errorf("another realm's user: %d %s", w.Code, w.Body)
+	}
 	if w := post(dev, "/api/v1/dev_fetch_api_key", "iago"); w.Code != 400 || w.Body.String() != wantBadEmail {
 		t.Errorf("not an email: %d %s", w.Code, w.Body)
 	}

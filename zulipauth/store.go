@@ -69,3 +69,12 @@ type RealmStore interface {
 type UserWithRealmFinder interface {
 	UserWithRealmByAPIKey(ctx context.Context, key string) (User, Realm, error)
 }
+
+// OtherRealmFinder is implemented by stores that can tell whether a realm
+// other than realm has a user with the email (compared as [FoldEmail] does).
+// backends/password then answers an unknown user with Zulip's 404 "Invalid
+// subdomain" ([ErrWrongRealm]) when another realm has the address, pointing
+// the client at the right organization, as Zulip does.
+type OtherRealmFinder interface {
+	EmailInOtherRealm(ctx context.Context, realm, email string) (bool, error)
+}

@@ -4,7 +4,8 @@
 //
 // A Store implements zulipauth.UserStore and every optional capability of the
 // core (PasswordHashUpdater, UserCreator, APIKeyRegenerator, RealmStore), and
-// passes backends/storetest. It also implements zulipauth.UserWithRealmFinder. It is safe for concurrent use.
+// passes backends/storetest. It also implements zulipauth.UserWithRealmFinder and
+// zulipauth.OtherRealmFinder. It is safe for concurrent use.
 package memstore
 
 import (
@@ -18,13 +19,14 @@ import (
 
 // Store is an in-memory user and realm store. Create it with [New].
 type Store struct {
-	mu      sync.RWMutex
-	nextID  int64
-	users   map[int64]*zulipauth.User
-	byEmail map[emailKey]int64
-	byKey   map[string]int64
-	realms  map[string]zulipauth.Realm
-	now     func() time.Time
+	mu       sync.RWMutex
+	nextID   int64
+	users    map[int64]*zulipauth.User
+	byEmail  map[emailKey]int64
+	realmsOf map[string]int // folded email → how many realms have it
+	byKey    map[string]int64
+	realms   map[string]zulipauth.Realm
+	now      func() time.Time
 }
 
 type emailKey struct{ realm, folded string }
@@ -33,11 +35,12 @@ type emailKey struct{ realm, folded string }
 // ""), active, named "Zulip", allowing password login.
 func New() *Store {
 	return &Store{
-		users:   make(map[int64]*zulipauth.User),
-		byEmail: make(map[emailKey]int64),
-		byKey:   make(map[string]int64),
-		realms:  map[string]zulipauth.Realm{"": {Name: "Zulip"}},
-		now:     time.Now,
+		users:    make(map[int64]*zulipauth.User),
+		byEmail:  make(map[emailKey]int64),
+		realmsOf: make(map[string]int),
+		byKey:    make(map[string]int64),
+		realms:   map[string]zulipauth.Realm{"": {Name: "Zulip"}},
+		now:      time.Now,
 	}
 }
 
@@ -84,6 +87,21 @@ func (s *Store) UserWithRealmByAPIKey(ctx context.Context, key string) (zulipaut
 	return u, s.realms[u.Realm], nil
 }
 
+// EmailInOtherRealm implements zulipauth.OtherRealmFinder.
+func (s *Store) EmailInOtherRealm(ctx context.Context, realm, email string) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	folded := zulipauth.FoldEmail(email)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n := s.realmsOf[folded]
+	if _, here := s.byEmail[emailKey{realm, folded}]; here {
+		n--
+	}
+	return n > 0, nil
+}
+
 // CreateUser implements zulipauth.UserCreator.
 func (s *Store) CreateUser(ctx context.Context, nu zulipauth.NewUser) (zulipauth.User, error) {
 	if err := ctx.Err(); err != nil {
@@ -110,6 +128,7 @@ func (s *Store) CreateUser(ctx context.Context, nu zulipauth.NewUser) (zulipauth
 	}
 	s.users[u.ID] = u
 	s.byEmail[ek] = u.ID
+	s.realmsOf[ek.folded]++
 	s.byKey[u.APIKey] = u.ID
 	return *u, nil
 }

@@ -2,17 +2,22 @@
 // argon2id hashes (github.com/alexedwards/argon2id encoding) in any
 // zulipauth.UserStore: Zulip's EmailAuthBackend.
 //
-// An attempt is checked in Zulip's order, status before password:
+// An attempt is checked in the order of Zulip's EmailAuthBackend, status
+// before password:
 //
-//  1. the realm is deactivated: zulipauth.ErrRealmDeactivated;
-//  2. the user is looked up by (realm, trimmed username, ignoring case);
-//  3. the user is deactivated: zulipauth.ErrUserDeactivated;
-//  4. the realm does not allow password login: zulipauth.ErrPasswordAuthDisabled;
-//  5. an empty password fails without hashing: zulipauth.ErrBadCredentials;
+//  1. the realm does not allow password login: zulipauth.ErrPasswordAuthDisabled;
+//  2. an empty password fails without a lookup: zulipauth.ErrBadCredentials;
+//  3. the realm is deactivated: zulipauth.ErrRealmDeactivated (Zulip says so
+//     only for known users; the realm is known from the request, so saying it
+//     for every user reveals nothing about accounts);
+//  4. the user is looked up by (realm, trimmed username, ignoring case);
+//  5. the user is deactivated: zulipauth.ErrUserDeactivated;
 //  6. the password is verified. An unknown user, a user without a usable
 //     password and a corrupt stored hash are verified against a dummy hash, so
 //     that they cost what a wrong password costs and timing does not reveal
-//     which accounts exist; all are zulipauth.ErrBadCredentials;
+//     which accounts exist; all are zulipauth.ErrBadCredentials, except an
+//     unknown user whose email another realm has, where the store can tell
+//     (zulipauth.OtherRealmFinder): zulipauth.ErrWrongRealm, Zulip's 404;
 //  7. a correct password of a user flagged for a reset is
 //     zulipauth.ErrPasswordResetRequired. So is one whose stored hash uses
 //     older parameters when the password fails the current strength policy
@@ -186,22 +191,24 @@ func (a *Authenticator) AuthMethod() string { return "email" }
 
 // Authenticate implements zulipauth.Authenticator.
 func (a *Authenticator) Authenticate(ctx context.Context, at zulipauth.Attempt) (zulipauth.User, error) {
+	// Zulip's EmailAuthBackend answers these two before any lookup.
+	if at.Realm.PasswordAuthDisabled {
+		return zulipauth.User{}, zulipauth.ErrPasswordAuthDisabled
+	}
+	if at.Password == "" {
+		return zulipauth.User{}, zulipauth.ErrBadCredentials
+	}
 	if at.Realm.Deactivated {
 		return zulipauth.User{}, zulipauth.ErrRealmDeactivated
 	}
-	user, err := a.users.UserByEmail(ctx, at.Realm.Subdomain, strings.TrimSpace(at.Username))
+	email := strings.TrimSpace(at.Username)
+	user, err := a.users.UserByEmail(ctx, at.Realm.Subdomain, email)
 	found := err == nil
 	if err != nil && !errors.Is(err, zulipauth.ErrUserNotFound) {
 		return zulipauth.User{}, fmt.Errorf("password: looking up the user: %w", err)
 	}
 	if found && user.Deactivated {
 		return zulipauth.User{}, zulipauth.ErrUserDeactivated
-	}
-	if at.Realm.PasswordAuthDisabled {
-		return zulipauth.User{}, zulipauth.ErrPasswordAuthDisabled
-	}
-	if at.Password == "" {
-		return zulipauth.User{}, zulipauth.ErrBadCredentials
 	}
 
 	if err := a.gate.enter(ctx); err != nil {
@@ -221,6 +228,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, at zulipauth.Attempt) 
 		// Unknown user, no usable password or a corrupt hash: spend what a
 		// real verification costs, then fail.
 		argon2id.ComparePasswordAndHash(at.Password, a.dummyHash) //nolint:errcheck // outcome irrelevant
+		if !found {
+			return zulipauth.User{}, a.unknownUser(ctx, at.Realm.Subdomain, email)
+		}
 		return zulipauth.User{}, zulipauth.ErrBadCredentials
 	}
 	match, err := argon2id.ComparePasswordAndHash(at.Password, hash)
@@ -237,6 +247,24 @@ func (a *Authenticator) Authenticate(ctx context.Context, at zulipauth.Attempt) 
 		a.upgrade(ctx, user, at.Password)
 	}
 	return user, nil
+}
+
+// unknownUser is the failure for an email the realm does not know: Zulip's
+// 404 "Invalid subdomain" (zulipauth.ErrWrongRealm) when the store can tell
+// that another realm has it, otherwise bad credentials.
+func (a *Authenticator) unknownUser(ctx context.Context, realm, email string) error {
+	f, ok := a.users.(zulipauth.OtherRealmFinder)
+	if !ok {
+		return zulipauth.ErrBadCredentials
+	}
+	elsewhere, err := f.EmailInOtherRealm(ctx, realm, email)
+	switch {
+	case err != nil:
+		return fmt.Errorf("password: looking up other realms: %w", err)
+	case elsewhere:
+		return zulipauth.ErrWrongRealm
+	}
+	return zulipauth.ErrBadCredentials
 }
 
 // upgrade rehashes a correct password with the current parameters. Failure

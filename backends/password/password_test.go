@@ -56,10 +56,12 @@ func TestAuthenticate(t *testing.T) {
 		{"wrong password", attempt("Iago@zulip.com", "wrong"), zulipauth.ErrBadCredentials},
 		{"empty password", attempt("Iago@zulip.com", ""), zulipauth.ErrBadCredentials},
 		{"unknown user", attempt("nobody@zulip.com", "correct horse"), zulipauth.ErrBadCredentials},
-		{"other realm", zulipauth.Attempt{Realm: zulipauth.Realm{Subdomain: "lear"}, Username: "Iago@zulip.com", Password: "correct horse"}, zulipauth.ErrBadCredentials},
+		{"account of another realm (Zulip's 404)", zulipauth.Attempt{Realm: zulipauth.Realm{Subdomain: "lear"}, Username: "Iago@zulip.com", Password: "correct horse"}, zulipauth.ErrWrongRealm},
 		{"realm deactivated", zulipauth.Attempt{Realm: zulipauth.Realm{Deactivated: true}, Username: "Iago@zulip.com", Password: "correct horse"}, zulipauth.ErrRealmDeactivated},
 		{"password auth disabled", zulipauth.Attempt{Realm: zulipauth.Realm{PasswordAuthDisabled: true}, Username: "Iago@zulip.com", Password: "correct horse"}, zulipauth.ErrPasswordAuthDisabled},
 		{"password auth disabled, unknown user", zulipauth.Attempt{Realm: zulipauth.Realm{PasswordAuthDisabled: true}, Username: "x@zulip.com", Password: "x"}, zulipauth.ErrPasswordAuthDisabled},
+		{"password auth disabled beats realm deactivated", zulipauth.Attempt{Realm: zulipauth.Realm{PasswordAuthDisabled: true, Deactivated: true}, Username: "Iago@zulip.com", Password: "x"}, zulipauth.ErrPasswordAuthDisabled},
+		{"empty password beats realm deactivated", zulipauth.Attempt{Realm: zulipauth.Realm{Deactivated: true}, Username: "Iago@zulip.com", Password: ""}, zulipauth.ErrBadCredentials},
 	}
 	for _, tt := range tests {
 		got, err := a.Authenticate(ctx, tt.at)
@@ -73,6 +75,18 @@ func TestAuthenticate(t *testing.T) {
 	store.SetUserDeactivated(ctx, u.ID, true)
 	if _, err := a.Authenticate(ctx, attempt("Iago@zulip.com", "wrong")); !errors.Is(err, zulipauth.ErrUserDeactivated) {
 		t.Errorf("deactivated user with a wrong password: %v, want ErrUserDeactivated", err)
+	}
+	// Zulip answers an empty password and disabled password login before
+	// looking the user up.
+	if _, err := a.Authenticate(ctx, attempt("Iago@zulip.com", "")); !errors.Is(err, zulipauth.ErrBadCredentials) {
+		t.Errorf("deactivated user with an empty password: %v, want ErrBadCredentials", err)
+	}
+	disabled := zulipauth.Attempt{Realm: zulipauth.Realm{PasswordAuthDisabled: true}, Username: "Iago@zulip.com", Password: "x"}
+	if _, err := a.Authenticate(ctx, disabled); !errors.Is(err, zulipauth.ErrPasswordAuthDisabled) {
+		t.Errorf("deactivated user, password login disabled: %v, want ErrPasswordAuthDisabled", err)
+	}
+	if _, err := a.Authenticate(ctx, attempt("nobody@zulip.com", "x")); !errors.Is(err, zulipauth.ErrBadCredentials) {
+		t.Errorf("unknown everywhere: %v, want ErrBadCredentials", err)
 	}
 }
 

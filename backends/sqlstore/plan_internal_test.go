@@ -20,6 +20,7 @@ func TestLookupsUseIndexes(t *testing.T) {
 		"UserByEmail":           qUserByEmail,
 		"UserByAPIKey":          qUserByAPIKey,
 		"UserWithRealmByAPIKey": qUserWithRealmByAPIKey,
+		"EmailInOtherRealm":     qEmailInOtherRealm,
 		"UserByID":              qUserByID,
 		"emailTaken":            qEmailTaken,
 		"RealmBySubdomain":      qRealmBySubdomain,

@@ -13,7 +13,7 @@ const selectUser = `SELECT u.id, r.subdomain, u.email, u.full_name, u.api_key, u
 	u.deactivated, u.password_reset_required, u.created_at
 FROM users u JOIN realms r ON r.id = u.realm_id`
 
-// selectUserWithRealm adds the user's realm (realmColumns' order) to selectUser.
+// selectUserWithRealm is selectUser with the user's realm's columns after it.
 const selectUserWithRealm = `SELECT u.id, r.subdomain, u.email, u.full_name, u.api_key, u.password_hash,
 	u.deactivated, u.password_reset_required, u.created_at,
 	r.name, r.deactivated, r.password_auth_disabled, r.description, r.icon_url
@@ -23,6 +23,7 @@ const (
 	qUserByEmail           = selectUser + ` WHERE r.subdomain = ? AND u.email_key = ?`
 	qUserWithRealmByAPIKey = selectUserWithRealm + ` WHERE u.api_key = ?`
 	qCountUsers            = `SELECT COUNT(*) FROM users`
+	qEmailInOtherRealm     = `SELECT 1 FROM users u JOIN realms r ON r.id = u.realm_id WHERE u.email_key = ? AND r.subdomain <> ? LIMIT 1`
 	qUserByAPIKey          = selectUser + ` WHERE u.api_key = ?`
 	qUserByID              = selectUser + ` WHERE u.id = ?`
 	qEmailTaken            = `SELECT 1 FROM users u JOIN realms r ON r.id = u.realm_id WHERE r.subdomain = ? AND u.email_key = ?`
@@ -46,7 +47,7 @@ VALUES ((SELECT id FROM realms WHERE subdomain = ?), ?, ?, ?, ?, ?, ?) RETURNING
 // statements are the prepared forms of the queries above, lookups on the
 // read pool and writes on the write pool.
 type statements struct {
-	userByEmail, userByAPIKey, userWithRealmByAPIKey, userByID, emailTaken, realmBySubdomain, countUsers *sql.Stmt
+	userByEmail, userByAPIKey, userWithRealmByAPIKey, userByID, emailTaken, realmBySubdomain, countUsers, emailInOtherRealm *sql.Stmt
 
 	createUser, updatePasswordHash, updateAPIKey, setDeactivated, setResetRequired, setPassword,
 	createRealm, updateRealm *sql.Stmt
@@ -62,6 +63,7 @@ func (st *statements) prepare(ctx context.Context, s *Store) error {
 		{&st.userByAPIKey, s.read, qUserByAPIKey},
 		{&st.userWithRealmByAPIKey, s.read, qUserWithRealmByAPIKey},
 		{&st.countUsers, s.read, qCountUsers},
+		{&st.emailInOtherRealm, s.read, qEmailInOtherRealm},
 		{&st.userByID, s.read, qUserByID},
 		{&st.emailTaken, s.read, qEmailTaken},
 		{&st.realmBySubdomain, s.read, qRealmBySubdomain},
@@ -86,7 +88,7 @@ func (st *statements) prepare(ctx context.Context, s *Store) error {
 func (st *statements) close() error {
 	var errs []error
 	for _, stmt := range []*sql.Stmt{
-		st.userByEmail, st.userByAPIKey, st.userWithRealmByAPIKey, st.userByID, st.emailTaken, st.realmBySubdomain, st.countUsers,
+		st.userByEmail, st.userByAPIKey, st.userWithRealmByAPIKey, st.userByID, st.emailTaken, st.realmBySubdomain, st.countUsers, st.emailInOtherRealm,
 		st.createUser, st.updatePasswordHash, st.updateAPIKey, st.setDeactivated, st.setResetRequired, st.setPassword,
 		st.createRealm, st.updateRealm,
 	} {

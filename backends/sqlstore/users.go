@@ -56,6 +56,20 @@ func (s *Store) UserWithRealmByAPIKey(ctx context.Context, key string) (zulipaut
 	return u, r, nil
 }
 
+// EmailInOtherRealm implements zulipauth.OtherRealmFinder: whether a realm
+// other than realm has a user whose email folds like email.
+func (s *Store) EmailInOtherRealm(ctx context.Context, realm, email string) (bool, error) {
+	var one int
+	err := s.stmts.emailInOtherRealm.QueryRowContext(ctx, zulipauth.FoldEmail(email), realm).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("sqlstore: email in other realm: %w", err)
+	}
+	return true, nil
+}
+
 // CountUsers returns how many users the store holds, in every realm.
 func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	var n int

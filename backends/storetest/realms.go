@@ -134,3 +134,33 @@ func testUserWithRealm(t *testing.T, s Store) {
 	_, _, err := f.UserWithRealmByAPIKey(t.Context(), zulipauth.GenerateAPIKey())
 	wantErr(t, "UserWithRealmByAPIKey(unknown key)", err, zulipauth.ErrUserNotFound)
 }
+
+// testOtherRealm: a store that is a zulipauth.OtherRealmFinder tells whether
+// a realm other than the one asked about has the email, ignoring case.
+// Stores without the (optional) capability have nothing to check.
+func testOtherRealm(t *testing.T, s Store) {
+	f, ok := s.(zulipauth.OtherRealmFinder)
+	if !ok {
+		t.Log("the store is not a zulipauth.OtherRealmFinder: nothing to check")
+		return
+	}
+	createRealm(t, s, zulipauth.Realm{Subdomain: "lear"})
+	createUser(t, s, "lear", "King@Lear.example")
+	createUser(t, s, "", "iago@zulip.com")
+	for _, tc := range []struct {
+		realm, email string
+		want         bool
+	}{
+		{"", "king@lear.example", true},
+		{"", " KING@LEAR.EXAMPLE ", true},
+		{"lear", "king@lear.example", false},
+		{"lear", "iago@zulip.com", true},
+		{"", "iago@zulip.com", false},
+		{"other", "nobody@zulip.com", false},
+	} {
+		got, err := f.EmailInOtherRealm(t.Context(), tc.realm, tc.email)
+		if err != nil || got != tc.want {
+			t.Errorf("EmailInOtherRealm(%q, %q) = %v, %v; want %v", tc.realm, tc.email, got, err, tc.want)
+		}
+	}
+}

@@ -97,6 +97,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"ConcurrentSameRealm", testConcurrentSameRealm},
 		{"ConcurrentRegenerate", testConcurrentRegenerate},
 		{"UserWithRealm", testUserWithRealm},
+		{"OtherRealm", testOtherRealm},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStore(t)
