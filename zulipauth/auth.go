@@ -60,10 +60,16 @@ type Config struct {
 	// PushNotificationsEnabled is reported by server_settings. Default false.
 	PushNotificationsEnabled bool
 
-	// TrustedProxies lists the reverse proxies whose X-Forwarded-For and
-	// X-Real-IP headers are believed. Default: none, so the client address is
-	// the TCP peer and those headers are ignored.
+	// TrustedProxies lists the reverse proxies whose ClientIPHeader is
+	// believed. Default: none, so the client address is the TCP peer and
+	// headers are ignored.
 	TrustedProxies []netip.Prefix
+	// ClientIPHeader is the one header the trusted proxies set to the
+	// client's address: "X-Forwarded-For" (the default, read from the right,
+	// skipping trusted hops) or one holding a single address, such as
+	// "X-Real-IP". Name the header your proxy overwrites: one it does not set
+	// passes through as the client wrote it.
+	ClientIPHeader string
 
 	// MaxBodyBytes caps the request body. A larger body is refused with
 	// 413 before it is read. Default: 64 KiB.
@@ -125,6 +131,10 @@ func New(cfg Config) (*Auth, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.ClientIPHeader == "" {
+		cfg.ClientIPHeader = "X-Forwarded-For"
+	}
+	cfg.ClientIPHeader = http.CanonicalHeaderKey(cfg.ClientIPHeader)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -183,10 +193,10 @@ func (a *Auth) Mount(mux *http.ServeMux) {
 	mux.Handle("/api/v1/server_settings", a.ServerSettings())
 }
 
-// ClientIP returns the address r came from, believing proxy headers only
-// from Config.TrustedProxies.
+// ClientIP returns the address r came from, believing Config.ClientIPHeader
+// only from Config.TrustedProxies.
 func (a *Auth) ClientIP(r *http.Request) netip.Addr {
-	return clientIP(r, a.cfg.TrustedProxies)
+	return clientIP(r, a.cfg.TrustedProxies, a.cfg.ClientIPHeader)
 }
 
 func (a *Auth) emit(e Event) {

@@ -40,7 +40,8 @@ func (k EventKind) String() string {
 type Event struct {
 	Kind EventKind
 	Time time.Time
-	// Realm is the subdomain the attempt was for.
+	// Realm is the subdomain the attempt was for; "" also when the client's
+	// budget refused it before the realm was looked up.
 	Realm string
 	// Username is as typed by the client.
 	Username string

@@ -19,18 +19,20 @@ import (
 //     the query string (the last of duplicates wins): 400
 //     REQUEST_VARIABLE_MISSING if absent; a body over MaxBodyBytes is 413, a
 //     password over MaxPasswordBytes 400;
-//  3. the realm: 404 NONEXISTENT_SUBDOMAIN if unknown;
-//  4. unless the authenticator accepts other usernames in this realm, the
+//  3. the per-IP budget: 429 RATE_LIMIT_HIT;
+//  4. the realm: 404 NONEXISTENT_SUBDOMAIN if unknown;
+//  5. unless the authenticator accepts other usernames in this realm, the
 //     username must be an email address ([ValidEmail]): 400;
-//  5. the per-IP, then the per-username budget: 429 RATE_LIMIT_HIT;
-//  6. the Authenticator: its failure as Zulip's 401 (or 404 for another
+//  6. the per-username budget: 429 RATE_LIMIT_HIT;
+//  7. the Authenticator: its failure as Zulip's 401 (or 404 for another
 //     realm's account), a fault as 500 "Internal server error";
-//  7. success: the username's budget is cleared and the answer is 200
+//  8. success: the username's budget is cleared and the answer is 200
 //     {"result":"success","msg":"","api_key":…,"email":…,"user_id":…}, with
 //     ignored_parameters_unsupported when the request sent parameters this
 //     endpoint does not use.
 //
-// Responses from step 5 on carry X-RateLimit-Limit, -Remaining and -Reset.
+// Responses from step 6 on, and 429s, carry X-RateLimit-Limit, -Remaining
+// and -Reset.
 // Every response carries Cache-Control: no-store.
 func (a *Auth) FetchAPIKey() http.Handler {
 	return http.HandlerFunc(a.serveFetchAPIKey)
@@ -90,26 +92,33 @@ func (a *Auth) serveFetchAPIKey(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, errPasswordTooLong)
 		return
 	}
-	realm, err := a.cfg.Realms.ResolveRealm(r)
-	if err != nil {
-		a.writeRealmError(w, r, err)
-		return
-	}
-	if !acceptsNonEmail(a.cfg.Authenticator, realm) && !ValidEmail(username) {
-		WriteError(w, InvalidEmail())
-		return
-	}
-
 	ev := Event{
 		Time:      a.cfg.Now(),
-		Realm:     realm.Subdomain,
 		Username:  username,
 		ClientIP:  a.ClientIP(r),
 		UserAgent: r.UserAgent(),
 	}
 	ctx := r.Context()
+	// The client's budget comes before the realm lookup, the first work
+	// that may reach a store.
+	ipDec, ok := a.spendIPBudget(ctx, w, ev)
+	if !ok {
+		return
+	}
+	realm, err := a.cfg.Realms.ResolveRealm(r)
+	if err != nil {
+		a.writeRealmError(w, r, err)
+		return
+	}
+	ev.Realm = realm.Subdomain
+	// As in Zulip, a malformed username is refused before it can spend the
+	// username's budget.
+	if !acceptsNonEmail(a.cfg.Authenticator, realm) && !ValidEmail(username) {
+		WriteError(w, InvalidEmail())
+		return
+	}
 	userKey := usernameKey(realm.Subdomain, username)
-	if !a.checkLimits(ctx, w, ev, userKey) {
+	if !a.spendUsernameBudget(ctx, w, ev, userKey, ipDec) {
 		return
 	}
 
@@ -157,34 +166,45 @@ func (a *Auth) writeRealmError(w http.ResponseWriter, r *http.Request, err error
 	WriteError(w, InternalError())
 }
 
-// checkLimits spends one event of the client's IP budget and then one of the
-// username's, sets the X-RateLimit headers, and writes the 429 (or 500 for a
-// limiter fault) itself when the attempt may not go ahead.
-func (a *Auth) checkLimits(ctx context.Context, w http.ResponseWriter, ev Event, userKey string) bool {
-	ipDec, err := a.cfg.IPLimiter.Allow(ctx, ipKey(ev.ClientIP))
+// spendIPBudget spends one event of the client's budget. When it is spent
+// it writes the 429 itself (with the X-RateLimit headers of that budget),
+// and a 500 for a limiter fault.
+func (a *Auth) spendIPBudget(ctx context.Context, w http.ResponseWriter, ev Event) (Decision, bool) {
+	d, err := a.cfg.IPLimiter.Allow(ctx, ipKey(ev.ClientIP))
 	if err != nil {
 		a.limiterFault(ctx, w, "ip", err)
+		return d, false
+	}
+	if !d.Allowed {
+		setRateLimitHeaders(w.Header(), ev.Time, []Decision{d})
+		a.refuse(w, ev, "ip", d)
+		return d, false
+	}
+	return d, true
+}
+
+// spendUsernameBudget spends one event of the username's budget and sets the
+// X-RateLimit headers for both budgets applied; when it is spent it writes
+// the 429 itself, and a 500 for a limiter fault.
+func (a *Auth) spendUsernameBudget(ctx context.Context, w http.ResponseWriter, ev Event, userKey string, ipDec Decision) bool {
+	d, err := a.cfg.LoginLimiter.Allow(ctx, userKey)
+	if err != nil {
+		a.limiterFault(ctx, w, "username", err)
 		return false
 	}
-	decs := [2]Decision{ipDec}
-	n, limit := 1, "ip"
-	if ipDec.Allowed {
-		userDec, err := a.cfg.LoginLimiter.Allow(ctx, userKey)
-		if err != nil {
-			a.limiterFault(ctx, w, "username", err)
-			return false
-		}
-		decs[1], n, limit = userDec, 2, "username"
+	setRateLimitHeaders(w.Header(), ev.Time, []Decision{ipDec, d})
+	if !d.Allowed {
+		a.refuse(w, ev, "username", d)
+		return false
 	}
-	setRateLimitHeaders(w.Header(), ev.Time, decs[:n])
-	last := decs[n-1]
-	if last.Allowed {
-		return true
-	}
+	return true
+}
+
+// refuse answers an attempt a budget refused, and reports it.
+func (a *Auth) refuse(w http.ResponseWriter, ev Event, limit string, d Decision) {
 	ev.Kind, ev.Code, ev.Limit = LoginRateLimited, CodeRateLimitHit, limit
 	a.emit(ev)
-	WriteError(w, RateLimited(last.RetryAfter))
-	return false
+	WriteError(w, RateLimited(d.RetryAfter))
 }
 
 func (a *Auth) limiterFault(ctx context.Context, w http.ResponseWriter, which string, err error) {

@@ -184,25 +184,30 @@ func TestClientIP(t *testing.T) {
 		xff     []string
 		realIP  string
 		trusted []netip.Prefix
+		header  string // Config.ClientIPHeader
 		want    string
 	}{
-		{"peer", "203.0.113.9:1234", nil, "", nil, "203.0.113.9"},
-		{"untrusted peer, spoofed XFF", "203.0.113.9:1234", []string{"1.2.3.4"}, "5.6.7.8", trusted, "203.0.113.9"},
-		{"no trusted proxies configured", "10.0.0.1:80", []string{"1.2.3.4"}, "", nil, "10.0.0.1"},
-		{"trusted proxy, XFF", "10.0.0.1:80", []string{"1.2.3.4"}, "", trusted, "1.2.3.4"},
-		{"read from the right", "10.0.0.1:80", []string{"6.6.6.6, 1.2.3.4, 10.0.0.2"}, "", trusted, "1.2.3.4"},
-		{"several XFF headers", "10.0.0.1:80", []string{"6.6.6.6", "1.2.3.4"}, "", trusted, "1.2.3.4"},
-		{"garbage hop", "10.0.0.1:80", []string{"1.2.3.4, garbage, 10.0.0.3"}, "", trusted, "10.0.0.3"},
-		{"all hops trusted", "10.0.0.1:80", []string{"10.0.0.5, 10.0.0.3"}, "", trusted, "10.0.0.5"},
-		{"X-Real-IP", "10.0.0.1:80", nil, "1.2.3.4", trusted, "1.2.3.4"},
-		{"IPv6 peer", "[::1]:80", []string{"2001:db8::7"}, "", trusted, "2001:db8::7"},
-		{"IPv4-mapped", "[::ffff:203.0.113.9]:80", nil, "", nil, "203.0.113.9"},
-		{"unparseable peer", "pipe", nil, "", nil, "invalid IP"},
+		{"peer", "203.0.113.9:1234", nil, "", nil, "", "203.0.113.9"},
+		{"untrusted peer, spoofed XFF", "203.0.113.9:1234", []string{"1.2.3.4"}, "5.6.7.8", trusted, "", "203.0.113.9"},
+		{"no trusted proxies configured", "10.0.0.1:80", []string{"1.2.3.4"}, "", nil, "", "10.0.0.1"},
+		{"trusted proxy, XFF", "10.0.0.1:80", []string{"1.2.3.4"}, "", trusted, "", "1.2.3.4"},
+		{"read from the right", "10.0.0.1:80", []string{"6.6.6.6, 1.2.3.4, 10.0.0.2"}, "", trusted, "", "1.2.3.4"},
+		{"several XFF headers", "10.0.0.1:80", []string{"6.6.6.6", "1.2.3.4"}, "", trusted, "", "1.2.3.4"},
+		{"garbage hop", "10.0.0.1:80", []string{"1.2.3.4, garbage, 10.0.0.3"}, "", trusted, "", "10.0.0.3"},
+		{"all hops trusted", "10.0.0.1:80", []string{"10.0.0.5, 10.0.0.3"}, "", trusted, "", "10.0.0.5"},
+		{"X-Real-IP is not read unless configured", "10.0.0.1:80", nil, "1.2.3.4", trusted, "", "10.0.0.1"},
+		{"X-Real-IP configured", "10.0.0.1:80", nil, "1.2.3.4", trusted, "X-Real-IP", "1.2.3.4"},
+		// Pins the bypass behind a proxy that sets only X-Real-IP: the
+		// client's own X-Forwarded-For must not be believed.
+		{"X-Real-IP configured, client's XFF ignored", "10.0.0.1:80", []string{"6.6.6.6"}, "1.2.3.4", trusted, "x-real-ip", "1.2.3.4"},
+		{"IPv6 peer", "[::1]:80", []string{"2001:db8::7"}, "", trusted, "", "2001:db8::7"},
+		{"IPv4-mapped", "[::ffff:203.0.113.9]:80", nil, "", nil, "", "203.0.113.9"},
+		{"unparseable peer", "pipe", nil, "", nil, "", "invalid IP"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFixture(t, func(c *zulipauth.Config) { c.TrustedProxies = tt.trusted })
+			f := newFixture(t, func(c *zulipauth.Config) { c.TrustedProxies, c.ClientIPHeader = tt.trusted, tt.header })
 			r := httptest.NewRequest("POST", fetchURL, nil)
 			r.RemoteAddr = tt.remote
 			for _, v := range tt.xff {
@@ -225,26 +230,36 @@ func TestIPBudgetBehindProxies(t *testing.T) {
 	f := newFixture(t, func(c *zulipauth.Config) {
 		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 	})
-	send := func(remote, xff string) int {
-		r := formRequest(url.Values{"username": {"x@zulip.com"}, "password": {"x"}}.Encode())
+	// Each attempt is for another username, so only the IP budget can
+	// refuse; the refusal must name it (X-RateLimit-Limit 100).
+	n := 0
+	send := func(remote, xff string) *httptest.ResponseRecorder {
+		n++
+		r := formRequest(url.Values{"username": {fmt.Sprintf("user%d@zulip.com", n)}, "password": {"x"}}.Encode())
 		r.RemoteAddr = remote
 		r.Header.Set("X-Forwarded-For", xff)
-		return f.do(r).Code
+		return f.do(r)
+	}
+	ipRefused := func(w *httptest.ResponseRecorder) bool {
+		return w.Code == 429 && w.Header().Get("X-RateLimit-Limit") == "100"
 	}
 	for i := 0; i < 100; i++ {
-		send("203.0.113.1:1", fmt.Sprintf("1.1.1.%d", i))
+		if w := send("203.0.113.1:1", fmt.Sprintf("1.1.1.%d", i)); w.Code != 401 {
+			t.Fatalf("attempt %d: %d", i, w.Code)
+		}
 	}
-	if code := send("203.0.113.1:1", "9.9.9.9"); code != 429 {
-		t.Errorf("spoofed XFF from an untrusted peer: %d, want 429", code)
+	if w := send("203.0.113.1:1", "9.9.9.9"); !ipRefused(w) {
+		t.Errorf("spoofed XFF from an untrusted peer: %d (limit %s), want the IP budget's 429", w.Code, w.Header().Get("X-RateLimit-Limit"))
 	}
 	for i := 0; i < 100; i++ {
-		send("10.0.0.1:1", "192.0.2.1")
+		if w := send("10.0.0.1:1", "192.0.2.1"); w.Code != 401 {
+			t.Fatalf("attempt %d behind the proxy: %d", i, w.Code)
+		}
 	}
-	if code := send("10.0.0.1:1", "192.0.2.1"); code != 429 {
-		t.Errorf("client behind a trusted proxy over budget: %d, want 429", code)
+	if w := send("10.0.0.1:1", "192.0.2.1"); !ipRefused(w) {
+		t.Errorf("client behind a trusted proxy over budget: %d, want the IP budget's 429", w.Code)
 	}
-	// The proxy itself is not the client: another client behind it is fine
-	// (up to its username budget: x@zulip.com has been refused long ago).
+	// The proxy itself is not the client: another client behind it is fine.
 	r := formRequest(url.Values{"username": {iagoEmail}, "password": {iagoPassword}}.Encode())
 	r.RemoteAddr = "10.0.0.1:1"
 	r.Header.Set("X-Forwarded-For", "192.0.2.2")

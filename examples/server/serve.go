@@ -42,6 +42,7 @@ type serveConfig struct {
 	addr           string
 	externalHost   string
 	trustedProxies prefixList
+	clientIPHeader string
 	apiKeyCache    time.Duration
 	devLogin       bool
 	// Budgets; nil means zulipauth's defaults. Load tests raise them.
@@ -55,7 +56,8 @@ func parseServeFlags(args []string) (serveConfig, error) {
 	c.store.register(fs)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:9991", "listen address")
 	fs.StringVar(&c.externalHost, "external-host", "", "host name: SUB.HOST selects realm SUB, HOST the root realm (default: one realm)")
-	fs.Var(&c.trustedProxies, "trusted-proxy", "CIDR of a reverse proxy whose X-Forwarded-For is believed (repeatable)")
+	fs.Var(&c.trustedProxies, "trusted-proxy", "CIDR of a reverse proxy whose -client-ip-header is believed (repeatable)")
+	fs.StringVar(&c.clientIPHeader, "client-ip-header", "X-Forwarded-For", "the header the trusted proxies set to the client's address (X-Forwarded-For or X-Real-IP)")
 	fs.DurationVar(&c.apiKeyCache, "api-key-cache", 10*time.Second, "how long API-key lookups are cached (0 disables)")
 	fs.BoolVar(&c.devLogin, "dev-login", false, "INSECURE: mount /api/v1/dev_fetch_api_key, a login without password")
 	if err := fs.Parse(args); err != nil {
@@ -134,6 +136,7 @@ func buildHandler(st *sqlstore.Store, c serveConfig, log *slog.Logger) (http.Han
 		Authenticator:  pw,
 		Realms:         zulipauth.HostRealms{Realms: st, ExternalHost: c.externalHost},
 		TrustedProxies: c.trustedProxies,
+		ClientIPHeader: c.clientIPHeader,
 		APIKeyCacheTTL: c.apiKeyCache,
 		IPLimiter:      c.ipLimiter,
 		UserLimiter:    c.userLimiter,
