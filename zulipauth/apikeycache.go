@@ -20,7 +20,8 @@ type keyCache struct {
 
 type keyCacheEntry struct {
 	user     User
-	realm    Realm
+	realm    Realm  // the user's realm, when joined
+	joined   bool   // the store returned realm with the user
 	public   *User  // user without its secrets, for request contexts; never written to
 	limitKey string // the user's key in Config.UserLimiter
 	found    bool

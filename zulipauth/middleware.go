@@ -117,6 +117,20 @@ func (a *Auth) authenticateAPIRequest(r *http.Request, now time.Time) (*User, st
 		return nil, "", zerr
 	}
 	user, realm := e.user, e.realm
+	if !e.joined {
+		// The store could not join the user's realm: use the request's,
+		// looked up for this request (never cached with the key, which
+		// may be presented on any host); a mismatch is caught below.
+		var err error
+		realm, err = a.cfg.Realms.ResolveRealm(r)
+		switch {
+		case errors.Is(err, ErrRealmNotFound):
+			return nil, "", Unauthorized(msgWrongSubdomain)
+		case err != nil:
+			a.cfg.Logger.ErrorContext(r.Context(), "zulipauth: resolving the realm failed", "host", r.Host, "error", err)
+			return nil, "", InternalError()
+		}
+	}
 	// The store matched the key; compare it again in constant time, so a
 	// store whose index ignores letter case cannot widen what a key matches.
 	if !EqualAPIKeys(user.APIKey, key) || !sameEmail(email, user.Email) {
@@ -142,9 +156,9 @@ func (a *Auth) requestSubdomain(r *http.Request, realm Realm) string {
 	return realm.Subdomain
 }
 
-// userByAPIKey finds the key's user and a realm: the user's own when the
-// store can join it, otherwise the request's (the caller checks that they
-// are the same). Outcomes are cached when Config.APIKeyCacheTTL is set.
+// userByAPIKey finds the key's user, and the user's realm when the store
+// can join it (entry.joined). Outcomes are cached when Config.APIKeyCacheTTL
+// is set.
 func (a *Auth) userByAPIKey(r *http.Request, key string, now time.Time) (keyCacheEntry, *Error) {
 	if a.keys != nil {
 		if e, ok := a.keys.get(key, now); ok {
@@ -159,14 +173,9 @@ func (a *Auth) userByAPIKey(r *http.Request, key string, now time.Time) (keyCach
 	var err error
 	if f, ok := a.cfg.Users.(UserWithRealmFinder); ok {
 		e.user, e.realm, err = f.UserWithRealmByAPIKey(ctx, key)
+		e.joined = true
 	} else {
 		e.user, err = a.cfg.Users.UserByAPIKey(ctx, key)
-		if err == nil {
-			e.realm, err = a.cfg.Realms.ResolveRealm(r)
-			if errors.Is(err, ErrRealmNotFound) {
-				return keyCacheEntry{}, Unauthorized(msgWrongSubdomain)
-			}
-		}
 	}
 	switch {
 	case errors.Is(err, ErrUserNotFound):

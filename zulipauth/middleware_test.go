@@ -264,3 +264,40 @@ func FuzzRequireAPIKey(f *testing.F) {
 		decode(t, w.Body.Bytes())
 	})
 }
+
+// userOnly hides memstore's UserWithRealmFinder, as a custom store would.
+type userOnly struct{ *memstore.Store }
+
+func (userOnly) UserWithRealmByAPIKey() {} // shadows the promoted method
+
+// Pins a bug where, for a store that cannot join the user's realm, the
+// cache kept the realm of the first request's host, so a key cached on one
+// realm's host was accepted on another's.
+func TestRequireAPIKeyCacheIsNotPerHost(t *testing.T) {
+	t.Parallel()
+	store := memstore.New()
+	ctx := context.Background()
+	store.CreateRealm(ctx, zulipauth.Realm{Subdomain: "a"})
+	store.CreateRealm(ctx, zulipauth.Realm{Subdomain: "b"})
+	u, _ := store.CreateUser(ctx, zulipauth.NewUser{Realm: "a", Email: iagoEmail})
+	resolver := zulipauth.RealmResolverFunc(func(r *http.Request) (zulipauth.Realm, error) {
+		return store.RealmBySubdomain(r.Context(), strings.Split(r.Host, ".")[0])
+	})
+	auth, err := zulipauth.New(zulipauth.Config{Users: userOnly{store}, Authenticator: zulipauth.Chain(), Realms: resolver, APIKeyCacheTTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := auth.RequireAPIKey(me)
+	for _, tc := range []struct {
+		host string
+		want int
+	}{{"a.example.com", 200}, {"b.example.com", 401}, {"a.example.com", 200}, {"b.example.com", 401}} {
+		r := httptest.NewRequest("GET", "http://"+tc.host+"/api/v1/users/me", nil)
+		r.Header.Set("Authorization", basic(iagoEmail, u.APIKey))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != tc.want {
+			t.Errorf("%s: %d %s, want %d", tc.host, w.Code, w.Body, tc.want)
+		}
+	}
+}
