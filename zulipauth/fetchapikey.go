@@ -52,7 +52,7 @@ var errPasswordTooLong = BadRequest("Password is too long")
 // POST only, and the parameters parsed. It writes the error itself when the
 // request goes no further.
 func (a *Auth) postedForm(w http.ResponseWriter, r *http.Request) (*form, bool) {
-	w.Header()["Cache-Control"] = valueNoStore
+	w.Header()["Cache-Control"] = []string{"no-store"}
 	if r.Method != http.MethodPost {
 		WriteError(w, MethodNotAllowed(http.MethodPost))
 		return nil, false

@@ -50,8 +50,10 @@ func (a *Auth) RequireAPIKey(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		now := a.cfg.Now()
 		h := w.Header()
-		h["Cache-Control"] = valueNeverCache
-		h["Expires"] = a.httpDate(now)
+		// Zulip's never-cache headers, in one fresh slice: next may change them.
+		vals := []string{neverCache, a.httpDate(now)}
+		h["Cache-Control"] = vals[0:1:1]
+		h["Expires"] = vals[1:2:2]
 		user, limitKey, zerr := a.authenticateAPIRequest(r, now)
 		if zerr != nil {
 			WriteError(w, zerr)
@@ -71,7 +73,8 @@ func (a *Auth) RequireAPIKey(next http.Handler) http.Handler {
 	})
 }
 
-var valueNeverCache = []string{"max-age=0, no-cache, no-store, must-revalidate, private"}
+// neverCache is Django's add_never_cache_headers Cache-Control.
+const neverCache = "max-age=0, no-cache, no-store, must-revalidate, private"
 
 // sameEmail reports whether two addresses are the same account's: equal
 // after trimming and simple case folding, as FoldEmail compares them, but
@@ -82,19 +85,19 @@ func sameEmail(a, b string) bool {
 
 // httpDate returns now as an HTTP date header value. The value changes once
 // a second, so it is formatted once a second and shared.
-func (a *Auth) httpDate(now time.Time) []string {
+func (a *Auth) httpDate(now time.Time) string {
 	sec := now.Unix()
 	if d := a.date.Load(); d != nil && d.sec == sec {
 		return d.value
 	}
-	d := &httpDateValue{sec: sec, value: []string{now.UTC().Format(http.TimeFormat)}}
+	d := &httpDateValue{sec: sec, value: now.UTC().Format(http.TimeFormat)}
 	a.date.Store(d)
 	return d.value
 }
 
 type httpDateValue struct {
 	sec   int64
-	value []string
+	value string
 }
 
 // authenticateAPIRequest returns the request's user, without secrets and

@@ -39,7 +39,9 @@ func (s singleRealm) ResolveRealm(*http.Request) (Realm, error) { return s.realm
 type HostRealms struct {
 	// Realms holds the realms. Required.
 	Realms RealmStore
-	// ExternalHost is the server's host name, optionally with a port.
+	// ExternalHost is the server's host name as clients reach it, with the
+	// port when it is not the scheme's default ("chat.example.com",
+	// "localhost:9991"). server_settings builds realm URLs from it.
 	ExternalHost string
 	// RootAliases are subdomains that mean the root realm. Default: "www".
 	RootAliases []string
@@ -106,3 +108,22 @@ func (h HostRealms) RequestSubdomain(r *http.Request) string { return h.Subdomai
 
 // RequestSubdomain implements [SubdomainResolver]: the one realm's.
 func (s singleRealm) RequestSubdomain(*http.Request) string { return s.realm.Subdomain }
+
+// RealmHostNamer is implemented by resolvers that know each realm's host
+// name from configuration. server_settings builds realm_url from it instead
+// of echoing the request's Host header. An empty answer means "not known".
+type RealmHostNamer interface {
+	RealmHost(realm Realm) string
+}
+
+// RealmHost implements [RealmHostNamer]: "sub.ExternalHost" for realm
+// "sub", ExternalHost for the root realm, and "" without an ExternalHost.
+func (h HostRealms) RealmHost(realm Realm) string {
+	if h.ExternalHost == "" {
+		return ""
+	}
+	if realm.Subdomain == "" {
+		return h.ExternalHost
+	}
+	return realm.Subdomain + "." + h.ExternalHost
+}

@@ -16,8 +16,11 @@ import (
 // for authenticators that name themselves so ([MethodNamer]); "password" when
 // either is enabled and the realm allows password login; "dev" once
 // [Auth.InsecureDevFetchAPIKey] has been handed out. realm_url and its
-// deprecated alias realm_uri are the scheme and Host of the request (https
-// when the connection, or a trusted proxy's X-Forwarded-Proto, says so).
+// deprecated alias realm_uri are the realm's host as the resolver knows it
+// from configuration ([RealmHostNamer]: HostRealms with an ExternalHost),
+// else the request's Host, with https when the connection, or a trusted
+// proxy's X-Forwarded-Proto, says so. Clients send the password to that URL,
+// so configure the host in production rather than echo a Host header.
 //
 // GET and HEAD only: other methods get 405 with Allow: GET, HEAD. An unknown
 // realm is 400 "Invalid subdomain", as Zulip answers here.
@@ -89,7 +92,17 @@ func (a *Auth) serveServerSettings(w http.ResponseWriter, r *http.Request) {
 	passwordOK := !realm.PasswordAuthDisabled
 	email := passwordOK && slices.Contains(methods, "email")
 	ldap := passwordOK && slices.Contains(methods, "ldap")
-	url := a.requestScheme(r) + "://" + r.Host
+	host := r.Host
+	if hn, ok := a.cfg.Realms.(RealmHostNamer); ok {
+		if h := hn.RealmHost(realm); h != "" {
+			host = h
+		}
+	}
+	url := a.requestScheme(r) + "://" + host
+	// Without a configured host the URL echoes the request's Host: keep
+	// shared caches from serving one client's answer to another.
+	w.Header()["Cache-Control"] = []string{"no-store"}
+	w.Header()["Vary"] = []string{"Host"}
 	WriteSuccess(w, serverSettings{ //nolint:errcheck // a struct always marshals
 		AuthenticationMethods: authenticationMethods{
 			Password: email || ldap,

@@ -83,6 +83,19 @@ func TestServerSettingsRealms(t *testing.T) {
 	if !strings.Contains(w.Body.String(), `"realm_url":"http://lear.example.com"`) {
 		t.Errorf("untrusted X-Forwarded-Proto believed: %s", w.Body)
 	}
+	// Pins a password-redirection risk: a foreign Host (the root realm, to
+	// HostRealms) must not become the URL clients send passwords to.
+	w = settings(f, "GET", "attacker.test")
+	if !strings.Contains(w.Body.String(), `"realm_url":"http://example.com"`) || strings.Contains(w.Body.String(), "attacker") {
+		t.Errorf("foreign Host echoed: %s", w.Body)
+	}
+	if w.Header().Get("Cache-Control") != "no-store" || w.Header().Get("Vary") != "Host" {
+		t.Errorf("cache headers: %v", w.Header())
+	}
+	w = settings(f, "GET", "LEAR.example.com:8443")
+	if !strings.Contains(w.Body.String(), `"realm_url":"http://lear.example.com"`) {
+		t.Errorf("realm host: %s", w.Body)
+	}
 	w = settings(f, "GET", "nope.example.com")
 	if w.Code != 400 || w.Body.String() != `{"result":"error","msg":"Invalid subdomain","code":"BAD_REQUEST"}`+"\n" {
 		t.Errorf("unknown realm: %d %s", w.Code, w.Body)

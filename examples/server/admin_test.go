@@ -145,3 +145,12 @@ func TestAdminUnreachableDatabase(t *testing.T) {
 		t.Fatal("a database in a missing directory opened")
 	}
 }
+
+// Pins a leak: the first-start hint must not print a PostgreSQL password.
+func TestStoreHintHidesDSN(t *testing.T) {
+	t.Parallel()
+	hint := storeHint(storeFlags{postgres: "postgres://app:s3cret@db.internal/zulip"})
+	if strings.Contains(hint, "s3cret") || !strings.Contains(hint, "-postgres") {
+		t.Errorf("storeHint = %q", hint)
+	}
+}

@@ -149,9 +149,11 @@ func buildHandler(st *sqlstore.Store, c serveConfig, log *slog.Logger) (http.Han
 	return newMux(auth, c.devLogin, log), nil
 }
 
+// storeHint repeats the store flags for the hint, never the DSN itself,
+// which may hold the database's password.
 func storeHint(s storeFlags) string {
 	if s.postgres != "" {
-		return " -postgres '" + s.postgres + "'"
+		return " -postgres \"$DSN\""
 	}
 	if s.db != "zulipauth.db" {
 		return " -db " + s.db
