@@ -55,16 +55,26 @@ func isAlnumASCII(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
-// foldsToASCIILetter reports whether a non-ASCII rune case-folds to an ASCII
-// letter (U+212A KELVIN SIGN to k, U+017F LONG S to s): Python's IGNORECASE
-// matches such runes against [A-Z].
+// foldsToASCIILetter reports whether a non-ASCII rune matches an ASCII
+// letter under Python's re.IGNORECASE: those that case-fold to one (U+212A
+// KELVIN SIGN to k, U+017F LONG S to s) and the Turkish dotted and dotless i
+// (U+0130, U+0131), which Python's matcher pairs with i.
 func foldsToASCIILetter(r rune) bool {
+	return asciiLetterFor(r) != 0
+}
+
+// asciiLetterFor is the lower-case ASCII letter a non-ASCII rune matches
+// under Python's re.IGNORECASE, or 0.
+func asciiLetterFor(r rune) byte {
+	if r == '\u0130' || r == '\u0131' {
+		return 'i'
+	}
 	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
 		if f < utf8.RuneSelf && isAlnumASCII(byte(f)) {
-			return true
+			return byte(unicode.ToLower(f))
 		}
 	}
-	return false
+	return 0
 }
 
 func validEmailUser(u string) bool {
@@ -91,25 +101,34 @@ func validEmailUser(u string) bool {
 
 // validQuotedString checks the inside of a quoted local part:
 // ([\001-\010\013\014\016-\037!#-\[\]-\177] | \\[\001-\011\013\014\016-\177])*
+// Both classes hold the ASCII letters, so under IGNORECASE the runes that
+// match a letter (foldsToASCIILetter) are allowed too.
 func validQuotedString(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '\\' {
-			if i+1 >= len(s) {
+	escaped := false
+	for _, r := range s {
+		if r >= utf8.RuneSelf {
+			if !foldsToASCIILetter(r) {
 				return false
 			}
-			i++
-			if n := s[i]; n == 0 || n == '\n' || n == '\r' || n > 0x7f {
-				return false
-			}
+			escaped = false
 			continue
 		}
-		switch {
-		case c == 0, c == '\t', c == '\n', c == '\r', c == ' ', c == '"', c > 0x7f:
+		c := byte(r)
+		if escaped {
+			if c == 0 || c == '\n' || c == '\r' {
+				return false
+			}
+			escaped = false
+			continue
+		}
+		switch c {
+		case '\\':
+			escaped = true
+		case 0, '\t', '\n', '\r', ' ', '"':
 			return false
 		}
 	}
-	return true
+	return !escaped
 }
 
 // validDomainPart is Django's validate_domain_part: the domain regex
@@ -185,10 +204,14 @@ func foldRuneToASCII(r rune) rune {
 }
 
 // idnaToASCII converts a domain to its ASCII form as Python's "idna" codec
-// does for the cases that matter to validation: labels are separated by
-// "." (or the ideographic full stops), lower-cased, and each non-ASCII
-// label becomes "xn--" + punycode. Full nameprep (NFKC) is not applied. It
-// fails, as the codec does, on an empty inner label or a label over 63 bytes.
+// (IDNA 2003) does, but for NFKC normalization, which the standard library
+// lacks. Labels are separated by "." or the ideographic full stops. Each
+// label is nameprepped: characters mapped to nothing (soft hyphen, zero-width
+// joiners, variation selectors, ...) are removed, letters are case-folded,
+// and prohibited characters (non-ASCII spaces, controls, private use,
+// non-characters, bidi and tagging controls) fail. A label left all ASCII is
+// used as it is, so it must pass the ASCII rules; any other becomes "xn--" +
+// punycode. An empty inner label or one over 63 bytes fails.
 func idnaToASCII(d string) (string, bool) {
 	d = strings.NewReplacer("\u3002", ".", "\uff0e", ".", "\uff61", ".").Replace(d)
 	labels := strings.Split(d, ".")
@@ -204,7 +227,10 @@ func idnaToASCII(d string) (string, bool) {
 		if i > 0 {
 			b.WriteByte('.')
 		}
-		l = strings.ToLower(l)
+		l, ok := nameprep(l)
+		if !ok || l == "" {
+			return "", false
+		}
 		if isASCII(l) {
 			if len(l) > 63 {
 				return "", false
@@ -220,6 +246,69 @@ func idnaToASCII(d string) (string, bool) {
 		b.WriteString(enc)
 	}
 	return b.String(), true
+}
+
+// nameprep is RFC 3491 without NFKC: table B.1 removed, B.2 case folding
+// (simple folding, with the runes that fold to ASCII letters mapped to
+// them), and the prohibited tables C.1.2 to C.9 refused.
+func nameprep(l string) (string, bool) {
+	var b strings.Builder
+	for _, r := range l {
+		switch {
+		case r == utf8.RuneError:
+			return "", false
+		case mappedToNothing(r):
+			continue
+		case prohibited(r):
+			return "", false
+		case r == '\u0130':
+			b.WriteString("i\u0307") // its full case folding
+		case r < utf8.RuneSelf:
+			b.WriteRune(unicode.ToLower(r))
+		default:
+			if c := asciiLetterFor(r); c != 0 && r != '\u0131' {
+				b.WriteByte(c)
+			} else {
+				b.WriteRune(foldRune(r))
+			}
+		}
+	}
+	return b.String(), true
+}
+
+// mappedToNothing is RFC 3454 table B.1.
+func mappedToNothing(r rune) bool {
+	switch {
+	case r == 0x00AD, r == 0x034F, r == 0x1806, r == 0x2060, r == 0xFEFF:
+		return true
+	case 0x180B <= r && r <= 0x180D, 0x200B <= r && r <= 0x200D, 0xFE00 <= r && r <= 0xFE0F:
+		return true
+	}
+	return false
+}
+
+// prohibited is RFC 3491's prohibited output (RFC 3454 C.1.2 to C.9), for
+// the runes a domain label can hold.
+func prohibited(r rune) bool {
+	switch {
+	case r >= utf8.RuneSelf && unicode.IsSpace(r): // C.1.2
+		return true
+	case r >= utf8.RuneSelf && unicode.IsControl(r): // C.2.2
+		return true
+	case unicode.Is(unicode.Co, r), unicode.Is(unicode.Cs, r): // C.3, C.5
+		return true
+	case r&0xFFFE == 0xFFFE, 0xFDD0 <= r && r <= 0xFDEF: // C.4
+		return true
+	case 0xFFF9 <= r && r <= 0xFFFD, 0x2FF0 <= r && r <= 0x2FFB: // C.6, C.7
+		return true
+	case r == 0x0340, r == 0x0341, r == 0x200E, r == 0x200F, 0x202A <= r && r <= 0x202E, 0x206A <= r && r <= 0x206F: // C.8
+		return true
+	case r == 0xE0001, 0xE0020 <= r && r <= 0xE007F: // C.9
+		return true
+	case 0x2028 <= r && r <= 0x2029, 0x1D173 <= r && r <= 0x1D17A: // C.1.2, C.2.2 stragglers
+		return true
+	}
+	return false
 }
 
 func isASCII(s string) bool {

@@ -32,6 +32,14 @@ func TestValidEmail(t *testing.T) {
 		"\u212aelvin@zulip.com", // KELVIN SIGN folds to k, as under re.IGNORECASE
 		"user@ex\u00e4mple.com",
 		"test@tld.-leading-hyphen-is-fine",
+		// Python's IGNORECASE pairs the Turkish i's with i, in quoted
+		// strings too.
+		"\u0131@example.com",
+		"\u0130@example.com",
+		"\"\u017f\"@example.com",
+		"\"\\\u212a\"@example.com",
+		"user@b\u00fccher.example",
+		"user@xn--bcher-kva.example",
 	}
 	invalid := []string{
 		"",
@@ -70,6 +78,13 @@ func TestValidEmail(t *testing.T) {
 		".a@c.com",
 		"a.@c.com",
 		"@zulip.com",
+		// Nameprep maps these labels to ASCII ones that break the rules.
+		"a@-\u017f.com",
+		"0@b1.2.3.4\u200b",
+		"a@b.\u00adc",
+		"a@exa\u00a0mple.com",
+		"a@exa\ue000mple.com",
+		"\"\u00e9\"@example.com",
 	}
 	for _, s := range valid {
 		if !zulipauth.ValidEmail(s) {
@@ -90,6 +105,11 @@ func TestFoldEmail(t *testing.T) {
 		{"élodie@example.com", "ÉLODIE@example.com"},
 		{"kim@x.com", "\u212aim@x.com", "KIM@X.COM"},
 		{"sam@x.com", "\u017fam@x.com"},
+	}
+	// U+0130 lower-cases to "i" but is not a simple fold of it: Zulip's
+	// case-insensitive lookup keeps them apart, so must we.
+	if zulipauth.FoldEmail("\u0130ago@zulip.com") == zulipauth.FoldEmail("iago@zulip.com") {
+		t.Error("dotted capital I folds like i")
 	}
 	for _, g := range groups {
 		for _, s := range g[1:] {

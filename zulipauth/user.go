@@ -89,19 +89,29 @@ func FoldEmail(email string) string {
 	return email
 }
 
-// foldRune maps r to the smallest rune of its case-folding orbit that is a
-// lower-case letter, or to unicode.ToLower(r): a canonical member, so that
-// every rune of an orbit maps to the same one.
+// foldRune maps r to a canonical member of its simple case-folding orbit:
+// the smallest lower-case member if it has one, else the smallest member.
+// Every rune of an orbit maps to the same one, so two strings fold alike
+// exactly when strings.EqualFold says they are equal. Runes whose case
+// mappings are not simple folds (U+0130 LATIN CAPITAL LETTER I WITH DOT
+// ABOVE lower-cases to "i") stay apart from them, as they do in Zulip's
+// case-insensitive lookup.
 func foldRune(r rune) rune {
-	lo := unicode.ToLower(r)
-	min := lo
-	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-		if f < min && unicode.IsLower(f) {
+	best, min := rune(-1), r
+	f := r
+	for {
+		if unicode.IsLower(f) && (best < 0 || f < best) {
+			best = f
+		}
+		if f < min {
 			min = f
 		}
+		if f = unicode.SimpleFold(f); f == r {
+			break
+		}
 	}
-	if unicode.IsLower(min) {
-		return min
+	if best >= 0 {
+		return best
 	}
-	return lo
+	return min
 }
