@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -60,13 +61,20 @@ func BenchmarkLoginThroughput(b *testing.B) {
 		b.Fatal(err)
 	}
 	db := tempDB(b)
-	mustAdmin(b, db, "a long password\n", "create-user", "-email", "iago@zulip.com")
+	workers := 4 * procs // enough to keep every verification slot busy
+	// A user per concurrent request: several in-flight attempts for one
+	// username would spend its budget (5) before a success clears it.
+	forms := make([]string, 2*workers)
+	for i := range forms {
+		email := fmt.Sprintf("user%d@zulip.com", i)
+		mustAdmin(b, db, "a long password\n", "create-user", "-email", email)
+		forms[i] = url.Values{"username": {email}, "password": {"a long password"}}.Encode()
+	}
 	srv, _ := testServer(b, db, func(c *serveConfig) {
 		c.ipLimiter = zulipauth.NewMemoryLimiter(zulipauth.Budget{Events: 1 << 30, Per: time.Second})
 	})
-	workers := 4 * procs // enough to keep every verification slot busy
 	client := loadClient(workers)
-	form := url.Values{"username": {"iago@zulip.com"}, "password": {"a long password"}}.Encode()
+	var next atomic.Int64
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		raw, _ := measure(loadDuration, procs, func() bool {
@@ -74,6 +82,7 @@ func BenchmarkLoginThroughput(b *testing.B) {
 			return ok
 		})
 		logins, failed := measure(loadDuration, workers, func() bool {
+			form := forms[next.Add(1)%int64(len(forms))]
 			resp, err := client.Post(srv.URL+"/api/v1/fetch_api_key", "application/x-www-form-urlencoded", strings.NewReader(form))
 			if err != nil {
 				return false
