@@ -120,12 +120,23 @@ func (a *Auth) authenticateAPIRequest(r *http.Request, now time.Time) (*User, st
 		return nil, "", zerr
 	}
 	user, realm := e.user, e.realm
-	if !e.joined {
-		// The store could not join the user's realm: use the request's,
-		// looked up for this request (never cached with the key, which
-		// may be presented on any host); a mismatch is caught below.
-		var err error
-		realm, err = a.cfg.Realms.ResolveRealm(r)
+	// The store matched the key; compare it again in constant time, so a
+	// store whose index ignores letter case cannot widen what a key matches.
+	if !EqualAPIKeys(user.APIKey, key) || !sameEmail(email, user.Email) {
+		return nil, "", Unauthorized(msgInvalidAPIKey)
+	}
+	// The request's subdomain, and the user's realm when the store could
+	// not join it. A SubdomainResolver names the subdomain without a
+	// lookup; otherwise the request's realm is resolved, for this request
+	// only (it is never cached with the key, which may be presented on any
+	// host).
+	sr, named := a.cfg.Realms.(SubdomainResolver)
+	var reqSub string
+	if named {
+		reqSub = sr.RequestSubdomain(r)
+	}
+	if !named || !e.joined {
+		reqRealm, err := a.cfg.Realms.ResolveRealm(r)
 		switch {
 		case errors.Is(err, ErrRealmNotFound):
 			return nil, "", Unauthorized(msgWrongSubdomain)
@@ -133,30 +144,20 @@ func (a *Auth) authenticateAPIRequest(r *http.Request, now time.Time) (*User, st
 			a.cfg.Logger.ErrorContext(r.Context(), "zulipauth: resolving the realm failed", "host", r.Host, "error", err)
 			return nil, "", InternalError()
 		}
-	}
-	// The store matched the key; compare it again in constant time, so a
-	// store whose index ignores letter case cannot widen what a key matches.
-	if !EqualAPIKeys(user.APIKey, key) || !sameEmail(email, user.Email) {
-		return nil, "", Unauthorized(msgInvalidAPIKey)
+		reqSub = reqRealm.Subdomain
+		if !e.joined {
+			realm = reqRealm // the user's realm, if the subdomains match below
+		}
 	}
 	switch {
 	case realm.Deactivated && realm.Subdomain == user.Realm:
 		return nil, "", Unauthorized("This organization has been deactivated")
 	case user.Deactivated:
 		return nil, "", Unauthorized("Account is deactivated")
-	case a.requestSubdomain(r, realm) != user.Realm:
+	case reqSub != user.Realm:
 		return nil, "", Unauthorized(msgWrongSubdomain)
 	}
 	return e.public, e.limitKey, nil
-}
-
-// requestSubdomain names the subdomain r is for. realm is the one looked up
-// with the user when the resolver cannot tell without a lookup.
-func (a *Auth) requestSubdomain(r *http.Request, realm Realm) string {
-	if sr, ok := a.cfg.Realms.(SubdomainResolver); ok {
-		return sr.RequestSubdomain(r)
-	}
-	return realm.Subdomain
 }
 
 // userByAPIKey finds the key's user, and the user's realm when the store

@@ -283,21 +283,26 @@ func TestRequireAPIKeyCacheIsNotPerHost(t *testing.T) {
 	resolver := zulipauth.RealmResolverFunc(func(r *http.Request) (zulipauth.Realm, error) {
 		return store.RealmBySubdomain(r.Context(), strings.Split(r.Host, ".")[0])
 	})
-	auth, err := zulipauth.New(zulipauth.Config{Users: userOnly{store}, Authenticator: zulipauth.Chain(), Realms: resolver, APIKeyCacheTTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := auth.RequireAPIKey(me)
-	for _, tc := range []struct {
-		host string
-		want int
-	}{{"a.example.com", 200}, {"b.example.com", 401}, {"a.example.com", 200}, {"b.example.com", 401}} {
-		r := httptest.NewRequest("GET", "http://"+tc.host+"/api/v1/users/me", nil)
-		r.Header.Set("Authorization", basic(iagoEmail, u.APIKey))
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		if w.Code != tc.want {
-			t.Errorf("%s: %d %s, want %d", tc.host, w.Code, w.Body, tc.want)
+	// Both kinds of store: without the joined lookup (the bug), and with it
+	// but with a resolver that cannot name a subdomain without a lookup
+	// (where the check must not compare the user's realm with itself).
+	for name, users := range map[string]zulipauth.UserStore{"userOnly": userOnly{store}, "joined": store} {
+		auth, err := zulipauth.New(zulipauth.Config{Users: users, Authenticator: zulipauth.Chain(), Realms: resolver, APIKeyCacheTTL: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := auth.RequireAPIKey(me)
+		for _, tc := range []struct {
+			host string
+			want int
+		}{{"a.example.com", 200}, {"b.example.com", 401}, {"a.example.com", 200}, {"b.example.com", 401}} {
+			r := httptest.NewRequest("GET", "http://"+tc.host+"/api/v1/users/me", nil)
+			r.Header.Set("Authorization", basic(iagoEmail, u.APIKey))
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tc.want {
+				t.Errorf("%s, %s: %d %s, want %d", name, tc.host, w.Code, w.Body, tc.want)
+			}
 		}
 	}
 }
