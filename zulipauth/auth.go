@@ -30,8 +30,8 @@ type Config struct {
 	// successful login. Default: a [MemoryLimiter] with [DefaultLoginBudget]
 	// (5 attempts per 30 minutes, Zulip's authenticate_by_username).
 	LoginLimiter Limiter
-	// IPLimiter is the per-client-address budget of fetch_api_key (IPv6 by
-	// /64). Default: a [MemoryLimiter] with [DefaultIPBudget] (100 per
+	// IPLimiter is the per-client-address budget (IPv6 by /64) of
+	// fetch_api_key and of failed API authentications. Default: a [MemoryLimiter] with [DefaultIPBudget] (100 per
 	// minute, Zulip's api_by_ip).
 	IPLimiter Limiter
 
@@ -105,6 +105,10 @@ type Auth struct {
 	cfg  Config
 	keys *keyCache // nil when Config.APIKeyCacheTTL is 0
 
+	// refused holds the clients whose failed API authentications spent
+	// their budget, until it refills.
+	refused *refusals
+
 	// devLogin records that InsecureDevFetchAPIKey was handed out, so that
 	// server_settings reports the dev method.
 	devLogin atomic.Bool
@@ -169,7 +173,7 @@ func New(cfg Config) (*Auth, error) {
 	if cfg.ZulipFeatureLevel == 0 {
 		cfg.ZulipFeatureLevel = DefaultZulipFeatureLevel
 	}
-	a := &Auth{cfg: cfg}
+	a := &Auth{cfg: cfg, refused: newRefusals(DefaultMaxKeys)}
 	if cfg.APIKeyCacheTTL > 0 {
 		size := cfg.APIKeyCacheSize
 		if size == 0 {

@@ -40,7 +40,9 @@ func UserFrom(ctx context.Context) (User, bool) {
 // A scheme other than Basic is 400 BAD_REQUEST "This endpoint requires HTTP
 // basic authentication.". An authenticated request then spends one event of
 // the user's budget (Config.UserLimiter): 429 RATE_LIMIT_HIT when spent, and
-// X-RateLimit-* headers either way. Every response carries Zulip's
+// X-RateLimit-* headers either way. A failed one spends one event of the
+// client's budget (Config.IPLimiter); once that is spent, the client gets
+// 429 and no store lookup until it refills. Every response carries Zulip's
 // never-cache headers, which next may override.
 //
 // A request costs at most one store lookup (none while the key is cached,
@@ -56,6 +58,9 @@ func (a *Auth) RequireAPIKey(next http.Handler) http.Handler {
 		h["Expires"] = vals[1:2:2]
 		user, limitKey, zerr := a.authenticateAPIRequest(r, now)
 		if zerr != nil {
+			if zerr.Status == http.StatusUnauthorized {
+				zerr = a.chargeFailure(w, r, now, zerr)
+			}
 			WriteError(w, zerr)
 			return
 		}
@@ -71,6 +76,27 @@ func (a *Auth) RequireAPIKey(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userContextKey{}, user)))
 	})
+}
+
+// chargeFailure spends one event of the client's budget (Config.IPLimiter,
+// Zulip's api_by_ip for requests that are not authenticated) for a failed
+// API authentication. Once the budget is spent the answer is 429 instead of
+// zerr, and until it refills the client's requests are refused before any
+// store lookup (see userByAPIKey), so a flood of made-up keys cannot turn
+// into a flood of queries.
+func (a *Auth) chargeFailure(w http.ResponseWriter, r *http.Request, now time.Time, zerr *Error) *Error {
+	ipk := ipKey(a.ClientIP(r))
+	d, err := a.cfg.IPLimiter.Allow(r.Context(), ipk)
+	if err != nil {
+		a.cfg.Logger.ErrorContext(r.Context(), "zulipauth: rate limiter failed", "limit", "ip", "error", err)
+		return zerr // the failure stands; the budget could not be spent
+	}
+	if d.Allowed {
+		return zerr
+	}
+	a.refused.refuse(ipk, now.Add(d.RetryAfter), now)
+	setRateLimitHeaders(w.Header(), now, []Decision{d})
+	return RateLimited(d.RetryAfter)
 }
 
 // neverCache is Django's add_never_cache_headers Cache-Control.
@@ -171,6 +197,11 @@ func (a *Auth) userByAPIKey(r *http.Request, key string, now time.Time) (keyCach
 			}
 			return e, nil
 		}
+	}
+	// A client whose failures spent its budget gets no more lookups until
+	// the budget refills.
+	if wait, refused := a.refused.check(ipKey(a.ClientIP(r)), now); refused {
+		return keyCacheEntry{}, RateLimited(wait)
 	}
 	ctx := r.Context()
 	var e keyCacheEntry

@@ -251,6 +251,7 @@ func FuzzRequireAPIKey(f *testing.F) {
 	f.Add("Basic " + base64.StdEncoding.EncodeToString([]byte("\xff::")))
 	fx := newFixture(f, func(c *zulipauth.Config) {
 		c.UserLimiter = zulipauth.NewMemoryLimiter(zulipauth.Budget{Events: 1 << 30, Per: 1})
+		c.IPLimiter = zulipauth.NewMemoryLimiter(zulipauth.Budget{Events: 1 << 30, Per: 1})
 	})
 	h := fx.auth.RequireAPIKey(me)
 	f.Fuzz(func(t *testing.T, header string) {
@@ -304,5 +305,55 @@ func TestRequireAPIKeyCacheIsNotPerHost(t *testing.T) {
 				t.Errorf("%s, %s: %d %s, want %d", name, tc.host, w.Code, w.Body, tc.want)
 			}
 		}
+	}
+}
+
+// Pins flood protection: made-up keys spend the client's budget, and once
+// it is spent the client gets 429 without costing store lookups, until the
+// budget refills; other clients are unaffected.
+func TestRequireAPIKeyFailuresSpendTheClientsBudget(t *testing.T) {
+	t.Parallel()
+	var cs *countingStore
+	f := newFixture(t, func(c *zulipauth.Config) {
+		cs = &countingStore{Store: c.Users.(*memstore.Store)}
+		c.Users = cs
+		c.Realms = zulipauth.HostRealms{Realms: cs}
+	})
+	h := f.auth.RequireAPIKey(me)
+	send := func(remote, key string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", "/api/v1/users/me", nil)
+		r.RemoteAddr = remote
+		r.Header.Set("Authorization", basic(iagoEmail, key))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	for i := 0; i < 100; i++ {
+		if w := send("198.51.100.1:1", zulipauth.GenerateAPIKey()); w.Code != 401 {
+			t.Fatalf("made-up key %d: %d", i, w.Code)
+		}
+	}
+	if got := cs.lookups.Load(); got != 100 {
+		t.Fatalf("%d lookups for 100 made-up keys", got)
+	}
+	w := send("198.51.100.1:1", zulipauth.GenerateAPIKey())
+	if w.Code != 429 || w.Header().Get("Retry-After") != "1" || w.Header().Get("X-RateLimit-Limit") != "100" {
+		t.Fatalf("101st made-up key: %d %v %s", w.Code, w.Header(), w.Body)
+	}
+	// The 101st cost the lookup that found it out; no later one does.
+	for i := 0; i < 50; i++ {
+		if w := send("198.51.100.1:1", zulipauth.GenerateAPIKey()); w.Code != 429 {
+			t.Fatalf("refused client, request %d: %d", i, w.Code)
+		}
+	}
+	if got := cs.lookups.Load(); got != 101 {
+		t.Errorf("a refused client still costs lookups: %d, want 101", got)
+	}
+	if w := send("198.51.100.2:1", f.iago.APIKey); w.Code != 200 {
+		t.Errorf("another client: %d %s", w.Code, w.Body)
+	}
+	f.clock.Advance(time.Second) // the budget refills 100 per minute
+	if w := send("198.51.100.1:1", f.iago.APIKey); w.Code != 200 {
+		t.Errorf("after the refill: %d %s", w.Code, w.Body)
 	}
 }
