@@ -103,11 +103,11 @@ const (
 // Build it with [New]; it is safe for concurrent use.
 type Auth struct {
 	cfg  Config
-	keys *keyCache // nil when Config.APIKeyCacheTTL is 0
+	keys *expiringMap[keyCacheEntry] // nil when Config.APIKeyCacheTTL is 0
 
 	// refused holds the clients whose failed API authentications spent
 	// their budget, until it refills.
-	refused *refusals
+	refused *expiringMap[struct{}]
 
 	// devLogin records that InsecureDevFetchAPIKey was handed out, so that
 	// server_settings reports the dev method.
@@ -173,13 +173,13 @@ func New(cfg Config) (*Auth, error) {
 	if cfg.ZulipFeatureLevel == 0 {
 		cfg.ZulipFeatureLevel = DefaultZulipFeatureLevel
 	}
-	a := &Auth{cfg: cfg, refused: newRefusals(DefaultMaxKeys)}
+	a := &Auth{cfg: cfg, refused: newExpiringMap[struct{}](DefaultMaxKeys, time.Second)}
 	if cfg.APIKeyCacheTTL > 0 {
 		size := cfg.APIKeyCacheSize
 		if size == 0 {
 			size = apiKeyCacheDefaultSize
 		}
-		a.keys = newKeyCache(cfg.APIKeyCacheTTL, size)
+		a.keys = newExpiringMap[keyCacheEntry](size, cfg.APIKeyCacheTTL/2)
 	}
 	return a, nil
 }

@@ -178,27 +178,20 @@ func isHexDigit(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
+// foldsToHexLetter reports whether a non-ASCII rune matches [A-F] under
+// IGNORECASE.
 func foldsToHexLetter(r rune) bool {
-	if r < utf8.RuneSelf {
-		return false
-	}
-	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-		if f < utf8.RuneSelf && isHexDigit(byte(f)) {
-			return true
-		}
-	}
-	return false
+	c := asciiLetterFor(r)
+	return c != 0 && isHexDigit(c)
 }
 
-// foldRuneToASCII maps a rune that folds to an ASCII letter to that letter.
+// foldRuneToASCII maps a rune that matches an ASCII letter to that letter.
 func foldRuneToASCII(r rune) rune {
 	if r < utf8.RuneSelf {
 		return r
 	}
-	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-		if f < utf8.RuneSelf {
-			return f
-		}
+	if c := asciiLetterFor(r); c != 0 {
+		return rune(c)
 	}
 	return r
 }

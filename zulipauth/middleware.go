@@ -94,7 +94,7 @@ func (a *Auth) chargeFailure(w http.ResponseWriter, r *http.Request, now time.Ti
 	if d.Allowed {
 		return zerr
 	}
-	a.refused.refuse(ipk, now.Add(d.RetryAfter), now)
+	a.refused.put(ipk, struct{}{}, now.Add(d.RetryAfter), now)
 	setRateLimitHeaders(w.Header(), now, []Decision{d})
 	return RateLimited(d.RetryAfter)
 }
@@ -191,7 +191,7 @@ func (a *Auth) authenticateAPIRequest(r *http.Request, now time.Time) (*User, st
 // is set.
 func (a *Auth) userByAPIKey(r *http.Request, key string, now time.Time) (keyCacheEntry, *Error) {
 	if a.keys != nil {
-		if e, ok := a.keys.get(key, now); ok {
+		if e, _, ok := a.keys.get(key, now); ok {
 			if !e.found {
 				return keyCacheEntry{}, Unauthorized(msgInvalidAPIKey)
 			}
@@ -200,8 +200,8 @@ func (a *Auth) userByAPIKey(r *http.Request, key string, now time.Time) (keyCach
 	}
 	// A client whose failures spent its budget gets no more lookups until
 	// the budget refills.
-	if wait, refused := a.refused.check(ipKey(a.ClientIP(r)), now); refused {
-		return keyCacheEntry{}, RateLimited(wait)
+	if _, until, refused := a.refused.get(ipKey(a.ClientIP(r)), now); refused {
+		return keyCacheEntry{}, RateLimited(until.Sub(now))
 	}
 	ctx := r.Context()
 	var e keyCacheEntry
@@ -215,7 +215,7 @@ func (a *Auth) userByAPIKey(r *http.Request, key string, now time.Time) (keyCach
 	switch {
 	case errors.Is(err, ErrUserNotFound):
 		if a.keys != nil {
-			a.keys.put(key, keyCacheEntry{}, now)
+			a.keys.put(key, keyCacheEntry{}, now.Add(a.cfg.APIKeyCacheTTL), now)
 		}
 		return keyCacheEntry{}, Unauthorized(msgInvalidAPIKey)
 	case err != nil:
@@ -228,7 +228,7 @@ func (a *Auth) userByAPIKey(r *http.Request, key string, now time.Time) (keyCach
 	public.APIKey, public.PasswordHash = "", ""
 	e.public = &public
 	if a.keys != nil {
-		a.keys.put(key, e, now)
+		a.keys.put(key, e, now.Add(a.cfg.APIKeyCacheTTL), now)
 	}
 	return e, nil
 }
@@ -249,7 +249,7 @@ func (a *Auth) RegenerateAPIKey(ctx context.Context, userID int64) (string, erro
 	key, err := rg.RegenerateAPIKey(ctx, userID)
 	a.ForgetUser(userID)
 	if a.keys != nil && err == nil {
-		a.keys.forget(key)
+		a.keys.delete(key)
 	}
 	return key, err
 }
@@ -259,7 +259,7 @@ func (a *Auth) RegenerateAPIKey(ctx context.Context, userID int64) (string, erro
 // this process at once rather than within Config.APIKeyCacheTTL.
 func (a *Auth) ForgetUser(userID int64) {
 	if a.keys != nil {
-		a.keys.forgetUser(userID)
+		a.keys.deleteFunc(func(e keyCacheEntry) bool { return e.found && e.user.ID == userID })
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -101,14 +100,10 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 // login posts credentials to fetch_api_key.
 func login(t testing.TB, base, username, password string) (int, map[string]any) {
 	t.Helper()
-	resp, err := http.PostForm(base+"/api/v1/fetch_api_key", url.Values{"username": {username}, "password": {password}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	code, body := do(t, "POST", base+"/api/v1/fetch_api_key", url.Values{"username": {username}, "password": {password}}, nil)
 	var m map[string]any
-	json.NewDecoder(resp.Body).Decode(&m)
-	return resp.StatusCode, m
+	json.Unmarshal(body, &m)
+	return code, m
 }
 
 func tempDB(t testing.TB) string {

@@ -157,7 +157,7 @@ func validate(t *testing.T, schema *openapi3.Schema, what string, body []byte) {
 	}
 }
 
-func do(t *testing.T, method, u string, form url.Values, header http.Header) (int, []byte) {
+func do(t testing.TB, method, u string, form url.Values, header http.Header) (int, []byte) {
 	t.Helper()
 	var body io.Reader
 	if form != nil {
