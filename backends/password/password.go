@@ -34,6 +34,8 @@ package password
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -43,6 +45,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/alexedwards/argon2id"
+	"golang.org/x/crypto/argon2"
 
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
@@ -124,8 +127,7 @@ type Authenticator struct {
 	dummyHash     string
 }
 
-// New returns an Authenticator over users. It computes one hash to serve as
-// the dummy for unknown users, and fails on invalid options.
+// New returns an Authenticator over users. It fails on invalid options.
 func New(users zulipauth.UserStore, opts ...Option) (*Authenticator, error) {
 	if users == nil {
 		return nil, errors.New("password: New: users is nil")
@@ -158,12 +160,19 @@ func New(users zulipauth.UserStore, opts ...Option) (*Authenticator, error) {
 		return nil, fmt.Errorf("password: WithParams: %w", err)
 	}
 	a.gate = newGate(a.maxConcurrent, a.maxWaiting, a.maxWait)
-	dummy, err := argon2id.CreateHash(zulipauth.GenerateAPIKey(), &a.params)
-	if err != nil {
-		return nil, fmt.Errorf("password: making the dummy hash: %w", err)
-	}
-	a.dummyHash = dummy
+	a.dummyHash = dummyHash(a.params)
 	return a, nil
+}
+
+// dummyHash encodes a random salt and key with the parameters p. Checking a
+// password against it costs exactly what checking one against a real hash
+// with p costs, and no password matches it; nothing needs computing.
+func dummyHash(p Params) string {
+	salt, key := make([]byte, p.SaltLength), make([]byte, p.KeyLength)
+	rand.Read(salt)
+	rand.Read(key)
+	b64 := base64.RawStdEncoding.EncodeToString
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Iterations, p.Parallelism, b64(salt), b64(key))
 }
 
 // checkParams reports parameters outside [1, MaxParams] (and the minimums
