@@ -41,7 +41,7 @@ func ValidAPIKeyFormat(key string) bool {
 		return false
 	}
 	for i := 0; i < len(key); i++ {
-		if !isAlnumASCII(key[i]) {
+		if byteClass[key[i]]&classAlnum == 0 {
 			return false
 		}
 	}

@@ -23,22 +23,26 @@ const (
 // authentication."), the rest decodes as base64 of UTF-8 holding exactly one
 // colon (else 401 "Invalid authorization header"); both parts are trimmed.
 func parseBasicAuth(header string) (email, key string, zerr *Error) {
-	scheme, encoded, ok := twoFields(header)
+	encoded, ok := plainBasicCredentials(header)
 	if !ok {
-		return "", "", Unauthorized(msgInvalidBasicAuth)
-	}
-	if !strings.EqualFold(scheme, "basic") {
-		return "", "", BadRequest(msgBasicAuthRequired)
+		var scheme string
+		scheme, encoded, ok = twoFields(header)
+		if !ok {
+			return "", "", Unauthorized(msgInvalidBasicAuth)
+		}
+		if !strings.EqualFold(scheme, "basic") {
+			return "", "", BadRequest(msgBasicAuthRequired)
+		}
+		encoded = pythonBase64(encoded)
 	}
 	// Decode into the stack: a header of any usual size costs no allocation
 	// beyond the credentials' string.
 	var buf [256]byte
-	src := pythonBase64(encoded)
 	raw := buf[:0]
-	if n := base64.StdEncoding.DecodedLen(len(src)); n > len(buf) {
+	if n := base64.StdEncoding.DecodedLen(len(encoded)); n > len(buf) {
 		raw = make([]byte, 0, n)
 	}
-	raw, err := base64.StdEncoding.AppendDecode(raw, []byte(src))
+	raw, err := base64.StdEncoding.AppendDecode(raw, []byte(encoded))
 	if err != nil || !utf8.Valid(raw) {
 		return "", "", Unauthorized(msgInvalidBasicAuth)
 	}
@@ -48,6 +52,20 @@ func parseBasicAuth(header string) (email, key string, zerr *Error) {
 	}
 	email, key, _ = strings.Cut(creds, ":")
 	return strings.TrimSpace(email), strings.TrimSpace(key), nil
+}
+
+// plainBasicCredentials recognizes the header every client sends, "Basic "
+// (in any case) and then only base64 characters, and returns its base64
+// part. Such a header is two fields and needs no cleaning, so it skips the
+// general path's splitting and filtering: one pass over a table instead of
+// three over comparisons, on every API request.
+func plainBasicCredentials(header string) (string, bool) {
+	const prefix = "basic "
+	if len(header) <= len(prefix) || header[len(prefix)-1] != ' ' || !strings.EqualFold(header[:len(prefix)-1], prefix[:len(prefix)-1]) {
+		return "", false
+	}
+	encoded := header[len(prefix):]
+	return encoded, allBase64(encoded)
 }
 
 // twoFields splits s on white space, as Python's str.split() does, and
@@ -89,21 +107,12 @@ func twoFields(s string) (string, string, bool) {
 
 // isPySpace reports whether c is ASCII white space to Python's str.split():
 // \t \n \v \f \r, the separators \x1c-\x1f, and the space.
-func isPySpace(c byte) bool {
-	return c == ' ' || '\t' <= c && c <= '\r' || '\x1c' <= c && c <= '\x1f'
-}
+func isPySpace(c byte) bool { return byteClass[c]&classPySpace != 0 }
 
 // pythonBase64 drops the characters Python's non-validating b64decode
 // ignores: anything outside the base64 alphabet and "=".
 func pythonBase64(s string) string {
-	clean := true
-	for i := 0; i < len(s); i++ {
-		if !isBase64Char(s[i]) {
-			clean = false
-			break
-		}
-	}
-	if clean {
+	if allBase64(s) {
 		return s
 	}
 	b := make([]byte, 0, len(s))
@@ -115,6 +124,37 @@ func pythonBase64(s string) string {
 	return string(b)
 }
 
-func isBase64Char(c byte) bool {
-	return isAlnumASCII(c) || c == '+' || c == '/' || c == '='
+func isBase64Char(c byte) bool { return byteClass[c]&classBase64 != 0 }
+
+func allBase64(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if byteClass[s[i]]&classBase64 == 0 {
+			return false
+		}
+	}
+	return true
 }
+
+// Classes of bytes, looked up in byteClass: the header parsers test every
+// byte of every API request's Authorization header.
+const (
+	classPySpace = 1 << iota // white space to Python's str.split()
+	classBase64              // the base64 alphabet and "="
+	classAlnum               // ASCII letters and digits
+)
+
+var byteClass = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		if b == ' ' || '\t' <= b && b <= '\r' || '\x1c' <= b && b <= '\x1f' {
+			t[c] |= classPySpace
+		}
+		if '0' <= b && b <= '9' || 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' {
+			t[c] |= classAlnum | classBase64
+		}
+		if b == '+' || b == '/' || b == '=' {
+			t[c] |= classBase64
+		}
+	}
+	return t
+}()
