@@ -40,14 +40,15 @@ type Config struct {
 	// with [DefaultUserBudget] (200 per minute, Zulip's api_by_user).
 	UserLimiter Limiter
 
-	// APIKeyCacheTTL, when positive, caches API-key lookups (found and not
-	// found) for that long, so a busy client costs no store lookup per
-	// request. A change made to a user in the store by another process (a
-	// deactivation, a new key) takes effect here within the TTL;
-	// [Auth.RegenerateAPIKey] and [Auth.ForgetUser] act at once. Default: 0,
-	// no cache.
+	// APIKeyCacheTTL, when positive, caches for that long the outcome of
+	// checking an Authorization header's email and API key against the
+	// store (the user, or a refusal), keyed by the header itself, so a busy
+	// client costs no store lookup and no parsing per request. A change made
+	// to a user in the store by another process (a deactivation, a new key)
+	// takes effect here within the TTL; [Auth.RegenerateAPIKey] and
+	// [Auth.ForgetUser] act at once. Default: 0, no cache.
 	APIKeyCacheTTL time.Duration
-	// APIKeyCacheSize bounds the cached keys. Default: 10,000.
+	// APIKeyCacheSize bounds the cached headers. Default: 10,000.
 	APIKeyCacheSize int
 
 	// ZulipVersion, ZulipMergeBase and ZulipFeatureLevel are what
@@ -103,7 +104,7 @@ const (
 // Build it with [New]; it is safe for concurrent use.
 type Auth struct {
 	cfg  Config
-	keys *expiringMap[keyCacheEntry] // nil when Config.APIKeyCacheTTL is 0
+	keys *expiringMap[*keyCacheEntry] // by Authorization header; nil when Config.APIKeyCacheTTL is 0
 
 	// refused holds the clients whose failed API authentications spent
 	// their budget, until it refills.
@@ -179,7 +180,7 @@ func New(cfg Config) (*Auth, error) {
 		if size == 0 {
 			size = apiKeyCacheDefaultSize
 		}
-		a.keys = newExpiringMap[keyCacheEntry](size, cfg.APIKeyCacheTTL/2)
+		a.keys = newExpiringMap[*keyCacheEntry](size, cfg.APIKeyCacheTTL/2)
 	}
 	return a, nil
 }

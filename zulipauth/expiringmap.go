@@ -6,9 +6,9 @@ import (
 )
 
 // expiringMap is a bounded map whose entries each hold until an instant.
-// It backs the API-key cache (found and not found outcomes, for a TTL) and
-// the list of clients refused for failed API authentications (until their
-// budget refills). It holds at most max entries: to make room it drops every
+// It backs the API-key cache (the outcome of checking an Authorization
+// header, for a TTL) and the list of clients refused for failed API
+// authentications (until their budget refills). It holds at most max entries: to make room it drops every
 // expired entry (at most once per sweepEvery, so a flood does not scan the
 // map on every insert), then, while still full, entries at random (map
 // order). It is safe for concurrent use.
@@ -69,15 +69,6 @@ func (m *expiringMap[V]) makeRoomLocked(now time.Time) {
 	}
 }
 
-// delete drops keys.
-func (m *expiringMap[V]) delete(keys ...string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, k := range keys {
-		delete(m.entries, k)
-	}
-}
-
 // deleteFunc drops every entry whose value f matches.
 func (m *expiringMap[V]) deleteFunc(f func(V) bool) {
 	m.mu.Lock()
@@ -89,12 +80,14 @@ func (m *expiringMap[V]) deleteFunc(f func(V) bool) {
 	}
 }
 
-// keyCacheEntry is the API-key cache's outcome of one lookup.
+// keyCacheEntry is the outcome of checking one Authorization header's
+// credentials. Once cached it is shared and never written to.
 type keyCacheEntry struct {
 	user     User
 	realm    Realm  // the user's realm, when joined
 	joined   bool   // the store returned realm with the user
-	public   *User  // user without its secrets, for request contexts; never written to
+	public   *User  // user without its secrets, for request contexts
 	limitKey string // the user's key in Config.UserLimiter
-	found    bool
+	found    bool   // the key is user's
+	accepted bool   // found, and the header's email is the user's
 }

@@ -45,8 +45,8 @@ func UserFrom(ctx context.Context) (User, bool) {
 // 429 and no store lookup until it refills. Every response carries Zulip's
 // never-cache headers, which next may override.
 //
-// A request costs at most one store lookup (none while the key is cached,
-// see Config.APIKeyCacheTTL) when the store is a [UserWithRealmFinder] and
+// A request costs at most one store lookup (none while its Authorization
+// header is cached, see Config.APIKeyCacheTTL) when the store is a [UserWithRealmFinder] and
 // the resolver a [SubdomainResolver], as sqlstore, memstore and HostRealms are.
 func (a *Auth) RequireAPIKey(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -134,28 +134,16 @@ func (a *Auth) authenticateAPIRequest(r *http.Request, now time.Time) (*User, st
 	if !present {
 		return nil, "", Unauthorized(msgNotLoggedIn)
 	}
-	email, key, zerr := parseBasicAuth(vals[0])
+	e, zerr := a.credentials(r, vals[0], now)
 	if zerr != nil {
 		return nil, "", zerr
 	}
-	if !ValidAPIKeyFormat(key) {
-		return nil, "", Unauthorized(msgMalformedAPIKey)
-	}
-	e, zerr := a.userByAPIKey(r, key, now)
-	if zerr != nil {
-		return nil, "", zerr
-	}
-	user, realm := e.user, e.realm
-	// The store matched the key; compare it again in constant time, so a
-	// store whose index ignores letter case cannot widen what a key matches.
-	if !EqualAPIKeys(user.APIKey, key) || !sameEmail(email, user.Email) {
-		return nil, "", Unauthorized(msgInvalidAPIKey)
-	}
+	user, realm := &e.user, e.realm
 	// The request's subdomain, and the user's realm when the store could
 	// not join it. A SubdomainResolver names the subdomain without a
 	// lookup; otherwise the request's realm is resolved, for this request
-	// only (it is never cached with the key, which may be presented on any
-	// host).
+	// only (it is never cached with the credentials, which may be presented
+	// on any host).
 	sr, named := a.cfg.Realms.(SubdomainResolver)
 	var reqSub string
 	if named {
@@ -186,25 +174,60 @@ func (a *Auth) authenticateAPIRequest(r *http.Request, now time.Time) (*User, st
 	return e.public, e.limitKey, nil
 }
 
-// userByAPIKey finds the key's user, and the user's realm when the store
-// can join it (entry.joined). Outcomes are cached when Config.APIKeyCacheTTL
-// is set.
-func (a *Auth) userByAPIKey(r *http.Request, key string, now time.Time) (keyCacheEntry, *Error) {
-	if a.keys != nil {
-		if e, _, ok := a.keys.get(key, now); ok {
-			if !e.found {
-				return keyCacheEntry{}, Unauthorized(msgInvalidAPIKey)
+// maxCachedHeaderLen bounds the Authorization headers the credentials cache
+// holds. The longest email (254 bytes) with a key fits; a longer header is
+// checked on every request.
+const maxCachedHeaderLen = 512
+
+// credentials checks the email and API key an Authorization header holds
+// against the store, and returns the key's user when both are the user's.
+// With Config.APIKeyCacheTTL set, the outcome, accepted or not, is cached
+// by the header itself: a client repeating its header costs neither parsing
+// nor comparisons nor a lookup until the entry expires.
+func (a *Auth) credentials(r *http.Request, header string, now time.Time) (*keyCacheEntry, *Error) {
+	cacheable := a.keys != nil && len(header) <= maxCachedHeaderLen
+	if cacheable {
+		if e, _, ok := a.keys.get(header, now); ok {
+			if !e.accepted {
+				return nil, Unauthorized(msgInvalidAPIKey)
 			}
 			return e, nil
 		}
 	}
+	email, key, zerr := parseBasicAuth(header)
+	if zerr != nil {
+		return nil, zerr
+	}
+	if !ValidAPIKeyFormat(key) {
+		return nil, Unauthorized(msgMalformedAPIKey)
+	}
 	// A client whose failures spent its budget gets no more lookups until
 	// the budget refills.
 	if _, until, refused := a.refused.get(ipKey(a.ClientIP(r)), now); refused {
-		return keyCacheEntry{}, RateLimited(until.Sub(now))
+		return nil, RateLimited(until.Sub(now))
 	}
-	ctx := r.Context()
-	var e keyCacheEntry
+	e, err := a.userByAPIKey(r.Context(), key)
+	if err != nil {
+		a.cfg.Logger.ErrorContext(r.Context(), "zulipauth: API key lookup failed", "error", err)
+		return nil, InternalError()
+	}
+	// The store matched the key; compare it again in constant time, so a
+	// store whose index ignores letter case cannot widen what a key matches.
+	e.accepted = e.found && EqualAPIKeys(e.user.APIKey, key) && sameEmail(email, e.user.Email)
+	if cacheable {
+		a.keys.put(header, e, now.Add(a.cfg.APIKeyCacheTTL), now)
+	}
+	if !e.accepted {
+		return nil, Unauthorized(msgInvalidAPIKey)
+	}
+	return e, nil
+}
+
+// userByAPIKey looks the key up in the store: its user (found) and the
+// user's realm when the store can join it (joined). An unknown key is not
+// an error.
+func (a *Auth) userByAPIKey(ctx context.Context, key string) (*keyCacheEntry, error) {
+	e := new(keyCacheEntry)
 	var err error
 	if f, ok := a.cfg.Users.(UserWithRealmFinder); ok {
 		e.user, e.realm, err = f.UserWithRealmByAPIKey(ctx, key)
@@ -214,22 +237,15 @@ func (a *Auth) userByAPIKey(r *http.Request, key string, now time.Time) (keyCach
 	}
 	switch {
 	case errors.Is(err, ErrUserNotFound):
-		if a.keys != nil {
-			a.keys.put(key, keyCacheEntry{}, now.Add(a.cfg.APIKeyCacheTTL), now)
-		}
-		return keyCacheEntry{}, Unauthorized(msgInvalidAPIKey)
+		return &keyCacheEntry{}, nil
 	case err != nil:
-		a.cfg.Logger.ErrorContext(ctx, "zulipauth: API key lookup failed", "error", err)
-		return keyCacheEntry{}, InternalError()
+		return nil, err
 	}
 	e.found = true
 	e.limitKey = "user:" + strconv.FormatInt(e.user.ID, 10)
 	public := e.user
 	public.APIKey, public.PasswordHash = "", ""
 	e.public = &public
-	if a.keys != nil {
-		a.keys.put(key, e, now.Add(a.cfg.APIKeyCacheTTL), now)
-	}
 	return e, nil
 }
 
@@ -247,9 +263,10 @@ func (a *Auth) RegenerateAPIKey(ctx context.Context, userID int64) (string, erro
 		return "", ErrUnsupported
 	}
 	key, err := rg.RegenerateAPIKey(ctx, userID)
-	a.ForgetUser(userID)
-	if a.keys != nil && err == nil {
-		a.keys.delete(key)
+	if a.keys != nil {
+		// The user's entries, and those of unknown keys: one may have
+		// been the new key.
+		a.keys.deleteFunc(func(e *keyCacheEntry) bool { return !e.found || e.user.ID == userID })
 	}
 	return key, err
 }
@@ -259,7 +276,7 @@ func (a *Auth) RegenerateAPIKey(ctx context.Context, userID int64) (string, erro
 // this process at once rather than within Config.APIKeyCacheTTL.
 func (a *Auth) ForgetUser(userID int64) {
 	if a.keys != nil {
-		a.keys.deleteFunc(func(e keyCacheEntry) bool { return e.found && e.user.ID == userID })
+		a.keys.deleteFunc(func(e *keyCacheEntry) bool { return e.found && e.user.ID == userID })
 	}
 }
 

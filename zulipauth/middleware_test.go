@@ -244,6 +244,47 @@ func TestRequireAPIKeyLookups(t *testing.T) {
 	}
 }
 
+// The cache holds the outcome of checking an Authorization header: the
+// same header costs one lookup per TTL, another spelling of the same
+// credentials is checked anew, a wrong email is cached as a refusal, and
+// ForgetUser drops both kinds of the user's entries.
+func TestRequireAPIKeyCachesByHeader(t *testing.T) {
+	t.Parallel()
+	var cs *countingStore
+	f := newFixture(t, func(c *zulipauth.Config) {
+		cs = &countingStore{Store: c.Users.(*memstore.Store)}
+		c.Users = cs
+		c.Realms = zulipauth.HostRealms{Realms: cs}
+		c.APIKeyCacheTTL = time.Minute
+	})
+	h := f.auth.RequireAPIKey(me)
+	send := func(header string, want int, lookups int64) {
+		t.Helper()
+		r := httptest.NewRequest("GET", "/api/v1/users/me", nil)
+		r.Header.Set("Authorization", header)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != want {
+			t.Errorf("%q: %d, want %d", header, w.Code, want)
+		}
+		if got := cs.lookups.Load(); got != lookups {
+			t.Errorf("%q: %d store lookups so far, want %d", header, got, lookups)
+		}
+	}
+	usual := basic(iagoEmail, f.iago.APIKey)
+	upper := basic(strings.ToUpper(iagoEmail), f.iago.APIKey)
+	wrong := basic("othello@zulip.com", f.iago.APIKey)
+	send(usual, 200, 1)
+	send(usual, 200, 1)
+	send(upper, 200, 2)
+	send(upper, 200, 2)
+	send(wrong, 401, 3)
+	send(wrong, 401, 3)
+	f.auth.ForgetUser(f.iago.ID)
+	send(wrong, 401, 4)
+	send(usual, 200, 5)
+}
+
 func FuzzRequireAPIKey(f *testing.F) {
 	f.Add("Basic " + base64.StdEncoding.EncodeToString([]byte("a@b.c:"+strings.Repeat("a", 32))))
 	f.Add("Basic !!")
