@@ -48,7 +48,8 @@ type Config struct {
 	// takes effect here within the TTL; [Auth.RegenerateAPIKey] and
 	// [Auth.ForgetUser] act at once. Default: 0, no cache.
 	APIKeyCacheTTL time.Duration
-	// APIKeyCacheSize bounds the cached headers. Default: 10,000.
+	// APIKeyCacheSize bounds the cached headers, accepted and refused
+	// apart (up to twice this many in all). Default: 10,000.
 	APIKeyCacheSize int
 
 	// ZulipVersion, ZulipMergeBase and ZulipFeatureLevel are what
@@ -103,8 +104,12 @@ const (
 // Auth holds one configuration of Zulip's login and hands out its handlers.
 // Build it with [New]; it is safe for concurrent use.
 type Auth struct {
-	cfg  Config
-	keys *expiringMap[*keyCacheEntry] // by Authorization header; nil when Config.APIKeyCacheTTL is 0
+	cfg Config
+	// The API-key cache, by Authorization header: accepted credentials and
+	// refused ones apart, so that a flood of made-up keys, which can only
+	// add refusals, never pushes a real client out. Both are nil when
+	// Config.APIKeyCacheTTL is 0.
+	keys, refusals *expiringMap[*keyCacheEntry]
 
 	// refused holds the clients whose failed API authentications spent
 	// their budget, until it refills.
@@ -181,6 +186,7 @@ func New(cfg Config) (*Auth, error) {
 			size = apiKeyCacheDefaultSize
 		}
 		a.keys = newExpiringMap[*keyCacheEntry](size, cfg.APIKeyCacheTTL/2)
+		a.refusals = newExpiringMap[*keyCacheEntry](size, cfg.APIKeyCacheTTL/2)
 	}
 	return a, nil
 }

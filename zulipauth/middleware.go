@@ -188,10 +188,10 @@ func (a *Auth) credentials(r *http.Request, header string, now time.Time) (*keyC
 	cacheable := a.keys != nil && len(header) <= maxCachedHeaderLen
 	if cacheable {
 		if e, _, ok := a.keys.get(header, now); ok {
-			if !e.accepted {
-				return nil, Unauthorized(msgInvalidAPIKey)
-			}
 			return e, nil
+		}
+		if _, _, ok := a.refusals.get(header, now); ok {
+			return nil, Unauthorized(msgInvalidAPIKey)
 		}
 	}
 	email, key, zerr := parseBasicAuth(header)
@@ -214,11 +214,15 @@ func (a *Auth) credentials(r *http.Request, header string, now time.Time) (*keyC
 	// The store matched the key; compare it again in constant time, so a
 	// store whose index ignores letter case cannot widen what a key matches.
 	e.accepted = e.found && EqualAPIKeys(e.user.APIKey, key) && sameEmail(email, e.user.Email)
-	if cacheable {
-		a.keys.put(header, e, now.Add(a.cfg.APIKeyCacheTTL), now)
-	}
+	until := now.Add(a.cfg.APIKeyCacheTTL)
 	if !e.accepted {
+		if cacheable {
+			a.refusals.put(header, e, until, now)
+		}
 		return nil, Unauthorized(msgInvalidAPIKey)
+	}
+	if cacheable {
+		a.keys.put(header, e, until, now)
 	}
 	return e, nil
 }
@@ -263,10 +267,10 @@ func (a *Auth) RegenerateAPIKey(ctx context.Context, userID int64) (string, erro
 		return "", ErrUnsupported
 	}
 	key, err := rg.RegenerateAPIKey(ctx, userID)
-	if a.keys != nil {
-		// The user's entries, and those of unknown keys: one may have
-		// been the new key.
-		a.keys.deleteFunc(func(e *keyCacheEntry) bool { return !e.found || e.user.ID == userID })
+	a.ForgetUser(userID)
+	if a.refusals != nil {
+		// An unknown key refused earlier may have been the new one.
+		a.refusals.deleteFunc(func(e *keyCacheEntry) bool { return !e.found })
 	}
 	return key, err
 }
@@ -276,7 +280,8 @@ func (a *Auth) RegenerateAPIKey(ctx context.Context, userID int64) (string, erro
 // this process at once rather than within Config.APIKeyCacheTTL.
 func (a *Auth) ForgetUser(userID int64) {
 	if a.keys != nil {
-		a.keys.deleteFunc(func(e *keyCacheEntry) bool { return e.found && e.user.ID == userID })
+		a.keys.deleteFunc(func(e *keyCacheEntry) bool { return e.user.ID == userID })
+		a.refusals.deleteFunc(func(e *keyCacheEntry) bool { return e.found && e.user.ID == userID })
 	}
 }
 

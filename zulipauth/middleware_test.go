@@ -3,6 +3,7 @@ package zulipauth_test
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -283,6 +284,46 @@ func TestRequireAPIKeyCachesByHeader(t *testing.T) {
 	f.auth.ForgetUser(f.iago.ID)
 	send(wrong, 401, 4)
 	send(usual, 200, 5)
+}
+
+// Made-up keys, from many clients at once, fill the cache's refusals and
+// never push out an accepted client, which keeps costing no lookup.
+func TestRequireAPIKeyFloodKeepsAcceptedClients(t *testing.T) {
+	t.Parallel()
+	var cs *countingStore
+	f := newFixture(t, func(c *zulipauth.Config) {
+		cs = &countingStore{Store: c.Users.(*memstore.Store)}
+		c.Users = cs
+		c.Realms = zulipauth.HostRealms{Realms: cs}
+		c.APIKeyCacheTTL = time.Minute
+		c.APIKeyCacheSize = 4
+	})
+	h := f.auth.RequireAPIKey(me)
+	send := func(remote, header string) int {
+		r := httptest.NewRequest("GET", "/api/v1/users/me", nil)
+		r.RemoteAddr = remote
+		r.Header.Set("Authorization", header)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Code
+	}
+	valid := basic(iagoEmail, f.iago.APIKey)
+	if code := send("192.0.2.1:1", valid); code != 200 {
+		t.Fatalf("valid key: %d", code)
+	}
+	const flood = 100
+	for i := range flood {
+		key := fmt.Sprintf("%032d", i)
+		if code := send(fmt.Sprintf("198.51.100.%d:1", i%250), basic(iagoEmail, key)); code != 401 {
+			t.Fatalf("made-up key %d: %d, want 401", i, code)
+		}
+	}
+	if code := send("192.0.2.1:1", valid); code != 200 {
+		t.Fatalf("valid key after the flood: %d", code)
+	}
+	if got, want := cs.lookups.Load(), int64(1+flood); got != want {
+		t.Errorf("%d store lookups, want %d: the flood evicted the accepted client", got, want)
+	}
 }
 
 func FuzzRequireAPIKey(f *testing.F) {
