@@ -40,16 +40,17 @@ type Config struct {
 	// with [DefaultUserBudget] (200 per minute, Zulip's api_by_user).
 	UserLimiter Limiter
 
-	// APIKeyCacheTTL, when positive, caches for that long the outcome of
-	// checking an Authorization header's email and API key against the
-	// store (the user, or a refusal), keyed by the header itself, so a busy
-	// client costs no store lookup and no parsing per request. A change made
-	// to a user in the store by another process (a deactivation, a new key)
-	// takes effect here within the TTL; [Auth.RegenerateAPIKey] and
-	// [Auth.ForgetUser] act at once. Default: 0, no cache.
+	// APIKeyCacheTTL, when positive, caches for that long what the store
+	// says about an API key (its user, or that it is unknown), so a busy
+	// client costs no store lookup per request, and no parsing when it sends
+	// its canonical header. A change made to a user in the store by another
+	// process (a deactivation, a new key) takes effect here within the TTL;
+	// [Auth.RegenerateAPIKey] and [Auth.ForgetUser] act at once. Default:
+	// 0, no cache.
 	APIKeyCacheTTL time.Duration
-	// APIKeyCacheSize bounds the cached headers, accepted and refused
-	// apart (up to twice this many in all). Default: 10,000.
+	// APIKeyCacheSize bounds each of the cache's parts: users, unknown keys
+	// and canonical headers, so that a flood of made-up keys never pushes a
+	// user out. Default: 10,000.
 	APIKeyCacheSize int
 
 	// ZulipVersion, ZulipMergeBase and ZulipFeatureLevel are what
@@ -104,12 +105,8 @@ const (
 // Auth holds one configuration of Zulip's login and hands out its handlers.
 // Build it with [New]; it is safe for concurrent use.
 type Auth struct {
-	cfg Config
-	// The API-key cache, by Authorization header: accepted credentials and
-	// refused ones apart, so that a flood of made-up keys, which can only
-	// add refusals, never pushes a real client out. Both are nil when
-	// Config.APIKeyCacheTTL is 0.
-	keys, refusals *expiringMap[*keyCacheEntry]
+	cfg  Config
+	keys *apiKeyCache // nil when Config.APIKeyCacheTTL is 0
 
 	// refused holds the clients whose failed API authentications spent
 	// their budget, until it refills.
@@ -185,8 +182,7 @@ func New(cfg Config) (*Auth, error) {
 		if size == 0 {
 			size = apiKeyCacheDefaultSize
 		}
-		a.keys = newExpiringMap[*keyCacheEntry](size, cfg.APIKeyCacheTTL/2)
-		a.refusals = newExpiringMap[*keyCacheEntry](size, cfg.APIKeyCacheTTL/2)
+		a.keys = newAPIKeyCache(cfg.APIKeyCacheTTL, size)
 	}
 	return a, nil
 }

@@ -6,12 +6,12 @@ import (
 )
 
 // expiringMap is a bounded map whose entries each hold until an instant.
-// It backs the API-key cache (the outcome of checking an Authorization
-// header, for a TTL) and the list of clients refused for failed API
-// authentications (until their budget refills). It holds at most max entries: to make room it drops every
-// expired entry (at most once per sweepEvery, so a flood does not scan the
-// map on every insert), then, while still full, entries at random (map
-// order). It is safe for concurrent use.
+// It backs the API-key cache (see apiKeyCache) and the list of clients
+// refused for failed API authentications (until their budget refills). It
+// holds at most max entries: to make room it drops every expired entry (at
+// most once per sweepEvery, so a flood does not scan the map on every
+// insert), then, while still full, entries at random (map order). It is
+// safe for concurrent use.
 type expiringMap[V any] struct {
 	max        int
 	sweepEvery time.Duration
@@ -78,16 +78,4 @@ func (m *expiringMap[V]) deleteFunc(f func(V) bool) {
 			delete(m.entries, k)
 		}
 	}
-}
-
-// keyCacheEntry is the outcome of checking one Authorization header's
-// credentials. Once cached it is shared and never written to.
-type keyCacheEntry struct {
-	user     User
-	realm    Realm  // the user's realm, when joined
-	joined   bool   // the store returned realm with the user
-	public   *User  // user without its secrets, for request contexts
-	limitKey string // the user's key in Config.UserLimiter
-	found    bool   // the key is user's
-	accepted bool   // found, and the header's email is the user's
 }

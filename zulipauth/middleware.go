@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -82,7 +81,7 @@ func (a *Auth) RequireAPIKey(next http.Handler) http.Handler {
 // Zulip's api_by_ip for requests that are not authenticated) for a failed
 // API authentication. Once the budget is spent the answer is 429 instead of
 // zerr, and until it refills the client's requests are refused before any
-// store lookup (see userByAPIKey), so a flood of made-up keys cannot turn
+// store lookup (see credentials), so a flood of made-up keys cannot turn
 // into a flood of queries.
 func (a *Auth) chargeFailure(w http.ResponseWriter, r *http.Request, now time.Time, zerr *Error) *Error {
 	ipk := ipKey(a.ClientIP(r))
@@ -174,25 +173,15 @@ func (a *Auth) authenticateAPIRequest(r *http.Request, now time.Time) (*User, st
 	return e.public, e.limitKey, nil
 }
 
-// maxCachedHeaderLen bounds the Authorization headers the credentials cache
-// holds. The longest email (254 bytes) with a key fits; a longer header is
-// checked on every request.
-const maxCachedHeaderLen = 512
-
 // credentials checks the email and API key an Authorization header holds
-// against the store, and returns the key's user when both are the user's.
-// With Config.APIKeyCacheTTL set, the outcome, accepted or not, is cached
-// by the header itself: a client repeating its header costs neither parsing
-// nor comparisons nor a lookup until the entry expires.
+// against the store (or the API-key cache, see apiKeyCache), and returns the
+// key's user when both are the user's.
 func (a *Auth) credentials(r *http.Request, header string, now time.Time) (*keyCacheEntry, *Error) {
-	cacheable := a.keys != nil && len(header) <= maxCachedHeaderLen
-	if cacheable {
-		if e, _, ok := a.keys.get(header, now); ok {
-			return e, nil
-		}
-		if _, _, ok := a.refusals.get(header, now); ok {
-			return nil, Unauthorized(msgInvalidAPIKey)
-		}
+	// Read before any cached entry, so that a forget from here on keeps
+	// the entries this request would put.
+	gen := a.keys.generation()
+	if e, ok := a.keys.byHeader(header, now); ok {
+		return e, nil
 	}
 	email, key, zerr := parseBasicAuth(header)
 	if zerr != nil {
@@ -201,28 +190,27 @@ func (a *Auth) credentials(r *http.Request, header string, now time.Time) (*keyC
 	if !ValidAPIKeyFormat(key) {
 		return nil, Unauthorized(msgMalformedAPIKey)
 	}
-	// A client whose failures spent its budget gets no more lookups until
-	// the budget refills.
-	if _, until, refused := a.refused.get(ipKey(a.ClientIP(r)), now); refused {
-		return nil, RateLimited(until.Sub(now))
-	}
-	e, err := a.userByAPIKey(r.Context(), key)
-	if err != nil {
-		a.cfg.Logger.ErrorContext(r.Context(), "zulipauth: API key lookup failed", "error", err)
-		return nil, InternalError()
+	e, cached := a.keys.byKey(key, now)
+	if !cached {
+		// A client whose failures spent its budget gets no more lookups
+		// until the budget refills.
+		if _, until, refused := a.refused.get(ipKey(a.ClientIP(r)), now); refused {
+			return nil, RateLimited(until.Sub(now))
+		}
+		var err error
+		if e, err = a.userByAPIKey(r.Context(), key); err != nil {
+			a.cfg.Logger.ErrorContext(r.Context(), "zulipauth: API key lookup failed", "error", err)
+			return nil, InternalError()
+		}
+		a.keys.putLookup(gen, key, e, now)
 	}
 	// The store matched the key; compare it again in constant time, so a
 	// store whose index ignores letter case cannot widen what a key matches.
-	e.accepted = e.found && EqualAPIKeys(e.user.APIKey, key) && sameEmail(email, e.user.Email)
-	until := now.Add(a.cfg.APIKeyCacheTTL)
-	if !e.accepted {
-		if cacheable {
-			a.refusals.put(header, e, until, now)
-		}
+	if !e.found || !EqualAPIKeys(e.user.APIKey, key) || !sameEmail(email, e.user.Email) {
 		return nil, Unauthorized(msgInvalidAPIKey)
 	}
-	if cacheable {
-		a.keys.put(header, e, until, now)
+	if header == e.header {
+		a.keys.putHeader(gen, e, now)
 	}
 	return e, nil
 }
@@ -231,13 +219,17 @@ func (a *Auth) credentials(r *http.Request, header string, now time.Time) (*keyC
 // user's realm when the store can join it (joined). An unknown key is not
 // an error.
 func (a *Auth) userByAPIKey(ctx context.Context, key string) (*keyCacheEntry, error) {
-	e := new(keyCacheEntry)
-	var err error
+	var (
+		user   User
+		realm  Realm
+		joined bool
+		err    error
+	)
 	if f, ok := a.cfg.Users.(UserWithRealmFinder); ok {
-		e.user, e.realm, err = f.UserWithRealmByAPIKey(ctx, key)
-		e.joined = true
+		user, realm, err = f.UserWithRealmByAPIKey(ctx, key)
+		joined = true
 	} else {
-		e.user, err = a.cfg.Users.UserByAPIKey(ctx, key)
+		user, err = a.cfg.Users.UserByAPIKey(ctx, key)
 	}
 	switch {
 	case errors.Is(err, ErrUserNotFound):
@@ -245,12 +237,7 @@ func (a *Auth) userByAPIKey(ctx context.Context, key string) (*keyCacheEntry, er
 	case err != nil:
 		return nil, err
 	}
-	e.found = true
-	e.limitKey = "user:" + strconv.FormatInt(e.user.ID, 10)
-	public := e.user
-	public.APIKey, public.PasswordHash = "", ""
-	e.public = &public
-	return e, nil
+	return newKeyCacheEntry(user, realm, joined), nil
 }
 
 // ErrUnsupported is returned by [Auth.RegenerateAPIKey] when the store
@@ -267,11 +254,7 @@ func (a *Auth) RegenerateAPIKey(ctx context.Context, userID int64) (string, erro
 		return "", ErrUnsupported
 	}
 	key, err := rg.RegenerateAPIKey(ctx, userID)
-	a.ForgetUser(userID)
-	if a.refusals != nil {
-		// An unknown key refused earlier may have been the new one.
-		a.refusals.deleteFunc(func(e *keyCacheEntry) bool { return !e.found })
-	}
+	a.keys.forget(userID, true) // the new key may have been refused as unknown
 	return key, err
 }
 
@@ -279,10 +262,7 @@ func (a *Auth) RegenerateAPIKey(ctx context.Context, userID int64) (string, erro
 // user in the store (a deactivation, say) for the change to take effect in
 // this process at once rather than within Config.APIKeyCacheTTL.
 func (a *Auth) ForgetUser(userID int64) {
-	if a.keys != nil {
-		a.keys.deleteFunc(func(e *keyCacheEntry) bool { return e.user.ID == userID })
-		a.refusals.deleteFunc(func(e *keyCacheEntry) bool { return e.found && e.user.ID == userID })
-	}
+	a.keys.forget(userID, false)
 }
 
 // apiKeyCacheDefaultSize bounds the API-key cache when Config.APIKeyCacheSize

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -245,11 +246,11 @@ func TestRequireAPIKeyLookups(t *testing.T) {
 	}
 }
 
-// The cache holds the outcome of checking an Authorization header: the
-// same header costs one lookup per TTL, another spelling of the same
-// credentials is checked anew, a wrong email is cached as a refusal, and
-// ForgetUser drops both kinds of the user's entries.
-func TestRequireAPIKeyCachesByHeader(t *testing.T) {
+// The cache holds one entry per user however its credentials are spelled:
+// a user sending many spellings (letter case, white space) costs one lookup
+// and cannot push another user out, a wrong email with a cached key is
+// refused without a lookup, and ForgetUser drops the user.
+func TestRequireAPIKeyCacheOneEntryPerUser(t *testing.T) {
 	t.Parallel()
 	var cs *countingStore
 	f := newFixture(t, func(c *zulipauth.Config) {
@@ -257,7 +258,9 @@ func TestRequireAPIKeyCachesByHeader(t *testing.T) {
 		c.Users = cs
 		c.Realms = zulipauth.HostRealms{Realms: cs}
 		c.APIKeyCacheTTL = time.Minute
+		c.APIKeyCacheSize = 4
 	})
+	othello := f.createUser("", "othello@zulip.com", "another long password")
 	h := f.auth.RequireAPIKey(me)
 	send := func(header string, want int, lookups int64) {
 		t.Helper()
@@ -266,24 +269,108 @@ func TestRequireAPIKeyCachesByHeader(t *testing.T) {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
 		if w.Code != want {
-			t.Errorf("%q: %d, want %d", header, w.Code, want)
+			t.Fatalf("%q: %d, want %d", header, w.Code, want)
 		}
 		if got := cs.lookups.Load(); got != lookups {
-			t.Errorf("%q: %d store lookups so far, want %d", header, got, lookups)
+			t.Fatalf("%q: %d store lookups so far, want %d", header, got, lookups)
 		}
 	}
-	usual := basic(iagoEmail, f.iago.APIKey)
-	upper := basic(strings.ToUpper(iagoEmail), f.iago.APIKey)
-	wrong := basic("othello@zulip.com", f.iago.APIKey)
-	send(usual, 200, 1)
-	send(usual, 200, 1)
-	send(upper, 200, 2)
-	send(upper, 200, 2)
-	send(wrong, 401, 3)
-	send(wrong, 401, 3)
+	send(basic(othello.Email, othello.APIKey), 200, 1)
+	send(basic(othello.Email, othello.APIKey), 200, 1)
+	// 100 spellings of Iago's credentials: the letters' case and the
+	// white space around the email and the scheme's case vary.
+	for i := range 100 {
+		email := []byte(iagoEmail)
+		for j := range email {
+			if i>>(j%7)&1 == 1 {
+				email[j] = strings.ToUpper(string(email[j]))[0]
+			}
+		}
+		creds := strings.Repeat(" ", i%3) + string(email) + strings.Repeat("\t", i/50) + ":" + f.iago.APIKey
+		scheme := []string{"Basic", "basic", "BASIC"}[i%3]
+		send(scheme+" "+base64.StdEncoding.EncodeToString([]byte(creds)), 200, 2)
+	}
+	send(basic(othello.Email, othello.APIKey), 200, 2)
+	send(basic("othello@zulip.com", f.iago.APIKey), 401, 2)
 	f.auth.ForgetUser(f.iago.ID)
-	send(wrong, 401, 4)
-	send(usual, 200, 5)
+	send(basic(iagoEmail, f.iago.APIKey), 200, 3)
+	send(basic(othello.Email, othello.APIKey), 200, 3)
+}
+
+// rotatingStore is a one-user store whose next API key is known, so that a
+// test can present a key before the user is given it.
+type rotatingStore struct {
+	mu        sync.Mutex
+	user      zulipauth.User
+	next      string
+	lookups   int
+	midLookup func() // run inside every lookup, when set
+}
+
+func (s *rotatingStore) UserByEmail(ctx context.Context, realm, email string) (zulipauth.User, error) {
+	return zulipauth.User{}, zulipauth.ErrUserNotFound
+}
+
+func (s *rotatingStore) UserByAPIKey(ctx context.Context, key string) (zulipauth.User, error) {
+	s.mu.Lock()
+	s.lookups++
+	u, mid := s.user, s.midLookup
+	s.mu.Unlock()
+	if mid != nil {
+		mid() // the store changes after this lookup read it
+	}
+	if key != u.APIKey {
+		return zulipauth.User{}, zulipauth.ErrUserNotFound
+	}
+	return u, nil
+}
+
+func (s *rotatingStore) RegenerateAPIKey(ctx context.Context, userID int64) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.user.APIKey = s.next
+	return s.next, nil
+}
+
+// RegenerateAPIKey revokes the old key at once, also when a lookup that read
+// the old key was in flight, and the new key works at once, also when it was
+// refused as unknown before.
+func TestRequireAPIKeyRegenerationTakesEffectAtOnce(t *testing.T) {
+	t.Parallel()
+	old, next := strings.Repeat("a", 32), strings.Repeat("b", 32)
+	st := &rotatingStore{user: zulipauth.User{ID: 7, Email: iagoEmail, APIKey: old}, next: next}
+	auth, err := zulipauth.New(zulipauth.Config{Users: st, Authenticator: zulipauth.Chain(), APIKeyCacheTTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := auth.RequireAPIKey(me)
+	send := func(key string) int {
+		r := httptest.NewRequest("GET", "/api/v1/users/me", nil)
+		r.Header.Set("Authorization", basic(iagoEmail, key))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Code
+	}
+	if code := send(next); code != 401 {
+		t.Fatalf("the next key before it is given out: %d, want 401", code)
+	}
+	// The old key's lookup reads the store, then the key is regenerated
+	// before the lookup's outcome is cached.
+	st.midLookup = func() {
+		st.midLookup = nil
+		if _, err := auth.RegenerateAPIKey(context.Background(), 7); err != nil {
+			t.Error(err)
+		}
+	}
+	if code := send(old); code != 200 {
+		t.Fatalf("old key, read before the regeneration: %d, want 200", code)
+	}
+	if code := send(old); code != 401 {
+		t.Errorf("old key after RegenerateAPIKey returned: %d, want 401", code)
+	}
+	if code := send(next); code != 200 {
+		t.Errorf("new key, refused as unknown before: %d, want 200", code)
+	}
 }
 
 // Made-up keys, from many clients at once, fill the cache's refusals and

@@ -1,0 +1,165 @@
+package zulipauth
+
+import (
+	"encoding/base64"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// apiKeyCache remembers, for Config.APIKeyCacheTTL, what the store said
+// about API keys, so that a busy client costs no store lookup per request.
+// It holds three bounded maps, so that no kind of entry can push out
+// another:
+//
+//   - users: key → the key's user, at most one entry per user;
+//   - unknown: keys the store did not know, each of which cost the client
+//     one event of its budget (see Auth.chargeFailure), so a flood of
+//     made-up keys fills this map and no other;
+//   - headers: a user's canonical Authorization header, "Basic " and the
+//     base64 of the user's email, ":" and key, which is what clients send;
+//     a request carrying exactly it needs no parsing. Any other spelling of
+//     the same credentials (letter case, white space) is parsed and checked
+//     on every request: keying by it would let one user fill the cache with
+//     spellings.
+//
+// Entries put after a lookup that started before a forget (ForgetUser,
+// RegenerateAPIKey) are dropped, so a store change made before the forget
+// is never hidden by a lookup that read the old state.
+//
+// A nil *apiKeyCache caches nothing.
+type apiKeyCache struct {
+	ttl                     time.Duration
+	users, headers, unknown *expiringMap[*keyCacheEntry]
+
+	// gen counts forgets. Puts read it under forgetMu's read lock and
+	// forgets change it under the write lock, so a put either lands before
+	// a forget, which then drops it, or sees that the forget happened.
+	forgetMu sync.RWMutex
+	gen      atomic.Uint64
+}
+
+// keyCacheEntry is what the store said about one API key. Once cached it is
+// shared between requests and never written to.
+type keyCacheEntry struct {
+	found    bool // the key is user's
+	user     User
+	realm    Realm  // the user's realm, when joined
+	joined   bool   // the store returned realm with the user
+	public   *User  // user without its secrets, for request contexts
+	limitKey string // the user's key in Config.UserLimiter
+	header   string // the user's canonical Authorization header
+	until    time.Time
+}
+
+// newKeyCacheEntry prepares what requests read from a found user.
+func newKeyCacheEntry(user User, realm Realm, joined bool) *keyCacheEntry {
+	public := user
+	public.APIKey, public.PasswordHash = "", ""
+	return &keyCacheEntry{
+		found:    true,
+		user:     user,
+		realm:    realm,
+		joined:   joined,
+		public:   &public,
+		limitKey: "user:" + strconv.FormatInt(user.ID, 10),
+		header:   "Basic " + base64.StdEncoding.EncodeToString([]byte(user.Email+":"+user.APIKey)),
+	}
+}
+
+// maxCachedHeaderLen bounds the Authorization headers looked up in the
+// headers map: the longest email (254 bytes) with a key fits.
+const maxCachedHeaderLen = 512
+
+func newAPIKeyCache(ttl time.Duration, size int) *apiKeyCache {
+	return &apiKeyCache{
+		ttl:     ttl,
+		users:   newExpiringMap[*keyCacheEntry](size, ttl/2),
+		headers: newExpiringMap[*keyCacheEntry](size, ttl/2),
+		unknown: newExpiringMap[*keyCacheEntry](size, ttl/2),
+	}
+}
+
+// byHeader returns the user whose canonical header this is.
+func (c *apiKeyCache) byHeader(header string, now time.Time) (*keyCacheEntry, bool) {
+	if c == nil || len(header) > maxCachedHeaderLen {
+		return nil, false
+	}
+	e, _, ok := c.headers.get(header, now)
+	return e, ok
+}
+
+// byKey returns what the store said about key, if cached: an entry that
+// is found or not.
+func (c *apiKeyCache) byKey(key string, now time.Time) (*keyCacheEntry, bool) {
+	if c == nil {
+		return nil, false
+	}
+	if e, _, ok := c.users.get(key, now); ok {
+		return e, true
+	}
+	if e, _, ok := c.unknown.get(key, now); ok {
+		return e, true
+	}
+	return nil, false
+}
+
+// generation is read before a store lookup and handed to the puts of its
+// outcome.
+func (c *apiKeyCache) generation() uint64 {
+	if c == nil {
+		return 0
+	}
+	return c.gen.Load()
+}
+
+// putLookup caches what the store said about key, unless a forget has
+// happened since gen was read. It sets e.until.
+func (c *apiKeyCache) putLookup(gen uint64, key string, e *keyCacheEntry, now time.Time) {
+	if c == nil {
+		return
+	}
+	e.until = now.Add(c.ttl)
+	c.forgetMu.RLock()
+	defer c.forgetMu.RUnlock()
+	if c.gen.Load() != gen {
+		return
+	}
+	if e.found {
+		c.users.put(key, e, e.until, now)
+	} else {
+		c.unknown.put(key, e, e.until, now)
+	}
+}
+
+// putHeader caches e by its canonical header until e expires, unless a
+// forget has happened since gen was read.
+func (c *apiKeyCache) putHeader(gen uint64, e *keyCacheEntry, now time.Time) {
+	if c == nil || len(e.header) > maxCachedHeaderLen {
+		return
+	}
+	c.forgetMu.RLock()
+	defer c.forgetMu.RUnlock()
+	if c.gen.Load() != gen {
+		return
+	}
+	c.headers.put(e.header, e, e.until, now)
+}
+
+// forget drops the user's entries, and the unknown keys too when
+// unknownKeys is set (a key just given out may have been refused before).
+func (c *apiKeyCache) forget(userID int64, unknownKeys bool) {
+	if c == nil {
+		return
+	}
+	c.forgetMu.Lock()
+	defer c.forgetMu.Unlock()
+	c.gen.Add(1)
+	isUsers := func(e *keyCacheEntry) bool { return e.user.ID == userID }
+	c.users.deleteFunc(isUsers)
+	c.headers.deleteFunc(isUsers)
+	if unknownKeys {
+		c.unknown.deleteFunc(func(*keyCacheEntry) bool { return true })
+	}
+}
