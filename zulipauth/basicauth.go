@@ -1,7 +1,6 @@
 package zulipauth
 
 import (
-	"encoding/base64"
 	"strings"
 	"unicode/utf8"
 )
@@ -17,11 +16,18 @@ const (
 )
 
 // parseBasicAuth reads "Basic base64(email:api_key)" as Zulip's
-// get_basic_credentials does: the header splits on white space into exactly
-// two tokens (else 401 "Invalid authorization header"), the scheme is
-// "basic" in any case (else 400 "This endpoint requires HTTP basic
-// authentication."), the rest decodes as base64 of UTF-8 holding exactly one
-// colon (else 401 "Invalid authorization header"); both parts are trimmed.
+// get_basic_credentials does. The header reaches Django as a Latin-1 string
+// (PEP 3333), one character per byte, so the rules below are about bytes:
+//
+//   - it splits on white space into exactly two tokens, else 401 "Invalid
+//     authorization header for basic auth";
+//   - the scheme is "basic" in any ASCII case (Python's lower() of no other
+//     Latin-1 character gives an ASCII letter), else 400 "This endpoint
+//     requires HTTP basic authentication.";
+//   - the rest decodes as base64 the way Python's b64decode does (see
+//     decodeBase64Python), to UTF-8 holding exactly one colon, else 401
+//     "Invalid authorization header for basic auth";
+//   - both parts are trimmed.
 func parseBasicAuth(header string) (email, key string, zerr *Error) {
 	encoded, ok := plainBasicCredentials(header)
 	if !ok {
@@ -30,20 +36,19 @@ func parseBasicAuth(header string) (email, key string, zerr *Error) {
 		if !ok {
 			return "", "", Unauthorized(msgInvalidBasicAuth)
 		}
-		if !strings.EqualFold(scheme, "basic") {
+		if !isBasicScheme(scheme) {
 			return "", "", BadRequest(msgBasicAuthRequired)
 		}
-		encoded = pythonBase64(encoded)
 	}
 	// Decode into the stack: a header of any usual size costs no allocation
 	// beyond the credentials' string.
 	var buf [256]byte
 	raw := buf[:0]
-	if n := base64.StdEncoding.DecodedLen(len(encoded)); n > len(buf) {
+	if n := len(encoded) * 3 / 4; n > len(buf) {
 		raw = make([]byte, 0, n)
 	}
-	raw, err := base64.StdEncoding.AppendDecode(raw, []byte(encoded))
-	if err != nil || !utf8.Valid(raw) {
+	raw, ok = decodeBase64Python(raw, encoded)
+	if !ok || !utf8.Valid(raw) {
 		return "", "", Unauthorized(msgInvalidBasicAuth)
 	}
 	creds := string(raw)
@@ -56,34 +61,49 @@ func parseBasicAuth(header string) (email, key string, zerr *Error) {
 
 // plainBasicCredentials recognizes the header every client sends, "Basic "
 // (in any case) and then only base64 characters, and returns its base64
-// part. Such a header is two fields and needs no cleaning, so it skips the
-// general path's splitting and filtering: one pass over a table instead of
-// three over comparisons, on every API request.
+// part. Such a header is two fields, so it skips the general path's
+// splitting, on every API request.
 func plainBasicCredentials(header string) (string, bool) {
 	const prefix = "basic "
-	if len(header) <= len(prefix) || header[len(prefix)-1] != ' ' || !strings.EqualFold(header[:len(prefix)-1], prefix[:len(prefix)-1]) {
+	if len(header) <= len(prefix) || header[len(prefix)-1] != ' ' || !isBasicScheme(header[:len(prefix)-1]) {
 		return "", false
 	}
 	encoded := header[len(prefix):]
-	return encoded, allBase64(encoded)
+	for i := 0; i < len(encoded); i++ {
+		if byteClass[encoded[i]]&classBase64 == 0 {
+			return "", false
+		}
+	}
+	return encoded, true
 }
 
-// twoFields splits s on white space, as Python's str.split() does, and
-// reports whether it has exactly two fields. ASCII headers, all but the
-// strangest, are split in one pass without allocating.
-func twoFields(s string) (string, string, bool) {
-	if !isASCII(s) {
-		f := strings.Fields(s)
-		if len(f) != 2 {
-			return "", "", false
-		}
-		return f[0], f[1], true
+// isBasicScheme reports whether s.lower() == "basic" in Python.
+func isBasicScheme(s string) bool {
+	const basic = "basic"
+	if len(s) != len(basic) {
+		return false
 	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != basic[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// twoFields splits s on white space, as Python's str.split() splits the
+// Latin-1 string s stands for, and reports whether it has exactly two
+// fields. It does not allocate.
+func twoFields(s string) (string, string, bool) {
 	var bounds [4]int // start and end of each field
 	n := 0
 	inField := false
 	for i := 0; i < len(s); i++ {
-		if space := isPySpace(s[i]); space == inField {
+		if space := byteClass[s[i]]&classPySpace != 0; space == inField {
 			if n == len(bounds) {
 				return "", "", false // a third field
 			}
@@ -105,40 +125,71 @@ func twoFields(s string) (string, string, bool) {
 	return s[bounds[0]:bounds[1]], s[bounds[2]:bounds[3]], true
 }
 
-// isPySpace reports whether c is ASCII white space to Python's str.split():
-// \t \n \v \f \r, the separators \x1c-\x1f, and the space.
-func isPySpace(c byte) bool { return byteClass[c]&classPySpace != 0 }
-
-// pythonBase64 drops the characters Python's non-validating b64decode
-// ignores: anything outside the base64 alphabet and "=".
-func pythonBase64(s string) string {
-	if allBase64(s) {
-		return s
+// decodeBase64Python appends to dst what Python's base64.b64decode(s)
+// returns, or reports false where it raises. It refuses a string with a
+// character outside ASCII; then, as binascii.a2b_base64 without strict mode,
+// it skips characters outside the base64 alphabet, stops at the "=" that
+// completes a quantum (ignoring the rest), ignores "=" that cannot, and
+// fails when the data characters leave a partial quantum. Go's decoders
+// refuse some of what Python accepts ("YQ===", "YWJj=", "YQ==junk").
+func decodeBase64Python(dst []byte, s string) ([]byte, bool) {
+	if !isASCII(s) {
+		return dst, false
 	}
-	b := make([]byte, 0, len(s))
+	quad, pads := 0, 0
+	var left byte
 	for i := 0; i < len(s); i++ {
-		if isBase64Char(s[i]) {
-			b = append(b, s[i])
+		c := s[i]
+		if c == '=' {
+			if quad >= 2 {
+				pads++
+				if quad+pads >= 4 {
+					return dst, true
+				}
+			}
+			continue
+		}
+		v := base64Value[c]
+		if v == notBase64 {
+			continue
+		}
+		pads = 0
+		switch quad {
+		case 0:
+			left, quad = v, 1
+		case 1:
+			dst = append(dst, left<<2|v>>4)
+			left, quad = v&0x0f, 2
+		case 2:
+			dst = append(dst, left<<4|v>>2)
+			left, quad = v&0x03, 3
+		case 3:
+			dst = append(dst, left<<6|v)
+			quad = 0
 		}
 	}
-	return string(b)
+	return dst, quad == 0
 }
 
-func isBase64Char(c byte) bool { return byteClass[c]&classBase64 != 0 }
-
-func allBase64(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if byteClass[s[i]]&classBase64 == 0 {
-			return false
-		}
+// base64Value maps a byte to its value in the standard base64 alphabet, or
+// to notBase64.
+var base64Value = func() (t [256]byte) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for i := range t {
+		t[i] = notBase64
 	}
-	return true
-}
+	for i := 0; i < len(alphabet); i++ {
+		t[alphabet[i]] = byte(i)
+	}
+	return t
+}()
+
+const notBase64 = 0xff
 
 // Classes of bytes, looked up in byteClass: the header parsers test every
 // byte of every API request's Authorization header.
 const (
-	classPySpace = 1 << iota // white space to Python's str.split()
+	classPySpace = 1 << iota // white space to Python's str.split() of a Latin-1 string
 	classBase64              // the base64 alphabet and "="
 	classAlnum               // ASCII letters and digits
 )
@@ -146,7 +197,8 @@ const (
 var byteClass = func() (t [256]uint8) {
 	for c := 0; c < 256; c++ {
 		b := byte(c)
-		if b == ' ' || '\t' <= b && b <= '\r' || '\x1c' <= b && b <= '\x1f' {
+		// \x85 (NEL) and \xa0 (NO-BREAK SPACE) are white space in Latin-1.
+		if b == ' ' || '\t' <= b && b <= '\r' || '\x1c' <= b && b <= '\x1f' || b == 0x85 || b == 0xa0 {
 			t[c] |= classPySpace
 		}
 		if '0' <= b && b <= '9' || 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' {

@@ -104,6 +104,16 @@ func TestRequireAPIKey(t *testing.T) {
 			enc := base64.StdEncoding.EncodeToString([]byte(iagoEmail + ":" + key(f)))
 			return "Basic " + enc[:8] + "!" + enc[8:], true
 		}, nil, "", 200, "", false},
+		{"valid, base64 with padding Python ignores", func(f *fixture) (string, bool) {
+			return basic(iagoEmail, key(f)) + "==", true
+		}, nil, "", 200, "", false},
+		{"valid, split on a Latin-1 no-break space", func(f *fixture) (string, bool) {
+			return strings.Replace(basic(iagoEmail, key(f)), " ", "\xa0", 1), true
+		}, nil, "", 200, "", false},
+		{"scheme with a long s", func(f *fixture) (string, bool) {
+			return strings.Replace(basic(iagoEmail, key(f)), "Basic", "Ba\u017fic", 1), true
+		}, nil, "", 400, `{"result":"error","msg":"This endpoint requires HTTP basic authentication.","code":"BAD_REQUEST"}` + "\n", false},
+		{"non-ASCII in the base64", func(f *fixture) (string, bool) { return basic(iagoEmail, key(f)) + "\xe9", true }, nil, "", 401, unauthorized("Invalid authorization header for basic auth"), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
