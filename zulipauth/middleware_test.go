@@ -196,24 +196,39 @@ func TestRequireAPIKeyUserBudget(t *testing.T) {
 	}
 }
 
+// countingFixture is a fixture whose store counts API-key lookups.
+func countingFixture(t *testing.T, mutate func(*zulipauth.Config)) (*fixture, *countingStore) {
+	var cs *countingStore
+	f := newFixture(t, func(c *zulipauth.Config) {
+		cs = &countingStore{Store: c.Users.(*memstore.Store)}
+		c.Users = cs
+		c.Realms = zulipauth.HostRealms{Realms: cs}
+		if mutate != nil {
+			mutate(c)
+		}
+	})
+	return f, cs
+}
+
+// getMe serves GET /api/v1/users/me through h, with the Authorization
+// header, from the client at remote ("" for httptest's).
+func getMe(h http.Handler, remote, header string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest("GET", "/api/v1/users/me", nil)
+	if remote != "" {
+		r.RemoteAddr = remote
+	}
+	r.Header.Set("Authorization", header)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
 func TestRequireAPIKeyLookups(t *testing.T) {
 	t.Parallel()
 	for _, ttl := range []time.Duration{0, time.Minute} {
-		var cs *countingStore
-		f := newFixture(t, func(c *zulipauth.Config) {
-			cs = &countingStore{Store: c.Users.(*memstore.Store)}
-			c.Users = cs
-			c.Realms = zulipauth.HostRealms{Realms: cs}
-			c.APIKeyCacheTTL = ttl
-		})
+		f, cs := countingFixture(t, func(c *zulipauth.Config) { c.APIKeyCacheTTL = ttl })
 		h := f.auth.RequireAPIKey(me)
-		send := func(key string) int {
-			r := httptest.NewRequest("GET", "/api/v1/users/me", nil)
-			r.Header.Set("Authorization", basic(iagoEmail, key))
-			w := httptest.NewRecorder()
-			h.ServeHTTP(w, r)
-			return w.Code
-		}
+		send := func(key string) int { return getMe(h, "", basic(iagoEmail, key)).Code }
 		for i := 0; i < 10; i++ {
 			if code := send(f.iago.APIKey); code != 200 {
 				t.Fatalf("ttl %v: %d", ttl, code)
@@ -262,11 +277,7 @@ func TestRequireAPIKeyLookups(t *testing.T) {
 // refused without a lookup, and ForgetUser drops the user.
 func TestRequireAPIKeyCacheOneEntryPerUser(t *testing.T) {
 	t.Parallel()
-	var cs *countingStore
-	f := newFixture(t, func(c *zulipauth.Config) {
-		cs = &countingStore{Store: c.Users.(*memstore.Store)}
-		c.Users = cs
-		c.Realms = zulipauth.HostRealms{Realms: cs}
+	f, cs := countingFixture(t, func(c *zulipauth.Config) {
 		c.APIKeyCacheTTL = time.Minute
 		c.APIKeyCacheSize = 4
 	})
@@ -274,11 +285,7 @@ func TestRequireAPIKeyCacheOneEntryPerUser(t *testing.T) {
 	h := f.auth.RequireAPIKey(me)
 	send := func(header string, want int, lookups int64) {
 		t.Helper()
-		r := httptest.NewRequest("GET", "/api/v1/users/me", nil)
-		r.Header.Set("Authorization", header)
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		if w.Code != want {
+		if w := getMe(h, "", header); w.Code != want {
 			t.Fatalf("%q: %d, want %d", header, w.Code, want)
 		}
 		if got := cs.lookups.Load(); got != lookups {
@@ -354,13 +361,7 @@ func TestRequireAPIKeyRegenerationTakesEffectAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := auth.RequireAPIKey(me)
-	send := func(key string) int {
-		r := httptest.NewRequest("GET", "/api/v1/users/me", nil)
-		r.Header.Set("Authorization", basic(iagoEmail, key))
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		return w.Code
-	}
+	send := func(key string) int { return getMe(h, "", basic(iagoEmail, key)).Code }
 	if code := send(next); code != 401 {
 		t.Fatalf("the next key before it is given out: %d, want 401", code)
 	}
@@ -387,23 +388,12 @@ func TestRequireAPIKeyRegenerationTakesEffectAtOnce(t *testing.T) {
 // never push out an accepted client, which keeps costing no lookup.
 func TestRequireAPIKeyFloodKeepsAcceptedClients(t *testing.T) {
 	t.Parallel()
-	var cs *countingStore
-	f := newFixture(t, func(c *zulipauth.Config) {
-		cs = &countingStore{Store: c.Users.(*memstore.Store)}
-		c.Users = cs
-		c.Realms = zulipauth.HostRealms{Realms: cs}
+	f, cs := countingFixture(t, func(c *zulipauth.Config) {
 		c.APIKeyCacheTTL = time.Minute
 		c.APIKeyCacheSize = 4
 	})
 	h := f.auth.RequireAPIKey(me)
-	send := func(remote, header string) int {
-		r := httptest.NewRequest("GET", "/api/v1/users/me", nil)
-		r.RemoteAddr = remote
-		r.Header.Set("Authorization", header)
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		return w.Code
-	}
+	send := func(remote, header string) int { return getMe(h, remote, header).Code }
 	valid := basic(iagoEmail, f.iago.APIKey)
 	if code := send("192.0.2.1:1", valid); code != 200 {
 		t.Fatalf("valid key: %d", code)
@@ -492,21 +482,9 @@ func TestRequireAPIKeyCacheIsNotPerHost(t *testing.T) {
 // budget refills; other clients are unaffected.
 func TestRequireAPIKeyFailuresSpendTheClientsBudget(t *testing.T) {
 	t.Parallel()
-	var cs *countingStore
-	f := newFixture(t, func(c *zulipauth.Config) {
-		cs = &countingStore{Store: c.Users.(*memstore.Store)}
-		c.Users = cs
-		c.Realms = zulipauth.HostRealms{Realms: cs}
-	})
+	f, cs := countingFixture(t, nil)
 	h := f.auth.RequireAPIKey(me)
-	send := func(remote, key string) *httptest.ResponseRecorder {
-		r := httptest.NewRequest("GET", "/api/v1/users/me", nil)
-		r.RemoteAddr = remote
-		r.Header.Set("Authorization", basic(iagoEmail, key))
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		return w
-	}
+	send := func(remote, key string) *httptest.ResponseRecorder { return getMe(h, remote, basic(iagoEmail, key)) }
 	for i := 0; i < 100; i++ {
 		if w := send("198.51.100.1:1", zulipauth.GenerateAPIKey()); w.Code != 401 {
 			t.Fatalf("made-up key %d: %d", i, w.Code)
