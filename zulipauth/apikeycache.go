@@ -34,8 +34,9 @@ type apiKeyCache struct {
 	users, headers, unknown *expiringMap[*keyCacheEntry]
 
 	// gen counts forgets. Puts read it under forgetMu's read lock and
-	// forgets change it under the write lock, so a put either lands before
-	// a forget, which then drops it, or sees that the forget happened.
+	// forgets change it under the write lock, after their deletes, so a put
+	// either lands before a forget, which then drops it, or sees that the
+	// forget happened since its request read gen.
 	forgetMu sync.RWMutex
 	gen      atomic.Uint64
 }
@@ -155,11 +156,13 @@ func (c *apiKeyCache) forget(userID int64, unknownKeys bool) {
 	}
 	c.forgetMu.Lock()
 	defer c.forgetMu.Unlock()
-	c.gen.Add(1)
 	isUsers := func(e *keyCacheEntry) bool { return e.user.ID == userID }
 	c.users.deleteFunc(isUsers)
 	c.headers.deleteFunc(isUsers)
 	if unknownKeys {
 		c.unknown.deleteFunc(func(*keyCacheEntry) bool { return true })
 	}
+	// Last: a request that reads the new generation finds none of the
+	// entries dropped above, so it has nothing stale to put back.
+	c.gen.Add(1)
 }

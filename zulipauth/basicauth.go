@@ -2,6 +2,7 @@ package zulipauth
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -56,8 +57,16 @@ func parseBasicAuth(header string) (email, key string, zerr *Error) {
 		return "", "", Unauthorized(msgInvalidBasicAuth)
 	}
 	email, key, _ = strings.Cut(creds, ":")
-	return strings.TrimSpace(email), strings.TrimSpace(key), nil
+	return pyStrip(email), pyStrip(key), nil
 }
+
+// pyStrip trims s as Python's str.strip() does: Unicode white space and the
+// separators \x1c-\x1f, which Go's unicode.IsSpace leaves out.
+func pyStrip(s string) string {
+	return strings.TrimFunc(s, isPySpaceRune)
+}
+
+func isPySpaceRune(r rune) bool { return unicode.IsSpace(r) || '\x1c' <= r && r <= '\x1f' }
 
 // plainBasicCredentials recognizes the header every client sends, "Basic "
 // (in any case) and then only base64 characters, and returns its base64

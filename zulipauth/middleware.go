@@ -102,10 +102,10 @@ func (a *Auth) chargeFailure(w http.ResponseWriter, r *http.Request, now time.Ti
 const neverCache = "max-age=0, no-cache, no-store, must-revalidate, private"
 
 // sameEmail reports whether two addresses are the same account's: equal
-// after trimming and simple case folding, as FoldEmail compares them, but
-// without allocating.
+// after trimming (as Python's strip) and simple case folding, as FoldEmail
+// compares them, but without allocating.
 func sameEmail(a, b string) bool {
-	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
+	return strings.EqualFold(pyStrip(a), pyStrip(b))
 }
 
 // httpDate returns now as an HTTP date header value. The value changes once
@@ -204,8 +204,9 @@ func (a *Auth) credentials(r *http.Request, header string, now time.Time) (*keyC
 		}
 		a.keys.putLookup(gen, key, e, now)
 	}
-	// The store matched the key; compare it again in constant time, so a
-	// store whose index ignores letter case cannot widen what a key matches.
+	// userByAPIKey compared the key in constant time; the cache holds the
+	// entry under that very key, but compare again: it is cheap, and the
+	// check stays next to the acceptance.
 	if !e.found || !EqualAPIKeys(e.user.APIKey, key) || !sameEmail(email, e.user.Email) {
 		return nil, Unauthorized(msgInvalidAPIKey)
 	}
@@ -236,6 +237,11 @@ func (a *Auth) userByAPIKey(ctx context.Context, key string) (*keyCacheEntry, er
 		return &keyCacheEntry{}, nil
 	case err != nil:
 		return nil, err
+	}
+	// A store whose index ignores letter case matched another key: to the
+	// cache that key is unknown, so its variants cannot fill the users.
+	if !EqualAPIKeys(user.APIKey, key) {
+		return &keyCacheEntry{}, nil
 	}
 	return newKeyCacheEntry(user, realm, joined), nil
 }

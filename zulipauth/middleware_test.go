@@ -104,6 +104,9 @@ func TestRequireAPIKey(t *testing.T) {
 			enc := base64.StdEncoding.EncodeToString([]byte(iagoEmail + ":" + key(f)))
 			return "Basic " + enc[:8] + "!" + enc[8:], true
 		}, nil, "", 200, "", false},
+		{"valid, parts with separators Python strips", func(f *fixture) (string, bool) {
+			return "Basic " + base64.StdEncoding.EncodeToString([]byte(iagoEmail+"\x1c:"+key(f)+"\x1f")), true
+		}, nil, "", 200, "", false},
 		{"valid, base64 with padding Python ignores", func(f *fixture) (string, bool) {
 			return basic(iagoEmail, key(f)) + "==", true
 		}, nil, "", 200, "", false},
@@ -381,6 +384,65 @@ func TestRequireAPIKeyRegenerationTakesEffectAtOnce(t *testing.T) {
 	}
 	if code := send(next); code != 200 {
 		t.Errorf("new key, refused as unknown before: %d, want 200", code)
+	}
+}
+
+// foldingKeys is a store whose API-key index ignores letter case, against
+// the UserStore contract.
+type foldingKeys struct {
+	*memstore.Store
+	user       zulipauth.User
+	keyLookups atomic.Int64
+}
+
+func (*foldingKeys) UserWithRealmByAPIKey() {} // shadows the promoted method
+
+func (s *foldingKeys) UserByAPIKey(ctx context.Context, key string) (zulipauth.User, error) {
+	s.keyLookups.Add(1)
+	if strings.EqualFold(key, s.user.APIKey) {
+		return s.user, nil
+	}
+	return zulipauth.User{}, zulipauth.ErrUserNotFound
+}
+
+// With a store that ignores the key's letter case, the case variants of a
+// key are refused, and cached as unknown keys: they cannot push the key's
+// user out of the cache.
+func TestRequireAPIKeyCaseVariantsOfAKey(t *testing.T) {
+	t.Parallel()
+	st := &foldingKeys{}
+	f := newFixture(t, func(c *zulipauth.Config) {
+		c.APIKeyCacheTTL = time.Minute
+		c.APIKeyCacheSize = 1
+		st.Store = c.Users.(*memstore.Store)
+		c.Users = st
+	})
+	st.user = f.iago
+	h := f.auth.RequireAPIKey(me)
+	if code := getMe(h, "", basic(iagoEmail, f.iago.APIKey)).Code; code != 200 {
+		t.Fatalf("the key: %d", code)
+	}
+	variant := []byte(f.iago.APIKey)
+	for i := range 8 {
+		flipped := false
+		for j := i; j < len(variant) && !flipped; j++ {
+			if c := variant[j]; 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' {
+				variant[j] ^= 0x20
+				flipped = true
+			}
+		}
+		if code := getMe(h, "", basic(iagoEmail, string(variant))).Code; code != 401 {
+			t.Fatalf("a case variant of the key: %d, want 401", code)
+		}
+	}
+	// Another spelling than the canonical header, so that the key is
+	// looked up in the cache's users.
+	before := st.keyLookups.Load()
+	if code := getMe(h, "", "basic"+strings.TrimPrefix(basic(iagoEmail, f.iago.APIKey), "Basic")).Code; code != 200 {
+		t.Fatalf("the key again: %d", code)
+	}
+	if st.keyLookups.Load() != before {
+		t.Error("the key's user was pushed out of the cache by case variants of its key")
 	}
 }
 
