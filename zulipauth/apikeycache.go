@@ -24,9 +24,10 @@ import (
 //     on every request: keying by it would let one user fill the cache with
 //     spellings.
 //
-// Entries put after a lookup that started before a forget (ForgetUser,
-// RegenerateAPIKey) are dropped, so a store change made before the forget
-// is never hidden by a lookup that read the old state.
+// The outcome of a request that read the cache or the store before a
+// forget (ForgetUser, RegenerateAPIKey) is not cached, so a store change
+// made before the forget is never hidden by a request that saw the old
+// state.
 //
 // A nil *apiKeyCache caches nothing.
 type apiKeyCache struct {
