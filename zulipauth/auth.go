@@ -108,6 +108,11 @@ type Auth struct {
 	cfg  Config
 	keys *apiKeyCache // nil when Config.APIKeyCacheTTL is 0
 
+	// userAt is Config.UserLimiter when it is a MemoryLimiter reading the
+	// clock Config.Now reads: it is handed the instant a request already
+	// read, a clock read less per API request.
+	userAt *MemoryLimiter
+
 	// refused holds the clients whose failed API authentications spent
 	// their budget, until it refills.
 	refused *expiringMap[struct{}]
@@ -135,7 +140,8 @@ func New(cfg Config) (*Auth, error) {
 			return nil, errors.New("zulipauth: Config.TrustedProxies holds an invalid prefix")
 		}
 	}
-	if cfg.Now == nil {
+	systemClock := cfg.Now == nil
+	if systemClock {
 		cfg.Now = time.Now
 	}
 	if cfg.ClientIPHeader == "" {
@@ -164,8 +170,12 @@ func New(cfg Config) (*Auth, error) {
 	if cfg.IPLimiter == nil {
 		cfg.IPLimiter = NewMemoryLimiter(DefaultIPBudget, WithClock(cfg.Now))
 	}
+	var userAt *MemoryLimiter
 	if cfg.UserLimiter == nil {
-		cfg.UserLimiter = NewMemoryLimiter(DefaultUserBudget, WithClock(cfg.Now))
+		userAt = NewMemoryLimiter(DefaultUserBudget, WithClock(cfg.Now))
+		cfg.UserLimiter = userAt
+	} else if m, ok := cfg.UserLimiter.(*MemoryLimiter); ok && systemClock && m.systemClock {
+		userAt = m
 	}
 	if cfg.ZulipVersion == "" {
 		cfg.ZulipVersion = DefaultZulipVersion
@@ -176,7 +186,7 @@ func New(cfg Config) (*Auth, error) {
 	if cfg.ZulipFeatureLevel == 0 {
 		cfg.ZulipFeatureLevel = DefaultZulipFeatureLevel
 	}
-	a := &Auth{cfg: cfg, refused: newExpiringMap[struct{}](DefaultMaxKeys, time.Second)}
+	a := &Auth{cfg: cfg, userAt: userAt, refused: newExpiringMap[struct{}](DefaultMaxKeys, time.Second)}
 	if cfg.APIKeyCacheTTL > 0 {
 		size := cfg.APIKeyCacheSize
 		if size == 0 {

@@ -29,14 +29,16 @@ import (
 // instant, AllowAt, so tests pass explicit times instead of sleeping;
 // [WithClock] sets the clock that Allow uses.
 type MemoryLimiter struct {
-	limit   rate.Limit
-	burst   int
-	per     time.Duration
-	now     func() time.Time
-	maxKeys int
-	seed    maphash.Seed
-	nshards uint64
-	shards  [limiterShards]limiterShard
+	limit rate.Limit
+	burst int
+	per   time.Duration
+	now   func() time.Time
+	// systemClock: now is time.Now, WithClock having set no other.
+	systemClock bool
+	maxKeys     int
+	seed        maphash.Seed
+	nshards     uint64
+	shards      [limiterShards]limiterShard
 }
 
 // limiterShards spreads keys over independently locked maps so that
@@ -74,7 +76,7 @@ func WithMaxKeys(n int) MemoryOption {
 func WithClock(now func() time.Time) MemoryOption {
 	return func(l *MemoryLimiter) {
 		if now != nil {
-			l.now = now
+			l.now, l.systemClock = now, false
 		}
 	}
 }
@@ -87,12 +89,13 @@ func NewMemoryLimiter(b Budget, opts ...MemoryOption) *MemoryLimiter {
 		panic(fmt.Sprintf("zulipauth: NewMemoryLimiter: invalid budget %d per %v", b.Events, b.Per))
 	}
 	l := &MemoryLimiter{
-		limit:   rate.Limit(float64(b.Events) / b.Per.Seconds()),
-		burst:   b.Events,
-		per:     b.Per,
-		now:     time.Now,
-		maxKeys: DefaultMaxKeys,
-		seed:    maphash.MakeSeed(),
+		limit:       rate.Limit(float64(b.Events) / b.Per.Seconds()),
+		burst:       b.Events,
+		per:         b.Per,
+		now:         time.Now,
+		systemClock: true,
+		maxKeys:     DefaultMaxKeys,
+		seed:        maphash.MakeSeed(),
 	}
 	for _, o := range opts {
 		o(l)

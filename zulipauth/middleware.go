@@ -63,7 +63,7 @@ func (a *Auth) RequireAPIKey(next http.Handler) http.Handler {
 			WriteError(w, zerr)
 			return
 		}
-		d, err := a.cfg.UserLimiter.Allow(r.Context(), limitKey)
+		d, err := a.allowUser(r.Context(), limitKey, now)
 		if err != nil {
 			a.limiterFault(r.Context(), w, "user", err)
 			return
@@ -75,6 +75,14 @@ func (a *Auth) RequireAPIKey(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userContextKey{}, user)))
 	})
+}
+
+// allowUser spends one event of the user's budget (Config.UserLimiter).
+func (a *Auth) allowUser(ctx context.Context, key string, now time.Time) (Decision, error) {
+	if a.userAt != nil {
+		return a.userAt.AllowAt(key, now), nil
+	}
+	return a.cfg.UserLimiter.Allow(ctx, key)
 }
 
 // chargeFailure spends one event of the client's budget (Config.IPLimiter,
