@@ -51,7 +51,7 @@ type keyCacheEntry struct {
 	joined   bool   // the store returned realm with the user
 	public   *User  // user without its secrets, for request contexts
 	limitKey string // the user's key in Config.UserLimiter
-	header   string // the user's canonical Authorization header
+	header   string // the user's canonical Authorization header, once cached
 	until    time.Time
 }
 
@@ -66,7 +66,6 @@ func newKeyCacheEntry(user User, realm Realm, joined bool) *keyCacheEntry {
 		joined:   joined,
 		public:   &public,
 		limitKey: "user:" + strconv.FormatInt(user.ID, 10),
-		header:   "Basic " + base64.StdEncoding.EncodeToString([]byte(user.Email+":"+user.APIKey)),
 	}
 }
 
@@ -117,12 +116,15 @@ func (c *apiKeyCache) generation() uint64 {
 }
 
 // putLookup caches what the store said about key, unless a forget has
-// happened since gen was read. It sets e.until.
+// happened since gen was read. It sets e.until and, for a user, e.header.
 func (c *apiKeyCache) putLookup(gen uint64, key string, e *keyCacheEntry, now time.Time) {
 	if c == nil {
 		return
 	}
 	e.until = now.Add(c.ttl)
+	if e.found {
+		e.header = "Basic " + base64.StdEncoding.EncodeToString([]byte(e.user.Email+":"+e.user.APIKey))
+	}
 	c.forgetMu.RLock()
 	defer c.forgetMu.RUnlock()
 	if c.gen.Load() != gen {

@@ -44,8 +44,8 @@ func UserFrom(ctx context.Context) (User, bool) {
 // 429 and no store lookup until it refills. Every response carries Zulip's
 // never-cache headers, which next may override.
 //
-// A request costs at most one store lookup (none while its Authorization
-// header is cached, see Config.APIKeyCacheTTL) when the store is a [UserWithRealmFinder] and
+// A request costs at most one store lookup (none while its key is cached,
+// see Config.APIKeyCacheTTL) when the store is a [UserWithRealmFinder] and
 // the resolver a [SubdomainResolver], as sqlstore, memstore and HostRealms are.
 func (a *Auth) RequireAPIKey(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
