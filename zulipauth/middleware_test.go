@@ -422,15 +422,16 @@ func TestRequireAPIKeyCaseVariantsOfAKey(t *testing.T) {
 	if code := getMe(h, "", basic(iagoEmail, f.iago.APIKey)).Code; code != 200 {
 		t.Fatalf("the key: %d", code)
 	}
-	variant := []byte(f.iago.APIKey)
-	for i := range 8 {
-		flipped := false
-		for j := i; j < len(variant) && !flipped; j++ {
-			if c := variant[j]; 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' {
-				variant[j] ^= 0x20
-				flipped = true
-			}
+	// Variants with one letter's case flipped, each a different letter.
+	variants := 0
+	for j := 0; j < len(f.iago.APIKey) && variants < 8; j++ {
+		c := f.iago.APIKey[j]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			continue
 		}
+		variant := []byte(f.iago.APIKey)
+		variant[j] ^= 0x20
+		variants++
 		if code := getMe(h, "", basic(iagoEmail, string(variant))).Code; code != 401 {
 			t.Fatalf("a case variant of the key: %d, want 401", code)
 		}
