@@ -109,13 +109,6 @@ func (a *Auth) chargeFailure(w http.ResponseWriter, r *http.Request, now time.Ti
 // neverCache is Django's add_never_cache_headers Cache-Control.
 const neverCache = "max-age=0, no-cache, no-store, must-revalidate, private"
 
-// sameEmail reports whether two addresses are the same account's: equal
-// after trimming (as Python's strip) and simple case folding, as FoldEmail
-// compares them, but without allocating.
-func sameEmail(a, b string) bool {
-	return strings.EqualFold(pyStrip(a), pyStrip(b))
-}
-
 // httpDate returns now as an HTTP date header value. The value changes once
 // a second, so it is formatted once a second and shared.
 func (a *Auth) httpDate(now time.Time) string {
@@ -215,7 +208,9 @@ func (a *Auth) credentials(r *http.Request, header string, now time.Time) (*keyC
 	// userByAPIKey compared the key in constant time; the cache holds the
 	// entry under that very key, but compare again: it is cheap, and the
 	// check stays next to the acceptance.
-	if !e.found || !EqualAPIKeys(e.user.APIKey, key) || !sameEmail(email, e.user.Email) {
+	// parseBasicAuth stripped the email; the stored one is compared as
+	// FoldEmail reads it, trimmed and ignoring letter case.
+	if !e.found || !EqualAPIKeys(e.user.APIKey, key) || !strings.EqualFold(email, strings.TrimSpace(e.user.Email)) {
 		return nil, Unauthorized(msgInvalidAPIKey)
 	}
 	if header == e.header {
