@@ -2,11 +2,7 @@ package sqlstore
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
 	"encoding/json"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -61,14 +57,11 @@ func TestLookupsUseIndexes(t *testing.T) {
 		}
 	})
 	t.Run("postgres", func(t *testing.T) {
-		dsn := os.Getenv("ZULIPAUTH_TEST_POSTGRES")
-		if dsn == "" {
-			if os.Getenv("CI") == "true" {
-				t.Fatal("ZULIPAUTH_TEST_POSTGRES is not set and CI=true")
-			}
-			t.Skip("ZULIPAUTH_TEST_POSTGRES is not set: no PostgreSQL server to test against")
+		s, err := Open(t.Context(), "postgres", freshSchema(t))
+		if err != nil {
+			t.Fatal(err)
 		}
-		s := openPostgresSchema(t, dsn)
+		defer s.Close()
 		conn, err := s.read.Conn(t.Context())
 		if err != nil {
 			t.Fatal(err)
@@ -127,37 +120,4 @@ func (p pgPlan) unindexed() []string {
 		bad = append(bad, c.unindexed()...)
 	}
 	return bad
-}
-
-// openPostgresSchema opens a Store in a new schema, dropped at the end.
-func openPostgresSchema(t *testing.T, dsn string) *Store {
-	t.Helper()
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	schema := "zulipauth_test_" + strings.ToLower(rand.Text())
-	if _, err := admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE") })
-	if strings.Contains(dsn, "://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		dsn = u.String()
-	} else {
-		dsn += " search_path=" + schema
-	}
-	s, err := Open(t.Context(), "postgres", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
 }
