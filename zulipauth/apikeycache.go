@@ -57,8 +57,7 @@ type keyCacheEntry struct {
 
 // newKeyCacheEntry prepares what requests read from a found user.
 func newKeyCacheEntry(user User, realm Realm, joined bool) *keyCacheEntry {
-	public := user
-	public.APIKey, public.PasswordHash = "", ""
+	public := user.WithoutSecrets()
 	return &keyCacheEntry{
 		found:    true,
 		user:     user,

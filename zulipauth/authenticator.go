@@ -2,7 +2,6 @@ package zulipauth
 
 import (
 	"context"
-	"errors"
 	"net/netip"
 )
 
@@ -71,48 +70,32 @@ func authMethods(auth Authenticator) []string {
 // Chain returns an Authenticator that tries each of auths in order, as Zulip
 // tries its authentication backends: the first success wins. When all fail,
 // the most specific failure is returned, in Zulip's order: user deactivated,
-// realm deactivated, password login disabled, password reset required, wrong
-// realm, then bad credentials. An internal fault stops the chain at once, and
-// so does [ErrBusy].
+// realm deactivated, password login disabled, password reset required, then
+// bad credentials (see [ErrorFor], which reads the same classification). A
+// fault (an error that is not a client's failure), [ErrBusy] or an *[Error]
+// stops the chain at once and is returned as it is.
+//
+// [New] refuses a chain with no authenticators or a nil one.
 func Chain(auths ...Authenticator) Authenticator {
 	return chain(auths)
 }
 
 type chain []Authenticator
 
-// failurePriority orders failures as Zulip's
-// get_api_key_fetch_authenticate_failure does; lower wins.
-var failurePriority = []error{
-	ErrUserDeactivated,
-	ErrRealmDeactivated,
-	ErrPasswordAuthDisabled,
-	ErrPasswordResetRequired,
-	ErrWrongRealm,
-	ErrBadCredentials,
-}
-
-func priority(err error) int {
-	for i, e := range failurePriority {
-		if errors.Is(err, e) {
-			return i
-		}
-	}
-	return -1
-}
-
 func (c chain) Authenticate(ctx context.Context, a Attempt) (User, error) {
 	var best error
+	bestRank := len(failures)
 	for _, auth := range c {
 		u, err := auth.Authenticate(ctx, a)
 		if err == nil {
 			return u, nil
 		}
-		p := priority(err)
-		if p < 0 {
-			return User{}, err // a fault or ErrBusy: do not try further
+		rank, _ := classify(err)
+		if rank < 0 {
+			return User{}, err // a fault, busy, or a decided answer: try no further
 		}
-		if best == nil || p < priority(best) {
-			best = err
+		if rank < bestRank {
+			best, bestRank = err, rank
 		}
 	}
 	if best == nil {

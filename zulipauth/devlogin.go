@@ -13,94 +13,90 @@ import (
 //
 // It exists for development servers and test suites, where clients log in as
 // seeded users, and must never be reachable in production: anyone who can
-// reach it can act as any user. Mount only never does so; a host mounts it
-// explicitly, behind its own flag (examples/server's -dev-login), and the
-// handler logs a warning each time it gives out a key. Once it has been
-// called, server_settings reports authentication_methods.dev as true.
+// reach it can act as any user. It works only where Config.InsecureDevLogin
+// is set, which also makes [Auth.Mount] mount it and server_settings report
+// authentication_methods.dev; elsewhere it answers Zulip's 400
+// "DevAuthBackend not enabled.", so mounting it by mistake gives nothing
+// away. Each key it gives out is logged as a warning.
 //
 // The checks follow Zulip's dev login: POST only (405); username required
-// (400); always an email address (400); realm (404 NONEXISTENT_SUBDOMAIN);
-// then realm deactivated, user deactivated, another realm's user (404),
-// unknown user (401). The
-// per-IP budget applies. The answer is fetch_api_key's.
+// (400); the development login enabled (400); always an email address
+// (400); the client's budget (429); realm (404 NONEXISTENT_SUBDOMAIN); then
+// realm deactivated, user deactivated, another realm's user (404, as
+// Zulip's dev login answers), unknown user (401). The answer is
+// fetch_api_key's.
 func (a *Auth) InsecureDevFetchAPIKey() http.Handler {
-	a.devLogin.Store(true)
-	return http.HandlerFunc(a.serveDevFetchAPIKey)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l, data, zerr := a.devFetchAPIKey(w, r)
+		a.respond(w, l, data, zerr)
+	})
 }
 
-// devUnknownUser is Zulip's answer for an email the realm does not know:
-// 404 "Invalid subdomain" when another realm has it (where the store can
-// tell), otherwise AUTHENTICATION_FAILED.
-func (a *Auth) devUnknownUser(ctx context.Context, realm, email string) error {
-	if f, ok := a.cfg.Users.(OtherRealmFinder); ok {
-		elsewhere, err := f.EmailInOtherRealm(ctx, realm, strings.TrimSpace(email))
-		if err != nil {
-			a.cfg.Logger.ErrorContext(ctx, "zulipauth: dev_fetch_api_key: other-realm lookup failed", "error", err)
-			return InternalError()
-		}
-		if elsewhere {
-			return InvalidSubdomain()
-		}
+var errDevLoginDisabled = BadRequest("DevAuthBackend not enabled.")
+
+// devLoginParams are the development login's parameters.
+var devLoginParams = []string{"username"}
+
+// checkDevLogin is Zulip's check_dev_auth_backend, then its
+// validate_login_email, which the development login always applies.
+func (a *Auth) checkDevLogin(v []string) *Error {
+	if !a.cfg.InsecureDevLogin {
+		return errDevLoginDisabled
 	}
-	return AuthenticationFailed()
+	if !ValidEmail(v[0]) {
+		return InvalidEmail()
+	}
+	return nil
 }
 
-func (a *Auth) serveDevFetchAPIKey(w http.ResponseWriter, r *http.Request) {
-	form, ok := a.postedForm(w, r)
-	if !ok {
-		return
-	}
-	username, ok := required(w, form, "username")
-	if !ok {
-		return
-	}
-	if !ValidEmail(username) {
-		WriteError(w, InvalidEmail())
-		return
-	}
-	realm, err := a.cfg.Realms.ResolveRealm(r)
-	if err != nil {
-		a.writeRealmError(w, r, err)
-		return
+// devFetchAPIKey decides the development login's answer; it writes nothing.
+func (a *Auth) devFetchAPIKey(w http.ResponseWriter, r *http.Request) (*login, any, *Error) {
+	l, v, zerr := a.begin(w, r, devLoginParams, a.checkDevLogin)
+	if zerr != nil {
+		return l, nil, zerr
 	}
 	ctx := r.Context()
-	ip := a.ClientIP(r)
-	d, err := a.cfg.IPLimiter.Allow(ctx, ipKey(ip))
-	if err != nil {
-		a.limiterFault(ctx, w, "ip", err)
-		return
-	}
-	setRateLimitHeaders(w.Header(), a.cfg.Now(), []Decision{d})
-	if !d.Allowed {
-		WriteError(w, RateLimited(d.RetryAfter))
-		return
-	}
-	user, err := a.cfg.Users.UserByEmail(ctx, realm.Subdomain, strings.TrimSpace(username))
+	email := strings.TrimSpace(v[0])
+	user, err := a.cfg.Users.UserByEmail(ctx, l.realm.Subdomain, email)
 	switch {
-	case realm.Deactivated:
-		WriteError(w, RealmDeactivated())
-		return
+	case l.realm.Deactivated:
+		err = ErrRealmDeactivated
 	case errors.Is(err, ErrUserNotFound):
-		WriteError(w, a.devUnknownUser(ctx, realm.Subdomain, username))
-		return
-	case err != nil:
-		a.cfg.Logger.ErrorContext(ctx, "zulipauth: dev_fetch_api_key: user lookup failed", "error", err)
-		WriteError(w, InternalError())
-		return
-	case user.Deactivated:
-		WriteError(w, UserDeactivated())
-		return
+		return l, nil, a.devUnknownUser(ctx, l, email)
+	case err == nil && user.Deactivated:
+		err = ErrUserDeactivated
+	}
+	if err != nil {
+		return l, nil, a.failed(l, "dev_fetch_api_key: the user lookup", err)
 	}
 	a.cfg.Logger.WarnContext(ctx, "zulipauth: INSECURE development login gave out an API key without a password",
-		"user", user, "client_ip", ip.String())
-	ev := Event{Kind: LoginSucceeded, Time: a.cfg.Now(), Realm: realm.Subdomain, Username: username,
-		User: user, ClientIP: ip, UserAgent: r.UserAgent()}
-	ev.User.APIKey, ev.User.PasswordHash = "", ""
-	a.emit(ev)
-	WriteSuccess(w, apiKeyResponse{ //nolint:errcheck // a struct always marshals
+		"user", user, "client_ip", l.ev.ClientIP.String())
+	a.succeeded(l, user)
+	return l, apiKeyResponse{
 		APIKey:  user.APIKey,
 		Email:   user.Email,
 		UserID:  user.ID,
-		Ignored: form.unused("username", "client"),
-	})
+		Ignored: l.form.unused("username", "client"),
+	}, nil
+}
+
+// devUnknownUser is Zulip's dev login's answer for an email the realm does
+// not know: 404 "Invalid subdomain" when another realm has it (where the
+// store can tell), otherwise AUTHENTICATION_FAILED. Only this login, which
+// is for development, points at the other organization.
+func (a *Auth) devUnknownUser(ctx context.Context, l *login, email string) *Error {
+	cause := ErrUserNotFound
+	if f, ok := a.cfg.Users.(OtherRealmFinder); ok {
+		elsewhere, err := f.EmailInOtherRealm(ctx, l.realm.Subdomain, email)
+		if err != nil {
+			return a.failed(l, "dev_fetch_api_key: the other-realm lookup", err)
+		}
+		if elsewhere {
+			ev := l.ev
+			ev.Kind, ev.Code, ev.Cause = LoginFailed, CodeNonexistentSubdomain, ErrWrongRealm
+			a.emit(ev)
+			return InvalidSubdomain()
+		}
+	}
+	return a.failed(l, "dev_fetch_api_key", cause)
 }

@@ -152,32 +152,6 @@ func Unauthorized(msg string) *Error {
 	return e
 }
 
-// ErrorFor maps an error from an [Authenticator] to the Zulip error the login
-// answers with, and reports whether it is a client-side failure. A false
-// second result means a fault: the caller logs err and answers [InternalError].
-func ErrorFor(err error) (*Error, bool) {
-	var ze *Error
-	switch {
-	case errors.As(err, &ze):
-		return ze, true
-	case errors.Is(err, ErrUserDeactivated):
-		return UserDeactivated(), true
-	case errors.Is(err, ErrRealmDeactivated):
-		return RealmDeactivated(), true
-	case errors.Is(err, ErrPasswordAuthDisabled):
-		return PasswordAuthDisabled(), true
-	case errors.Is(err, ErrPasswordResetRequired):
-		return PasswordResetRequired(), true
-	case errors.Is(err, ErrWrongRealm), errors.Is(err, ErrRealmNotFound):
-		return InvalidSubdomain(), true
-	case errors.Is(err, ErrBadCredentials), errors.Is(err, ErrUserNotFound):
-		return AuthenticationFailed(), true
-	case errors.Is(err, ErrBusy):
-		return RateLimited(time.Second), true
-	}
-	return InternalError(), false
-}
-
 // WriteError writes err as a Zulip error. An *Error (or one wrapped in err) is
 // written as it is; anything else is written as [InternalError], without its
 // text, which may carry details of a store or backend.

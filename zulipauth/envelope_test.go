@@ -64,7 +64,10 @@ func TestErrorFor(t *testing.T) {
 		{zulipauth.ErrRealmDeactivated, "REALM_DEACTIVATED", true},
 		{zulipauth.ErrPasswordAuthDisabled, "PASSWORD_AUTH_DISABLED", true},
 		{zulipauth.ErrPasswordResetRequired, "PASSWORD_RESET_REQUIRED", true},
-		{zulipauth.ErrWrongRealm, "NONEXISTENT_SUBDOMAIN", true},
+		{zulipauth.ErrWrongRealm, "AUTHENTICATION_FAILED", true},
+		{zulipauth.ErrUserNotFound, "AUTHENTICATION_FAILED", true},
+		{zulipauth.ErrRealmNotFound, "NONEXISTENT_SUBDOMAIN", true},
+		{context.DeadlineExceeded, "", false},
 		{zulipauth.ErrBusy, "RATE_LIMIT_HIT", true},
 		{errors.New("disk on fire"), "", false},
 	}

@@ -5,9 +5,12 @@ import "errors"
 // Sentinel errors shared by the seams. Compare with [errors.Is]; wrap with %w.
 //
 // An [Authenticator] reports why a login failed with one of the first group;
-// the handler maps each to Zulip's error (see [ErrorFor]). Any other error from
-// an Authenticator, a [UserStore] or a [Limiter] is a fault of that component
-// and is answered with Zulip's 500 "Internal server error" without detail.
+// the handler maps each to Zulip's error (see [ErrorFor], the one table the
+// handlers and [Chain] read). Any other error from an Authenticator, a
+// [UserStore] or a [Limiter] is a fault of that component and is answered
+// with Zulip's 500 "Internal server error" without detail, and logged. A
+// context error is the client's doing only when the request's own context
+// has ended; a component that times out on its own is a fault too.
 var (
 	// ErrBadCredentials: unknown user, wrong password, or no usable password.
 	// Zulip's AUTHENTICATION_FAILED.
@@ -23,7 +26,10 @@ var (
 	// before it may be used again (PASSWORD_RESET_REQUIRED).
 	ErrPasswordResetRequired = errors.New("zulipauth: password reset required")
 	// ErrWrongRealm: the account exists in another organization than the one
-	// the request is for (Zulip's 404 NONEXISTENT_SUBDOMAIN).
+	// the request is for. It is answered like ErrBadCredentials (401
+	// AUTHENTICATION_FAILED), as newer Zulip does, so that no client learns
+	// which organizations have an address; it reaches Config.OnEvent
+	// (Event.Cause) for the server's own audit.
 	ErrWrongRealm = errors.New("zulipauth: account is in another realm")
 	// ErrBusy: the server is at its capacity for expensive work (password
 	// verification) and the request could not wait. Answered with 429

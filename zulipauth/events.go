@@ -11,8 +11,9 @@ type EventKind int
 const (
 	// LoginSucceeded: the credentials were right and an API key was returned.
 	LoginSucceeded EventKind = iota + 1
-	// LoginFailed: the attempt reached the authenticator and was refused
-	// (bad credentials, deactivated, reset required, ...). Event.Code says why.
+	// LoginFailed: the attempt reached the authenticator (or the store) and
+	// was refused (bad credentials, deactivated, reset required, ...) or met
+	// a fault. Event.Code and Event.Cause say why.
 	LoginFailed
 	// LoginRateLimited: the attempt was refused by a rate limit before any
 	// credential was checked. Event.Code is RATE_LIMIT_HIT and Event.Limit
@@ -35,8 +36,7 @@ func (k EventKind) String() string {
 
 // Event describes the outcome of one login attempt, for Config.OnEvent: to
 // send Zulip's "new login" email, count metrics or keep an audit trail. It
-// never carries the password, and User has its APIKey and PasswordHash
-// cleared.
+// never carries the password, and User is [User.WithoutSecrets].
 type Event struct {
 	Kind EventKind
 	Time time.Time
@@ -47,8 +47,14 @@ type Event struct {
 	Username string
 	// User is the authenticated user (LoginSucceeded only), without secrets.
 	User User
-	// Code is the Zulip error code of a failure ("" on success).
+	// Code is the Zulip error code of a failure ("" on success, and for a
+	// fault, whose answer has none).
 	Code string
+	// Cause is the error behind a LoginFailed attempt, for the server's own
+	// audit: a sentinel such as [ErrWrongRealm], which the client only sees
+	// as the generic AUTHENTICATION_FAILED, or a fault. It may hold a
+	// component's error text; it is never sent to the client.
+	Cause error
 	// Limit names the budget that refused a LoginRateLimited attempt.
 	Limit string
 	// ClientIP is the resolved client address; UserAgent is as sent.

@@ -1,10 +1,8 @@
 package zulipauth
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -24,18 +22,21 @@ import (
 //  5. unless the authenticator accepts other usernames in this realm, the
 //     username must be an email address ([ValidEmail]): 400;
 //  6. the per-username budget: 429 RATE_LIMIT_HIT;
-//  7. the Authenticator: its failure as Zulip's 401 (or 404 for another
-//     realm's account), a fault as 500 "Internal server error";
+//  7. the Authenticator: its failure as Zulip's 401 (see [ErrorFor]; an
+//     account that only another realm has is the generic 401 too), a fault
+//     as 500 "Internal server error" and a log line;
 //  8. success: the username's budget is cleared and the answer is 200
 //     {"result":"success","msg":"","api_key":…,"email":…,"user_id":…}, with
 //     ignored_parameters_unsupported when the request sent parameters this
 //     endpoint does not use.
 //
 // Responses from step 6 on, and 429s, carry X-RateLimit-Limit, -Remaining
-// and -Reset.
-// Every response carries Cache-Control: no-store.
+// and -Reset. Every response carries Cache-Control: no-store.
 func (a *Auth) FetchAPIKey() http.Handler {
-	return http.HandlerFunc(a.serveFetchAPIKey)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l, data, zerr := a.fetchAPIKey(w, r)
+		a.respond(w, l, data, zerr)
+	})
 }
 
 // apiKeyResponse is the data of fetch_api_key's success, in Zulip's order.
@@ -48,168 +49,53 @@ type apiKeyResponse struct {
 
 var errPasswordTooLong = BadRequest("Password is too long")
 
-// postedForm starts both logins: Cache-Control: no-store on every answer,
-// POST only, and the parameters parsed. It writes the error itself when the
-// request goes no further.
-func (a *Auth) postedForm(w http.ResponseWriter, r *http.Request) (*form, bool) {
-	w.Header()["Cache-Control"] = []string{"no-store"}
-	if r.Method != http.MethodPost {
-		WriteError(w, MethodNotAllowed(http.MethodPost))
-		return nil, false
-	}
-	form, zerr := parseForm(w, r, a.cfg.MaxBodyBytes)
+// passwordLoginParams are fetch_api_key's parameters, in Zulip's order.
+var passwordLoginParams = []string{"username", "password"}
+
+// fetchAPIKey decides fetch_api_key's answer (see FetchAPIKey); it writes
+// nothing.
+func (a *Auth) fetchAPIKey(w http.ResponseWriter, r *http.Request) (*login, any, *Error) {
+	l, v, zerr := a.begin(w, r, passwordLoginParams, a.checkPasswordLength)
 	if zerr != nil {
-		WriteError(w, zerr)
-		return nil, false
+		return l, nil, zerr
 	}
-	return form, true
-}
-
-// required returns the parameter name, or writes Zulip's
-// REQUEST_VARIABLE_MISSING for it.
-func required(w http.ResponseWriter, f *form, name string) (string, bool) {
-	v, ok := f.get(name)
-	if !ok {
-		WriteError(w, MissingArgument(name))
-	}
-	return v, ok
-}
-
-func (a *Auth) serveFetchAPIKey(w http.ResponseWriter, r *http.Request) {
-	form, ok := a.postedForm(w, r)
-	if !ok {
-		return
-	}
-	username, ok := required(w, form, "username")
-	if !ok {
-		return
-	}
-	password, ok := required(w, form, "password")
-	if !ok {
-		return
-	}
-	if len(password) > a.cfg.MaxPasswordBytes {
-		WriteError(w, errPasswordTooLong)
-		return
-	}
-	ev := Event{
-		Time:      a.cfg.Now(),
-		Username:  username,
-		ClientIP:  a.ClientIP(r),
-		UserAgent: r.UserAgent(),
-	}
-	ctx := r.Context()
-	// The client's budget comes before the realm lookup, the first work
-	// that may reach a store.
-	ipDec, ok := a.spendIPBudget(ctx, w, ev)
-	if !ok {
-		return
-	}
-	realm, err := a.cfg.Realms.ResolveRealm(r)
-	if err != nil {
-		a.writeRealmError(w, r, err)
-		return
-	}
-	ev.Realm = realm.Subdomain
+	username, password := v[0], v[1]
 	// As in Zulip, a malformed username is refused before it can spend the
 	// username's budget.
-	if !acceptsNonEmail(a.cfg.Authenticator, realm) && !ValidEmail(username) {
-		WriteError(w, InvalidEmail())
-		return
+	if !acceptsNonEmail(a.cfg.Authenticator, l.realm) && !ValidEmail(username) {
+		return l, nil, InvalidEmail()
 	}
-	userKey := usernameKey(realm.Subdomain, username)
-	if !a.spendUsernameBudget(ctx, w, ev, userKey, ipDec) {
-		return
+	userKey := usernameKey(l.realm.Subdomain, username)
+	if zerr := a.spendUsernameBudget(l, userKey); zerr != nil {
+		return l, nil, zerr
 	}
-
+	ctx := r.Context()
 	user, err := a.cfg.Authenticator.Authenticate(ctx, Attempt{
-		Realm:    realm,
+		Realm:    l.realm,
 		Username: username,
 		Password: password,
-		ClientIP: ev.ClientIP,
+		ClientIP: l.ev.ClientIP,
 	})
 	if err != nil {
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			err = ErrBusy // the client gave up or the server is too slow
-		}
-		zerr, isClientFailure := ErrorFor(err)
-		if !isClientFailure {
-			a.cfg.Logger.ErrorContext(ctx, "zulipauth: fetch_api_key: authenticator failed",
-				"realm", realm.Subdomain, "error", err)
-		}
-		ev.Kind, ev.Code = LoginFailed, zerr.Code
-		a.emit(ev)
-		WriteError(w, zerr)
-		return
+		return l, nil, a.failed(l, "fetch_api_key: the authenticator", err)
 	}
-	if err := a.cfg.LoginLimiter.Reset(ctx, userKey); err != nil {
-		a.cfg.Logger.ErrorContext(ctx, "zulipauth: fetch_api_key: clearing the login budget failed", "error", err)
-	}
-	ev.Kind = LoginSucceeded
-	ev.User = user
-	ev.User.APIKey, ev.User.PasswordHash = "", ""
-	a.emit(ev)
-	WriteSuccess(w, apiKeyResponse{ //nolint:errcheck // a struct always marshals
+	a.resetUsernameBudget(ctx, userKey)
+	a.succeeded(l, user)
+	return l, apiKeyResponse{
 		APIKey:  user.APIKey,
 		Email:   user.Email,
 		UserID:  user.ID,
-		Ignored: form.unused("username", "password", "client"),
-	})
+		Ignored: l.form.unused("username", "password", "client"),
+	}, nil
 }
 
-func (a *Auth) writeRealmError(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, ErrRealmNotFound) {
-		WriteError(w, InvalidSubdomain())
-		return
+// checkPasswordLength refuses a password over Config.MaxPasswordBytes before
+// it can spend a budget or reach a hash.
+func (a *Auth) checkPasswordLength(v []string) *Error {
+	if len(v[1]) > a.cfg.MaxPasswordBytes {
+		return errPasswordTooLong
 	}
-	a.cfg.Logger.ErrorContext(r.Context(), "zulipauth: resolving the realm failed", "host", r.Host, "error", err)
-	WriteError(w, InternalError())
-}
-
-// spendIPBudget spends one event of the client's budget. When it is spent
-// it writes the 429 itself (with the X-RateLimit headers of that budget),
-// and a 500 for a limiter fault.
-func (a *Auth) spendIPBudget(ctx context.Context, w http.ResponseWriter, ev Event) (Decision, bool) {
-	d, err := a.cfg.IPLimiter.Allow(ctx, ipKey(ev.ClientIP))
-	if err != nil {
-		a.limiterFault(ctx, w, "ip", err)
-		return d, false
-	}
-	if !d.Allowed {
-		setRateLimitHeaders(w.Header(), ev.Time, []Decision{d})
-		a.refuse(w, ev, "ip", d)
-		return d, false
-	}
-	return d, true
-}
-
-// spendUsernameBudget spends one event of the username's budget and sets the
-// X-RateLimit headers for both budgets applied; when it is spent it writes
-// the 429 itself, and a 500 for a limiter fault.
-func (a *Auth) spendUsernameBudget(ctx context.Context, w http.ResponseWriter, ev Event, userKey string, ipDec Decision) bool {
-	d, err := a.cfg.LoginLimiter.Allow(ctx, userKey)
-	if err != nil {
-		a.limiterFault(ctx, w, "username", err)
-		return false
-	}
-	setRateLimitHeaders(w.Header(), ev.Time, []Decision{ipDec, d})
-	if !d.Allowed {
-		a.refuse(w, ev, "username", d)
-		return false
-	}
-	return true
-}
-
-// refuse answers an attempt a budget refused, and reports it.
-func (a *Auth) refuse(w http.ResponseWriter, ev Event, limit string, d Decision) {
-	ev.Kind, ev.Code, ev.Limit = LoginRateLimited, CodeRateLimitHit, limit
-	a.emit(ev)
-	WriteError(w, RateLimited(d.RetryAfter))
-}
-
-func (a *Auth) limiterFault(ctx context.Context, w http.ResponseWriter, which string, err error) {
-	a.cfg.Logger.ErrorContext(ctx, "zulipauth: rate limiter failed", "limit", which, "error", err)
-	WriteError(w, InternalError())
+	return nil
 }
 
 // setRateLimitHeaders writes Zulip's X-RateLimit-* headers for the budgets

@@ -131,6 +131,15 @@ func (f *fixture) events() []zulipauth.Event {
 	return append([]zulipauth.Event(nil), f.evs...)
 }
 
+// lastEvent is the newest event reported, or the zero Event.
+func (f *fixture) lastEvent() zulipauth.Event {
+	evs := f.events()
+	if len(evs) == 0 {
+		return zulipauth.Event{}
+	}
+	return evs[len(evs)-1]
+}
+
 // do sends r through the fetch_api_key handler.
 func (f *fixture) do(r *http.Request) *httptest.ResponseRecorder {
 	f.t.Helper()

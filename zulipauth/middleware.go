@@ -65,7 +65,7 @@ func (a *Auth) RequireAPIKey(next http.Handler) http.Handler {
 		}
 		d, err := a.allowUser(r.Context(), limitKey, now)
 		if err != nil {
-			a.limiterFault(r.Context(), w, "user", err)
+			WriteError(w, a.answer(r.Context(), "the user rate limiter", err))
 			return
 		}
 		setRateLimitHeaders(h, now, []Decision{d})
@@ -155,8 +155,7 @@ func (a *Auth) authenticateAPIRequest(r *http.Request, now time.Time) (*User, st
 		case errors.Is(err, ErrRealmNotFound):
 			return nil, "", Unauthorized(msgWrongSubdomain)
 		case err != nil:
-			a.cfg.Logger.ErrorContext(r.Context(), "zulipauth: resolving the realm failed", "host", r.Host, "error", err)
-			return nil, "", InternalError()
+			return nil, "", a.answer(r.Context(), "resolving the realm", err, "host", r.Host)
 		}
 		reqSub = reqRealm.Subdomain
 		if !e.joined {
@@ -200,8 +199,7 @@ func (a *Auth) credentials(r *http.Request, header string, now time.Time) (*keyC
 		}
 		var err error
 		if e, err = a.userByAPIKey(r.Context(), key); err != nil {
-			a.cfg.Logger.ErrorContext(r.Context(), "zulipauth: API key lookup failed", "error", err)
-			return nil, InternalError()
+			return nil, a.answer(r.Context(), "the API key lookup", err)
 		}
 		a.keys.putLookup(gen, key, e, now)
 	}

@@ -359,7 +359,7 @@ func TestRequireAPIKeyRegenerationTakesEffectAtOnce(t *testing.T) {
 	t.Parallel()
 	old, next := strings.Repeat("a", 32), strings.Repeat("b", 32)
 	st := &rotatingStore{user: zulipauth.User{ID: 7, Email: iagoEmail, APIKey: old}, next: next}
-	auth, err := zulipauth.New(zulipauth.Config{Users: st, Authenticator: zulipauth.Chain(), APIKeyCacheTTL: time.Hour})
+	auth, err := zulipauth.New(zulipauth.Config{Users: st, Authenticator: noLogins, APIKeyCacheTTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -520,7 +520,7 @@ func TestRequireAPIKeyCacheIsNotPerHost(t *testing.T) {
 	// but with a resolver that cannot name a subdomain without a lookup
 	// (where the check must not compare the user's realm with itself).
 	for name, users := range map[string]zulipauth.UserStore{"userOnly": userOnly{store}, "joined": store} {
-		auth, err := zulipauth.New(zulipauth.Config{Users: users, Authenticator: zulipauth.Chain(), Realms: resolver, APIKeyCacheTTL: time.Hour})
+		auth, err := zulipauth.New(zulipauth.Config{Users: users, Authenticator: noLogins, Realms: resolver, APIKeyCacheTTL: time.Hour})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -577,3 +577,9 @@ func TestRequireAPIKeyFailuresSpendTheClientsBudget(t *testing.T) {
 		t.Errorf("after the refill: %d %s", w.Code, w.Body)
 	}
 }
+
+// noLogins is an Authenticator for tests of the API middleware alone: it
+// refuses every login.
+var noLogins = zulipauth.AuthenticatorFunc(func(context.Context, zulipauth.Attempt) (zulipauth.User, error) {
+	return zulipauth.User{}, zulipauth.ErrBadCredentials
+})

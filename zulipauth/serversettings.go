@@ -14,8 +14,8 @@ import (
 //
 // authentication_methods reflects Config.Authenticator: "email" and "ldap"
 // for authenticators that name themselves so ([MethodNamer]); "password" when
-// either is enabled and the realm allows password login; "dev" once
-// [Auth.InsecureDevFetchAPIKey] has been handed out. realm_url and its
+// either is enabled and the realm allows password login; "dev" where
+// Config.InsecureDevLogin is set. realm_url and its
 // deprecated alias realm_uri are the realm's host as the resolver knows it
 // from configuration ([RealmHostNamer]: HostRealms with an ExternalHost),
 // else the request's Host, with https when the connection, or a trusted
@@ -85,7 +85,7 @@ func (a *Auth) serveServerSettings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		a.writeRealmError(w, r, err)
+		WriteError(w, a.answer(r.Context(), "resolving the realm", err, "host", r.Host))
 		return
 	}
 	methods := authMethods(a.cfg.Authenticator)
@@ -106,7 +106,7 @@ func (a *Auth) serveServerSettings(w http.ResponseWriter, r *http.Request) {
 	WriteSuccess(w, serverSettings{ //nolint:errcheck // a struct always marshals
 		AuthenticationMethods: authenticationMethods{
 			Password: email || ldap,
-			Dev:      a.devLogin.Load(),
+			Dev:      a.cfg.InsecureDevLogin,
 			Email:    email,
 			LDAP:     ldap,
 		},

@@ -102,9 +102,37 @@ func TestServerSettingsRealms(t *testing.T) {
 	}
 }
 
-func TestDevFetchAPIKey(t *testing.T) {
+// The development login is off unless Config.InsecureDevLogin says so, and
+// nothing but that field turns it on: handing out its handler (even without
+// mounting it) once changed what server_settings reported, action at a
+// distance this test pins down.
+func TestDevFetchAPIKeyIsOffByDefault(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
+	mux := http.NewServeMux()
+	f.auth.Mount(mux)
+	dev := f.auth.InsecureDevFetchAPIKey()
+	if strings.Contains(settings(f, "GET", "x").Body.String(), `"dev":true`) {
+		t.Error("dev advertised without Config.InsecureDevLogin")
+	}
+	r := formRequest(url.Values{"username": {iagoEmail}}.Encode())
+	r.URL.Path = "/api/v1/dev_fetch_api_key"
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, r)
+	if w.Code != 404 {
+		t.Errorf("dev login mounted without Config.InsecureDevLogin: %d %s", w.Code, w.Body)
+	}
+	w = httptest.NewRecorder()
+	dev.ServeHTTP(w, formRequest(url.Values{"username": {iagoEmail}}.Encode()))
+	want := `{"result":"error","msg":"DevAuthBackend not enabled.","code":"BAD_REQUEST"}` + "\n"
+	if w.Code != 400 || w.Body.String() != want {
+		t.Errorf("dev handler without Config.InsecureDevLogin: %d %s, want 400 %s", w.Code, w.Body, want)
+	}
+}
+
+func TestDevFetchAPIKey(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(c *zulipauth.Config) { c.InsecureDevLogin = true })
 	mux := http.NewServeMux()
 	f.auth.Mount(mux)
 	post := func(h http.Handler, path, username string) *httptest.ResponseRecorder {
@@ -114,17 +142,10 @@ func TestDevFetchAPIKey(t *testing.T) {
 		h.ServeHTTP(w, r)
 		return w
 	}
-	// Never mounted by default, and not advertised until handed out.
-	if w := post(mux, "/api/v1/dev_fetch_api_key", iagoEmail); w.Code != 404 {
-		t.Fatalf("dev login reachable through Mount: %d", w.Code)
-	}
-	if strings.Contains(settings(f, "GET", "x").Body.String(), `"dev":true`) {
-		t.Fatal("dev advertised before it is mounted")
-	}
-	dev := f.auth.InsecureDevFetchAPIKey()
 	if !strings.Contains(settings(f, "GET", "x").Body.String(), `"dev":true`) {
-		t.Fatal("dev not advertised once mounted")
+		t.Fatal("dev not advertised with Config.InsecureDevLogin")
 	}
+	dev := mux // Mount mounted it
 	if w := post(dev, "/api/v1/dev_fetch_api_key", "iago@ZULIP.com"); w.Code != 200 || w.Body.String() != wantSuccess(f.iago, "") {
 		t.Errorf("dev login: %d %s", w.Code, w.Body)
 	}

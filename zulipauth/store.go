@@ -72,9 +72,11 @@ type UserWithRealmFinder interface {
 
 // OtherRealmFinder is implemented by stores that can tell whether a realm
 // other than realm has a user with the email (compared as [FoldEmail] does).
-// backends/password then answers an unknown user with Zulip's 404 "Invalid
-// subdomain" ([ErrWrongRealm]) when another realm has the address, pointing
-// the client at the right organization, as Zulip does.
+// backends/password then reports an unknown user whose address another realm
+// has as [ErrWrongRealm]: the client still gets the generic 401 (newer Zulip
+// reveals no other organization's accounts), and the server's audit
+// (Event.Cause) sees why. The development login answers such an address
+// with Zulip's 404 "Invalid subdomain", as Zulip's dev login does.
 type OtherRealmFinder interface {
 	EmailInOtherRealm(ctx context.Context, realm, email string) (bool, error)
 }

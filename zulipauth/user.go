@@ -37,6 +37,13 @@ type User struct {
 	CreatedAt time.Time
 }
 
+// WithoutSecrets returns u with APIKey and PasswordHash cleared: the form in
+// which a user leaves this package's hands, in [UserFrom] and in events.
+func (u User) WithoutSecrets() User {
+	u.APIKey, u.PasswordHash = "", ""
+	return u
+}
+
 // String describes the user without its secrets.
 func (u User) String() string {
 	return fmt.Sprintf("user %d <%s> in realm %q", u.ID, u.Email, u.Realm)

@@ -1,0 +1,304 @@
+package zulipauth
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"reflect"
+	"strings"
+	"time"
+)
+
+// Config configures an [Auth]. Users and Authenticator are required; every
+// other field has the default its comment states, filled in by [New].
+type Config struct {
+	// Users is where accounts live. Required.
+	Users UserStore
+	// Authenticator checks credentials: backends/password, backends/ldap,
+	// or several joined with [Chain]. Required.
+	Authenticator Authenticator
+
+	// Realms resolves the organization of a request. Default: when Users is
+	// also a [RealmStore], the root realm of that store ([HostRealms] without
+	// an ExternalHost); otherwise one active realm named "Zulip" that allows
+	// password login.
+	Realms RealmResolver
+
+	// LoginLimiter is the per-username budget of fetch_api_key, keyed by
+	// realm and the trimmed, case-folded username, and cleared by a
+	// successful login. Default: a [MemoryLimiter] with [DefaultLoginBudget]
+	// (5 attempts per 30 minutes, Zulip's authenticate_by_username).
+	LoginLimiter Limiter
+	// IPLimiter is the per-client-address budget (IPv6 by /64) of
+	// fetch_api_key and of failed API authentications. Default: a [MemoryLimiter] with [DefaultIPBudget] (100 per
+	// minute, Zulip's api_by_ip).
+	IPLimiter Limiter
+
+	// UserLimiter is the per-user budget of requests authenticated by
+	// [Auth.RequireAPIKey], keyed by user id. Default: a [MemoryLimiter]
+	// with [DefaultUserBudget] (200 per minute, Zulip's api_by_user).
+	UserLimiter Limiter
+
+	// APIKeyCacheTTL, when positive, caches for that long what the store
+	// says about an API key (its user, or that it is unknown), so a busy
+	// client costs no store lookup per request, and no parsing when it sends
+	// its canonical header. A change made to a user in the store by another
+	// process (a deactivation, a new key) takes effect here within the TTL;
+	// [Auth.RegenerateAPIKey] and [Auth.ForgetUser] act at once. Default:
+	// 0, no cache.
+	APIKeyCacheTTL time.Duration
+	// APIKeyCacheSize bounds each of the cache's parts: users, unknown keys
+	// and canonical headers, so that a flood of made-up keys never pushes a
+	// user out. Default: 10,000.
+	APIKeyCacheSize int
+
+	// ZulipVersion, ZulipMergeBase and ZulipFeatureLevel are what
+	// server_settings reports. Clients gate features on the feature level;
+	// zulip-flutter refuses servers below 277. Defaults:
+	// [DefaultZulipVersion], the version, [DefaultZulipFeatureLevel].
+	ZulipVersion      string
+	ZulipMergeBase    string
+	ZulipFeatureLevel int
+	// PushNotificationsEnabled is reported by server_settings. Default false.
+	PushNotificationsEnabled bool
+
+	// TrustedProxies lists the reverse proxies whose ClientIPHeader is
+	// believed. Default: none, so the client address is the TCP peer and
+	// headers are ignored.
+	TrustedProxies []netip.Prefix
+	// ClientIPHeader is the one header the trusted proxies set to the
+	// client's address: "X-Forwarded-For" (the default, read from the right,
+	// skipping trusted hops) or one holding a single address, such as
+	// "X-Real-IP". Name the header your proxy overwrites: one it does not set
+	// passes through as the client wrote it.
+	ClientIPHeader string
+
+	// MaxBodyBytes caps the request body. A larger body is refused with
+	// 413 before it is read. Default: 64 KiB.
+	MaxBodyBytes int64
+	// MaxPasswordBytes caps the password; a longer one is refused with 400
+	// before any rate-limit or hash work. Default: 1024.
+	MaxPasswordBytes int
+
+	// InsecureDevLogin enables Zulip's development login, which gives out
+	// any active user's API key WITHOUT A PASSWORD: [Auth.Mount] then mounts
+	// /api/v1/dev_fetch_api_key and server_settings reports the "dev"
+	// method. Only for development servers and test suites. Default: false.
+	InsecureDevLogin bool
+
+	// OnEvent, when set, is called with the outcome of every login attempt
+	// that reaches the client's budget. It runs on the request's goroutine
+	// before the response is written: hand slow work (sending an email)
+	// elsewhere. [EventLog] logs events with a bound on the lines refusals
+	// may write.
+	OnEvent func(Event)
+	// Logger receives faults (a store, limiter or directory error), one line
+	// each, and nothing that is a secret. Refused logins are not logged here
+	// (see OnEvent). Default: slog.Default().
+	Logger *slog.Logger
+	// Now is the clock for X-RateLimit-Reset and events. Default: time.Now.
+	Now func() time.Time
+}
+
+// Defaults for [Config] fields.
+const (
+	DefaultMaxBodyBytes     = 64 << 10
+	DefaultMaxPasswordBytes = 1024
+	// DefaultZulipVersion and DefaultZulipFeatureLevel describe Zulip 9.0,
+	// whose API (realm_url, user_id in fetch_api_key) this package speaks.
+	DefaultZulipVersion      = "9.0"
+	DefaultZulipFeatureLevel = 278
+)
+
+// check reports the first misconfiguration in c, naming the field.
+func (c *Config) check() error {
+	switch {
+	case isNil(c.Users):
+		return errors.New("zulipauth: Config.Users is required")
+	case isNil(c.Authenticator):
+		return errors.New("zulipauth: Config.Authenticator is required")
+	}
+	if err := checkAuthenticator(c.Authenticator); err != nil {
+		return err
+	}
+	if c.Realms != nil {
+		if err := checkRealms(c.Realms); err != nil {
+			return err
+		}
+	}
+	for name, l := range map[string]Limiter{"LoginLimiter": c.LoginLimiter, "IPLimiter": c.IPLimiter, "UserLimiter": c.UserLimiter} {
+		if l != nil && isNil(l) {
+			return fmt.Errorf("zulipauth: Config.%s is a nil %T: leave it unset for the default", name, l)
+		}
+	}
+	for name, v := range map[string]int64{
+		"MaxBodyBytes": c.MaxBodyBytes, "MaxPasswordBytes": int64(c.MaxPasswordBytes),
+		"APIKeyCacheTTL": int64(c.APIKeyCacheTTL), "APIKeyCacheSize": int64(c.APIKeyCacheSize),
+		"ZulipFeatureLevel": int64(c.ZulipFeatureLevel),
+	} {
+		if v < 0 {
+			return fmt.Errorf("zulipauth: Config.%s is negative (%d); leave it 0 for the default", name, v)
+		}
+	}
+	if c.APIKeyCacheSize > 0 && c.APIKeyCacheTTL == 0 {
+		return errors.New("zulipauth: Config.APIKeyCacheSize is set but APIKeyCacheTTL is 0, so nothing is cached: set a TTL or leave the size 0")
+	}
+	for _, p := range c.TrustedProxies {
+		if !p.IsValid() {
+			return errors.New("zulipauth: Config.TrustedProxies holds an invalid prefix")
+		}
+	}
+	if c.ClientIPHeader != "" {
+		if !validHeaderName(c.ClientIPHeader) {
+			return fmt.Errorf("zulipauth: Config.ClientIPHeader %q is not a header name", c.ClientIPHeader)
+		}
+		if len(c.TrustedProxies) == 0 {
+			return fmt.Errorf("zulipauth: Config.ClientIPHeader %q is set but TrustedProxies is empty, so the header would never be believed: list your proxies or leave it unset", c.ClientIPHeader)
+		}
+	}
+	return nil
+}
+
+// checkAuthenticator refuses a chain that could not authenticate anyone (no
+// authenticators) or would panic (a nil one).
+func checkAuthenticator(auth Authenticator) error {
+	c, ok := auth.(chain)
+	if !ok {
+		return nil
+	}
+	if len(c) == 0 {
+		return errors.New("zulipauth: Config.Authenticator is a Chain of no authenticators, which refuses every login")
+	}
+	for i, inner := range c {
+		if isNil(inner) {
+			return fmt.Errorf("zulipauth: Config.Authenticator: authenticator %d of the Chain is nil", i)
+		}
+		if err := checkAuthenticator(inner); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkRealms refuses resolvers that would fail on every request.
+func checkRealms(rr RealmResolver) error {
+	if isNil(rr) {
+		return fmt.Errorf("zulipauth: Config.Realms is a nil %T: leave it unset for the default", rr)
+	}
+	var h HostRealms
+	switch v := rr.(type) {
+	case HostRealms:
+		h = v
+	case *HostRealms:
+		h = *v
+	default:
+		return nil
+	}
+	return h.check()
+}
+
+// check reports what would make h fail on every request, or build wrong
+// realm URLs.
+func (h HostRealms) check() error {
+	if isNil(h.Realms) {
+		return errors.New("zulipauth: Config.Realms is a HostRealms without Realms: give it the RealmStore that holds the realms")
+	}
+	if eh := h.ExternalHost; eh != "" {
+		if strings.Contains(eh, "://") {
+			return fmt.Errorf("zulipauth: HostRealms.ExternalHost %q is a URL: give the host alone, HOST or HOST:PORT", eh)
+		}
+		host := eh
+		if hp, err := netip.ParseAddrPort(eh); err == nil {
+			host = hp.Addr().String()
+		} else if i := strings.LastIndexByte(eh, ':'); i >= 0 && !strings.Contains(eh[:i], ":") {
+			if !isDigits(eh[i+1:]) {
+				return fmt.Errorf("zulipauth: HostRealms.ExternalHost %q: the port is not a number", eh)
+			}
+			host = eh[:i]
+		}
+		if host == "" || strings.ContainsAny(host, "/@?# \t") {
+			return fmt.Errorf("zulipauth: HostRealms.ExternalHost %q is not HOST or HOST:PORT (no scheme, no path)", eh)
+		}
+	}
+	for _, alias := range h.RootAliases {
+		if alias == "" || strings.Contains(alias, ".") {
+			return fmt.Errorf("zulipauth: HostRealms.RootAliases holds %q: an alias is one subdomain label, such as \"www\"", alias)
+		}
+	}
+	return nil
+}
+
+// fillDefaults fills in the documented defaults of the fields left unset.
+func (c *Config) fillDefaults() {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.ClientIPHeader == "" {
+		c.ClientIPHeader = "X-Forwarded-For"
+	}
+	c.ClientIPHeader = http.CanonicalHeaderKey(c.ClientIPHeader)
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.MaxPasswordBytes == 0 {
+		c.MaxPasswordBytes = DefaultMaxPasswordBytes
+	}
+	if c.Realms == nil {
+		if rs, ok := c.Users.(RealmStore); ok {
+			c.Realms = HostRealms{Realms: rs}
+		} else {
+			c.Realms = SingleRealm(Realm{Name: "Zulip"})
+		}
+	}
+	if c.LoginLimiter == nil {
+		c.LoginLimiter = NewMemoryLimiter(DefaultLoginBudget, WithClock(c.Now))
+	}
+	if c.IPLimiter == nil {
+		c.IPLimiter = NewMemoryLimiter(DefaultIPBudget, WithClock(c.Now))
+	}
+	if c.UserLimiter == nil {
+		c.UserLimiter = NewMemoryLimiter(DefaultUserBudget, WithClock(c.Now))
+	}
+	if c.ZulipVersion == "" {
+		c.ZulipVersion = DefaultZulipVersion
+	}
+	if c.ZulipMergeBase == "" {
+		c.ZulipMergeBase = c.ZulipVersion
+	}
+	if c.ZulipFeatureLevel == 0 {
+		c.ZulipFeatureLevel = DefaultZulipFeatureLevel
+	}
+}
+
+// isNil reports whether v is nil or an interface holding a nil pointer, map,
+// func or channel, on which a method call would likely panic. (A nil slice
+// is usable: an empty Chain is refused on its own terms.)
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Func, reflect.Chan, reflect.Interface:
+		return rv.IsNil()
+	}
+	return false
+}
+
+// validHeaderName reports whether s is an HTTP field name (an RFC 9110 token).
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}

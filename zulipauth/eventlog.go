@@ -1,0 +1,130 @@
+package zulipauth
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultEventLogPerMinute is how many refused logins an [EventLog] writes
+// one by one in a minute when NewEventLog is given 0.
+const DefaultEventLogPerMinute = 60
+
+// EventLog writes login events to a logger without letting refusals fill a
+// disk: a client refused thousands of times a second would otherwise write
+// hundreds of kilobytes of log a second. Use its Log method as
+// Config.OnEvent, or call it from your own OnEvent.
+//
+//   - A success is one INFO line: the audit trail of who logged in, from
+//     where. Successes cost a password verification each, so their rate is
+//     bounded by the hash's.
+//   - Refusals (failed and rate-limited attempts) are INFO lines one by
+//     one, up to the bound per minute; the rest are counted, and one summary
+//     line per minute gives their number by kind and code.
+//
+// Minutes are read from Event.Time, so a test drives an EventLog with the
+// events' times. A summary is written when a later minute's event arrives,
+// a minute after the first uncounted refusal, or on [EventLog.Flush].
+// Faults are not its business: the handlers log those one by one on
+// Config.Logger. An EventLog is safe for concurrent use.
+type EventLog struct {
+	log       *slog.Logger
+	perMinute int
+
+	mu         sync.Mutex
+	window     time.Time      // the start of the current minute
+	logged     int            // refusals written one by one in the window
+	suppressed map[string]int // uncounted refusals by "kind code"
+	timer      *time.Timer    // writes the summary if no later event does
+}
+
+// NewEventLog returns an EventLog writing to l, with at most perMinute
+// refusals a minute written one by one (0 means
+// [DefaultEventLogPerMinute]; a negative number writes none, only the
+// summaries). A nil l is slog.Default().
+func NewEventLog(l *slog.Logger, perMinute int) *EventLog {
+	if l == nil {
+		l = slog.Default()
+	}
+	if perMinute == 0 {
+		perMinute = DefaultEventLogPerMinute
+	}
+	return &EventLog{log: l, perMinute: max(perMinute, 0), suppressed: map[string]int{}}
+}
+
+// Log writes ev, or counts it for the minute's summary (see [EventLog]).
+func (e *EventLog) Log(ev Event) {
+	if ev.Kind == LoginSucceeded {
+		e.write(ev)
+		return
+	}
+	e.mu.Lock()
+	if ev.Time.Before(e.window) || !ev.Time.Before(e.window.Add(time.Minute)) {
+		e.flushLocked()
+		e.window, e.logged = ev.Time, 0
+	}
+	if e.logged < e.perMinute {
+		e.logged++
+		e.mu.Unlock()
+		e.write(ev)
+		return
+	}
+	e.suppressed[ev.Kind.String()+" "+ev.Code]++
+	if e.timer == nil {
+		e.timer = time.AfterFunc(time.Minute, e.Flush)
+	}
+	e.mu.Unlock()
+}
+
+// Flush writes the summary of the refusals counted and not yet reported,
+// if any: call it when the server shuts down.
+func (e *EventLog) Flush() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.flushLocked()
+}
+
+func (e *EventLog) flushLocked() {
+	if e.timer != nil {
+		e.timer.Stop()
+		e.timer = nil
+	}
+	if len(e.suppressed) == 0 {
+		return
+	}
+	keys := make([]string, 0, len(e.suppressed))
+	total := 0
+	for k, n := range e.suppressed {
+		keys = append(keys, k)
+		total += n
+	}
+	sort.Strings(keys)
+	attrs := []any{"since", e.window.UTC().Format(time.RFC3339), "count", total}
+	for _, k := range keys {
+		kind, code, _ := strings.Cut(k, " ")
+		if code == "" {
+			code = "none"
+		}
+		attrs = append(attrs, kind+"."+code, e.suppressed[k])
+	}
+	e.log.Info("login refusals not logged one by one", attrs...)
+	clear(e.suppressed)
+}
+
+// write logs one event.
+func (e *EventLog) write(ev Event) {
+	attrs := []any{"realm", ev.Realm, "username", ev.Username, "client_ip", ev.ClientIP.String()}
+	if ev.Code != "" {
+		attrs = append(attrs, "code", ev.Code)
+	}
+	if ev.Limit != "" {
+		attrs = append(attrs, "limit", ev.Limit)
+	}
+	if ev.Kind == LoginSucceeded {
+		attrs = append(attrs, "user", ev.User)
+	}
+	e.log.Log(context.Background(), slog.LevelInfo, strings.ReplaceAll(ev.Kind.String(), "_", " "), attrs...)
+}

@@ -1,0 +1,159 @@
+package zulipauth
+
+import (
+	"context"
+	"net/http"
+)
+
+// login is one request to a login endpoint (fetch_api_key, the development
+// login, the JWT login) as the shared preamble leaves it, and what its
+// answer's headers need. The steps of a login only decide: each returns an
+// *Error or goes on, and [Auth.respond] writes the one answer, as
+// net/http's CrossOriginProtection separates Check from Handler.
+type login struct {
+	r     *http.Request
+	form  *form
+	ev    Event
+	realm Realm
+	// limits are the budgets whose X-RateLimit-* headers the answer
+	// carries: the client's alone when it refused the request, both once
+	// the username's budget was spent.
+	limits []Decision
+	ipDec  Decision
+}
+
+// begin is the preamble every login shares, cheapest first:
+//
+//  1. POST only: 405 with Allow: POST;
+//  2. the body, under Config.MaxBodyBytes (413), urlencoded or multipart,
+//     then the query string;
+//  3. the required parameters, in Zulip's order: 400 REQUEST_VARIABLE_MISSING
+//     for the first one absent; their values are returned in that order;
+//  4. check, the login's own checks of those values that need no store and
+//     no realm (a password's length, say), when not nil;
+//  5. the client's budget (Config.IPLimiter): 429, before any work that may
+//     reach a store;
+//  6. the realm: 404 NONEXISTENT_SUBDOMAIN when unknown.
+//
+// The returned login is never nil, so that the answer of a refusal carries
+// the headers it needs.
+func (a *Auth) begin(w http.ResponseWriter, r *http.Request, required []string, check func(values []string) *Error) (*login, []string, *Error) {
+	l := &login{r: r}
+	if r.Method != http.MethodPost {
+		return l, nil, MethodNotAllowed(http.MethodPost)
+	}
+	f, zerr := parseForm(w, r, a.cfg.MaxBodyBytes) // w only lets the body cap close the connection
+	if zerr != nil {
+		return l, nil, zerr
+	}
+	l.form = f
+	values := make([]string, len(required))
+	for i, name := range required {
+		v, ok := f.get(name)
+		if !ok {
+			return l, nil, MissingArgument(name)
+		}
+		values[i] = v
+	}
+	if check != nil {
+		if zerr := check(values); zerr != nil {
+			return l, nil, zerr
+		}
+	}
+	if len(values) > 0 {
+		l.ev.Username = values[0]
+	}
+	l.ev.Time = a.cfg.Now()
+	l.ev.ClientIP = a.ClientIP(r)
+	l.ev.UserAgent = r.UserAgent()
+	if zerr := a.spendClientBudget(l); zerr != nil {
+		return l, nil, zerr
+	}
+	realm, err := a.cfg.Realms.ResolveRealm(r)
+	if err != nil {
+		return l, nil, a.answer(r.Context(), "resolving the realm", err, "host", r.Host)
+	}
+	l.realm = realm
+	l.ev.Realm = realm.Subdomain
+	return l, values, nil
+}
+
+// spendClientBudget spends one event of the client's budget. A refusal is
+// reported to Config.OnEvent and answered with 429.
+func (a *Auth) spendClientBudget(l *login) *Error {
+	ctx := l.r.Context()
+	d, err := a.cfg.IPLimiter.Allow(ctx, ipKey(l.ev.ClientIP))
+	if err != nil {
+		return a.answer(ctx, "the client-IP rate limiter", err)
+	}
+	l.ipDec = d
+	if !d.Allowed {
+		l.limits = []Decision{d}
+		return a.refuse(l, "ip", d)
+	}
+	return nil
+}
+
+// spendUsernameBudget spends one event of the username's budget; from here
+// on the answer carries the X-RateLimit headers of both budgets.
+func (a *Auth) spendUsernameBudget(l *login, userKey string) *Error {
+	ctx := l.r.Context()
+	d, err := a.cfg.LoginLimiter.Allow(ctx, userKey)
+	if err != nil {
+		return a.answer(ctx, "the username rate limiter", err)
+	}
+	l.limits = []Decision{l.ipDec, d}
+	if !d.Allowed {
+		return a.refuse(l, "username", d)
+	}
+	return nil
+}
+
+// refuse reports an attempt a budget refused and returns its 429.
+func (a *Auth) refuse(l *login, limit string, d Decision) *Error {
+	ev := l.ev
+	ev.Kind, ev.Code, ev.Limit = LoginRateLimited, CodeRateLimitHit, limit
+	a.emit(ev)
+	return RateLimited(d.RetryAfter)
+}
+
+// failed reports an attempt its authenticator (or the store) refused and
+// returns its answer; a fault is logged, the client's failure is not.
+func (a *Auth) failed(l *login, op string, err error) *Error {
+	zerr := a.answer(l.r.Context(), op, err, "realm", l.realm.Subdomain)
+	ev := l.ev
+	ev.Kind, ev.Code, ev.Cause = LoginFailed, zerr.Code, err
+	a.emit(ev)
+	return zerr
+}
+
+// succeeded reports a login that gave out user's API key.
+func (a *Auth) succeeded(l *login, user User) {
+	ev := l.ev
+	ev.Kind, ev.User = LoginSucceeded, user.WithoutSecrets()
+	a.emit(ev)
+}
+
+// resetUsernameBudget clears the username's failures after a success, as
+// Zulip's clear_history does. A failure to do so is logged; the login stands.
+func (a *Auth) resetUsernameBudget(ctx context.Context, userKey string) {
+	if err := a.cfg.LoginLimiter.Reset(ctx, userKey); err != nil {
+		a.cfg.Logger.ErrorContext(ctx, "zulipauth: clearing the login budget failed", "error", err)
+	}
+}
+
+// respond writes a login's one answer: zerr, or data in Zulip's success
+// envelope. Every answer carries Cache-Control: no-store (a success holds a
+// secret), and the X-RateLimit-* headers of the budgets l spent.
+func (a *Auth) respond(w http.ResponseWriter, l *login, data any, zerr *Error) {
+	h := w.Header()
+	h["Cache-Control"] = []string{"no-store"}
+	if len(l.limits) > 0 {
+		setRateLimitHeaders(h, l.ev.Time, l.limits)
+	}
+	if zerr != nil {
+		WriteError(w, zerr)
+		return
+	}
+	WriteSuccess(w, data) //nolint:errcheck // the logins' answers are structs, which always marshal
+}
