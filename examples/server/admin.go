@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,67 +22,132 @@ type adminArgs struct {
 	set                                     map[string]bool // flags given on the command line
 }
 
-// adminCommand is one admin subcommand: the flags it needs and what it does.
+// adminCommand is one admin subcommand: what it is for, the flags it needs
+// and what it does.
 type adminCommand struct {
+	synopsis string // its flags, as the usage line shows them
+	short    string // one line for the list of commands
+	summary  string // what it does, for its -h
 	flags    []string // of: subdomain, name, email, realm, full-name, password-auth
 	required []string
-	run      func(ctx context.Context, st *sqlstore.Store, a adminArgs, env adminEnv) error
+	// creates: the command creates things, so it may create the SQLite
+	// database too; the others refuse a path with no database.
+	creates bool
+	run     func(ctx context.Context, st *sqlstore.Store, a adminArgs, env adminEnv) error
 }
 
 type adminEnv struct {
-	stdin  io.Reader
-	stdout io.Writer
+	stdin          io.Reader
+	stdout, stderr io.Writer
 }
+
+// userFlags are the flags of the commands that act on one user.
+var userFlags = []string{"email", "realm"}
+
+const userSynopsis = "-email E [-realm S] [-db PATH | -postgres DSN]"
 
 var adminCommands = map[string]adminCommand{
-	"create-realm": {[]string{"subdomain", "name"}, []string{"subdomain"}, createRealm},
-	"deactivate-realm": {[]string{"subdomain"}, []string{"subdomain"}, func(ctx context.Context, st *sqlstore.Store, a adminArgs, env adminEnv) error {
-		return updateRealm(ctx, st, a.subdomain, env, func(r *zulipauth.Realm) { r.Deactivated = true })
-	}},
-	"reactivate-realm": {[]string{"subdomain"}, []string{"subdomain"}, func(ctx context.Context, st *sqlstore.Store, a adminArgs, env adminEnv) error {
-		return updateRealm(ctx, st, a.subdomain, env, func(r *zulipauth.Realm) { r.Deactivated = false })
-	}},
-	"set-realm":       {[]string{"subdomain", "password-auth", "name"}, []string{"subdomain"}, setRealm},
-	"create-user":     {[]string{"email", "realm", "full-name"}, []string{"email"}, createUser},
-	"change-password": {[]string{"email", "realm"}, []string{"email"}, changePassword},
-	"deactivate-user": {[]string{"email", "realm"}, []string{"email"}, func(ctx context.Context, st *sqlstore.Store, a adminArgs, env adminEnv) error {
-		return updateUser(ctx, st, a, env, func(u zulipauth.User) error { return st.SetUserDeactivated(ctx, u.ID, true) })
-	}},
-	"reactivate-user": {[]string{"email", "realm"}, []string{"email"}, func(ctx context.Context, st *sqlstore.Store, a adminArgs, env adminEnv) error {
-		return updateUser(ctx, st, a, env, func(u zulipauth.User) error { return st.SetUserDeactivated(ctx, u.ID, false) })
-	}},
-	"require-password-reset": {[]string{"email", "realm"}, []string{"email"}, func(ctx context.Context, st *sqlstore.Store, a adminArgs, env adminEnv) error {
-		return updateUser(ctx, st, a, env, func(u zulipauth.User) error { return st.SetPasswordResetRequired(ctx, u.ID, true) })
-	}},
-	"regenerate-api-key": {[]string{"email", "realm"}, []string{"email"}, regenerateAPIKey},
+	"create-realm": {
+		synopsis: "-subdomain S [-name N] [-db PATH | -postgres DSN]",
+		short:    "create an organization",
+		summary:  "Creates a realm (an organization), reached at SUBDOMAIN.EXTERNAL_HOST. The root realm (\"\") always exists.",
+		flags:    []string{"subdomain", "name"}, required: []string{"subdomain"}, creates: true, run: createRealm,
+	},
+	"deactivate-realm": {
+		synopsis: "-subdomain S [-db PATH | -postgres DSN]",
+		short:    "refuse every login and API request of a realm",
+		summary:  "Deactivates a realm: its users' logins and API requests are refused (REALM_DEACTIVATED).",
+		flags:    []string{"subdomain"}, required: []string{"subdomain"},
+		run: func(ctx context.Context, st *sqlstore.Store, a adminArgs, env adminEnv) error {
+			return updateRealm(ctx, st, a.subdomain, env, func(r *zulipauth.Realm) { r.Deactivated = true })
+		},
+	},
+	"reactivate-realm": {
+		synopsis: "-subdomain S [-db PATH | -postgres DSN]",
+		short:    "undo deactivate-realm",
+		summary:  "Reactivates a deactivated realm.",
+		flags:    []string{"subdomain"}, required: []string{"subdomain"},
+		run: func(ctx context.Context, st *sqlstore.Store, a adminArgs, env adminEnv) error {
+			return updateRealm(ctx, st, a.subdomain, env, func(r *zulipauth.Realm) { r.Deactivated = false })
+		},
+	},
+	"set-realm": {
+		synopsis: "-subdomain S [-password-auth=true|false] [-name N] [-db PATH | -postgres DSN]",
+		short:    "change a realm's name or whether it allows password login",
+		summary:  "Changes a realm's name, or whether it allows password login (PASSWORD_AUTH_DISABLED when not).",
+		flags:    []string{"subdomain", "password-auth", "name"}, required: []string{"subdomain"}, run: setRealm,
+	},
+	"create-user": {
+		synopsis: "-email E [-realm S] [-full-name N] [-db PATH | -postgres DSN]",
+		short:    "create a user (password prompted, or one line on stdin)",
+		summary: "Creates a user and prints its id, email and API key as one JSON line. On a terminal it asks for\n" +
+			"the password twice, without echo; otherwise it reads the first line of standard input.",
+		flags: []string{"email", "realm", "full-name"}, required: []string{"email"}, creates: true, run: createUser,
+	},
+	"change-password": {
+		synopsis: userSynopsis,
+		short:    "set a user's password (prompted, or one line on stdin)",
+		summary: "Sets a user's password and clears a required reset. On a terminal it asks for the password\n" +
+			"twice, without echo; otherwise it reads the first line of standard input.",
+		flags: userFlags, required: []string{"email"}, run: changePassword,
+	},
+	"deactivate-user": {
+		synopsis: userSynopsis, short: "refuse a user's logins and API requests",
+		summary: "Deactivates a user: logins and API requests are refused (USER_DEACTIVATED).",
+		flags:   userFlags, required: []string{"email"},
+		run: func(ctx context.Context, st *sqlstore.Store, a adminArgs, env adminEnv) error {
+			return updateUser(ctx, st, a, env, func(u zulipauth.User) error { return st.SetUserDeactivated(ctx, u.ID, true) })
+		},
+	},
+	"reactivate-user": {
+		synopsis: userSynopsis, short: "undo deactivate-user",
+		summary: "Reactivates a deactivated user.",
+		flags:   userFlags, required: []string{"email"},
+		run: func(ctx context.Context, st *sqlstore.Store, a adminArgs, env adminEnv) error {
+			return updateUser(ctx, st, a, env, func(u zulipauth.User) error { return st.SetUserDeactivated(ctx, u.ID, false) })
+		},
+	},
+	"require-password-reset": {
+		synopsis: userSynopsis, short: "refuse a user's password until it is changed",
+		summary: "Flags a user's password for a reset: a correct password is answered PASSWORD_RESET_REQUIRED\nuntil change-password sets a new one.",
+		flags:   userFlags, required: []string{"email"},
+		run: func(ctx context.Context, st *sqlstore.Store, a adminArgs, env adminEnv) error {
+			return updateUser(ctx, st, a, env, func(u zulipauth.User) error { return st.SetPasswordResetRequired(ctx, u.ID, true) })
+		},
+	},
+	"regenerate-api-key": {
+		synopsis: userSynopsis, short: "give a user a new API key (the old one stops working)",
+		summary: "Gives a user a new API key and prints it as one JSON line; the old key stops working.",
+		flags:   userFlags, required: []string{"email"}, run: regenerateAPIKey,
+	},
 }
 
-func adminCommandNames() string {
+func sortedAdminCommands() []string {
 	names := make([]string, 0, len(adminCommands))
 	for n := range adminCommands {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	return strings.Join(names, ", ")
+	return names
 }
 
-// runAdmin parses the flags of one admin command, checks them, opens the
-// store and runs the command. Errors in the command line are found before
-// the database is touched.
-func runAdmin(ctx context.Context, name string, cmd adminCommand, args []string, stdin io.Reader, stdout io.Writer) error {
+func adminCommandNames() string { return strings.Join(sortedAdminCommands(), ", ") }
+
+// adminFlagSet builds the flag set of one admin command.
+func adminFlagSet(name string, cmd adminCommand) (*flag.FlagSet, *storeFlags, *adminArgs) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // errors are reported in one line by main
-	var sf storeFlags
+	fs.SetOutput(io.Discard)
+	sf := &storeFlags{}
 	sf.register(fs)
-	var a adminArgs
+	a := &adminArgs{}
 	for _, f := range cmd.flags {
 		switch f {
 		case "subdomain":
 			fs.StringVar(&a.subdomain, f, "", "realm subdomain (\"\" is the root realm)")
 		case "name":
-			fs.StringVar(&a.name, f, "", "realm name")
+			fs.StringVar(&a.name, f, "", "realm name (default: the subdomain)")
 		case "email":
-			fs.StringVar(&a.email, f, "", "the user's delivery email")
+			fs.StringVar(&a.email, f, "", "the user's delivery email (required)")
 		case "realm":
 			fs.StringVar(&a.realm, f, "", "the user's realm subdomain (default: the root realm)")
 		case "full-name":
@@ -92,11 +156,19 @@ func runAdmin(ctx context.Context, name string, cmd adminCommand, args []string,
 			fs.BoolVar(&a.passwordAuth, f, true, "whether the realm allows password login")
 		}
 	}
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %s: %v", errUsage, name, err)
+	return fs, sf, a
+}
+
+// runAdmin parses the flags of one admin command, checks them, opens the
+// store and runs the command. Errors in the command line are found before
+// the database is touched.
+func runAdmin(ctx context.Context, name string, cmd adminCommand, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs, sf, a := adminFlagSet(name, cmd)
+	if helped, err := parseFlags(fs, args, stdout, name+" "+cmd.synopsis, cmd.summary); helped || err != nil {
+		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: %s: unexpected argument %q", errUsage, name, fs.Arg(0))
+	if err := sf.check(fs); err != nil {
+		return err
 	}
 	a.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { a.set[f.Name] = true })
@@ -108,12 +180,12 @@ func runAdmin(ctx context.Context, name string, cmd adminCommand, args []string,
 	if a.set["email"] && !zulipauth.ValidEmail(a.email) {
 		return fmt.Errorf("%w: %s: -email %q is not a valid email address", errUsage, name, a.email)
 	}
-	st, err := sf.open(ctx)
+	st, err := sf.open(ctx, cmd.creates)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := cmd.run(ctx, st, a, adminEnv{stdin, stdout}); err != nil {
+	if err := cmd.run(ctx, st, *a, adminEnv{stdin, stdout, stderr}); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
@@ -184,7 +256,7 @@ func createUser(ctx context.Context, st *sqlstore.Store, a adminArgs, env adminE
 	if _, err := findRealm(ctx, st, a.realm); err != nil {
 		return err
 	}
-	hash, err := hashFromStdin(ctx, st, env.stdin)
+	hash, err := newPasswordHash(ctx, st, env)
 	if err != nil {
 		return err
 	}
@@ -203,7 +275,7 @@ func changePassword(ctx context.Context, st *sqlstore.Store, a adminArgs, env ad
 	if err != nil {
 		return err
 	}
-	hash, err := hashFromStdin(ctx, st, env.stdin)
+	hash, err := newPasswordHash(ctx, st, env)
 	if err != nil {
 		return err
 	}
@@ -255,19 +327,12 @@ func findUser(ctx context.Context, st *sqlstore.Store, a adminArgs) (zulipauth.U
 	return u, err
 }
 
-// maxStdinPassword bounds what is read from standard input.
-const maxStdinPassword = password.MaxPasswordBytes + 2
-
-// hashFromStdin reads a password (the first line of standard input) and
-// hashes it under the default policy.
-func hashFromStdin(ctx context.Context, st *sqlstore.Store, stdin io.Reader) (string, error) {
-	line, err := bufio.NewReaderSize(io.LimitReader(stdin, maxStdinPassword), maxStdinPassword).ReadString('\n')
-	if err != nil && err != io.EOF {
-		return "", fmt.Errorf("reading the password from standard input: %w", err)
-	}
-	pw := strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
-	if pw == "" {
-		return "", errors.New("no password on standard input")
+// newPasswordHash reads a new password (see readPassword) and hashes it
+// under the default policy.
+func newPasswordHash(ctx context.Context, st *sqlstore.Store, env adminEnv) (string, error) {
+	pw, err := readPassword(env)
+	if err != nil {
+		return "", err
 	}
 	auth, err := password.New(st)
 	if err != nil {

@@ -50,6 +50,7 @@ type process struct {
 	cmd    *exec.Cmd
 	base   string
 	stdout *strings.Builder
+	stderr *lockedWriter // the server's log
 	done   chan error
 }
 
@@ -60,7 +61,7 @@ func startServer(t *testing.T, args ...string) *process {
 	t.Helper()
 	cmd := exec.Command(serverBinary, append([]string{"serve", "-addr", "127.0.0.1:0"}, args...)...)
 	stderr, _ := cmd.StderrPipe()
-	p := &process{cmd: cmd, stdout: &strings.Builder{}, done: make(chan error, 1)}
+	p := &process{cmd: cmd, stdout: &strings.Builder{}, stderr: &lockedWriter{w: &strings.Builder{}}, done: make(chan error, 1)}
 	cmd.Stdout = &lockedWriter{w: p.stdout}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -69,6 +70,7 @@ func startServer(t *testing.T, args ...string) *process {
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
+			fmt.Fprintln(p.stderr, sc.Text())
 			if m := servingRE.FindStringSubmatch(sc.Text()); m != nil {
 				select {
 				case addr <- m[1]:

@@ -45,50 +45,105 @@ type serveConfig struct {
 	clientIPHeader string
 	apiKeyCache    time.Duration
 	devLogin       bool
+	// onEvent receives every login outcome (default: none).
+	onEvent func(zulipauth.Event)
 	// Budgets; nil means zulipauth's defaults. Load tests raise them.
 	ipLimiter, userLimiter zulipauth.Limiter
 }
 
-func parseServeFlags(args []string) (serveConfig, error) {
-	var c serveConfig
+// serveSummary is what serve's -h says it does.
+const serveSummary = `Serves Zulip's login (POST /api/v1/fetch_api_key, GET /api/v1/server_settings) and
+GET /api/v1/users/me behind HTTP Basic email:api_key, until SIGINT or SIGTERM. It holds the terminal:
+run the admin commands from another one.
+
+server_settings tells clients the server's URL (realm_url), to which they send passwords, so it is
+configured, never taken from a request's Host header: it is -external-host, or the -addr the server
+listens on when that is one address. A wildcard -addr such as :9991 or 0.0.0.0:9991 therefore needs
+-external-host, the HOST[:PORT] clients reach the server by (chat.example.com, localhost:9991);
+SUB.HOST then selects realm SUB.`
+
+// serveFlagSet builds serve's flags, filling c.
+func serveFlagSet() (*flag.FlagSet, *serveConfig) {
+	c := &serveConfig{}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	c.store.register(fs)
-	fs.StringVar(&c.addr, "addr", "127.0.0.1:9991", "listen address")
-	fs.StringVar(&c.externalHost, "external-host", "", "host name: SUB.HOST selects realm SUB, HOST the root realm (default: one realm)")
-	fs.Var(&c.trustedProxies, "trusted-proxy", "CIDR of a reverse proxy whose -client-ip-header is believed (repeatable)")
-	fs.StringVar(&c.clientIPHeader, "client-ip-header", "X-Forwarded-For", "the header the trusted proxies set to the client's address (X-Forwarded-For or X-Real-IP)")
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:9991", "listen address HOST:PORT")
+	fs.StringVar(&c.externalHost, "external-host", "", "the HOST[:PORT] clients reach the server by; SUB.HOST selects realm SUB (default: -addr, when it is one address)")
+	fs.Var(&c.trustedProxies, "trusted-proxy", "CIDR or address of a reverse proxy whose -client-ip-header is believed (repeatable)")
+	fs.StringVar(&c.clientIPHeader, "client-ip-header", "X-Forwarded-For", "the header the trusted proxies set to the client's address (X-Forwarded-For or X-Real-IP); needs -trusted-proxy")
 	fs.DurationVar(&c.apiKeyCache, "api-key-cache", 10*time.Second, "how long API-key lookups are cached (0 disables)")
 	fs.BoolVar(&c.devLogin, "dev-login", false, "INSECURE: mount /api/v1/dev_fetch_api_key, a login without password")
-	if err := fs.Parse(args); err != nil {
-		return c, fmt.Errorf("%w: serve: %v", errUsage, err)
+	return fs, c
+}
+
+// parseServeFlags parses serve's command line; helped reports that -h
+// printed the usage and nothing is to be served.
+func parseServeFlags(args []string, stdout io.Writer) (c serveConfig, helped bool, err error) {
+	fs, cp := serveFlagSet()
+	if helped, err := parseFlags(fs, args, stdout, "serve [flags]", serveSummary); helped || err != nil {
+		return *cp, helped, err
 	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("%w: serve: unexpected argument %q", errUsage, fs.Arg(0))
+	if err := cp.store.check(fs); err != nil {
+		return *cp, false, err
 	}
-	return c, nil
+	headerSet := false
+	fs.Visit(func(f *flag.Flag) { headerSet = headerSet || f.Name == "client-ip-header" })
+	if len(cp.trustedProxies) == 0 {
+		if headerSet {
+			return *cp, false, fmt.Errorf("%w: serve: -client-ip-header is believed only from a -trusted-proxy: give the proxy's address too", errUsage)
+		}
+		cp.clientIPHeader = "" // no proxy: the TCP peer is the client
+	}
+	if cp.externalHost != "" && strings.Contains(cp.externalHost, "://") {
+		return *cp, false, fmt.Errorf("%w: serve: -external-host %q: give HOST[:PORT] without a scheme", errUsage, cp.externalHost)
+	}
+	return *cp, false, nil
+}
+
+// externalHostFor is the external host the server announces when
+// -external-host is not given: the address it listens on, when that is one
+// address. A wildcard address would leave only the request's Host header,
+// which anyone can set, so it is refused.
+func externalHostFor(listening net.Addr) (string, error) {
+	ap, err := netip.ParseAddrPort(listening.String())
+	if err != nil {
+		return "", fmt.Errorf("listening on %s: %w", listening, err)
+	}
+	if ap.Addr().IsUnspecified() {
+		return "", fmt.Errorf("%w: serve: -addr %s listens on every address, so the server cannot tell clients its URL: give -external-host HOST[:PORT], the name clients reach it by (see serve -h)", errUsage, listening)
+	}
+	return ap.String(), nil
 }
 
 // serve runs the server until ctx ends (SIGINT, SIGTERM), then shuts down
 // gracefully, letting requests in flight finish.
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c, err := parseServeFlags(args)
-	if err != nil {
+	c, helped, err := parseServeFlags(args, stdout)
+	if helped || err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	st, err := c.store.open(ctx)
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	if c.externalHost == "" {
+		if c.externalHost, err = externalHostFor(ln.Addr()); err != nil {
+			return err
+		}
+	}
+	st, err := c.store.open(ctx, true)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 
+	events := zulipauth.NewEventLog(log, 0)
+	defer events.Flush()
+	c.onEvent = events.Log
 	handler, err := buildHandler(st, c, log)
-	if err != nil {
-		return err
-	}
-
-	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return err
 	}
@@ -137,16 +192,20 @@ func buildHandler(st *sqlstore.Store, c serveConfig, log *slog.Logger) (http.Han
 		Realms:         zulipauth.HostRealms{Realms: st, ExternalHost: c.externalHost},
 		TrustedProxies: c.trustedProxies,
 		ClientIPHeader: c.clientIPHeader,
-		APIKeyCacheTTL: c.apiKeyCache,
-		IPLimiter:      c.ipLimiter,
-		UserLimiter:    c.userLimiter,
-		Logger:         log,
-		OnEvent:        logEvent(log),
+		APIKeyCacheTTL:   c.apiKeyCache,
+		IPLimiter:        c.ipLimiter,
+		UserLimiter:      c.userLimiter,
+		InsecureDevLogin: c.devLogin,
+		Logger:           log,
+		OnEvent:          c.onEvent,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return newMux(auth, c.devLogin, log), nil
+	if c.devLogin {
+		log.Warn("INSECURE: -dev-login mounts /api/v1/dev_fetch_api_key: anyone who can reach this server can log in as any user without a password. Never use it in production.")
+	}
+	return newMux(auth), nil
 }
 
 // storeHint repeats the store flags for the hint, never the DSN itself,
@@ -161,14 +220,11 @@ func storeHint(s storeFlags) string {
 	return ""
 }
 
-// newMux wires zulipauth and the example's own API route.
-func newMux(auth *zulipauth.Auth, devLogin bool, log *slog.Logger) http.Handler {
+// newMux wires zulipauth (and its dev login, where configured) and the
+// example's own API route.
+func newMux(auth *zulipauth.Auth) http.Handler {
 	mux := http.NewServeMux()
 	auth.Mount(mux)
-	if devLogin {
-		log.Warn("INSECURE: -dev-login mounts /api/v1/dev_fetch_api_key: anyone who can reach this server can log in as any user without a password. Never use it in production.")
-		mux.Handle("/api/v1/dev_fetch_api_key", auth.InsecureDevFetchAPIKey())
-	}
 	mux.Handle("/api/v1/users/me", auth.RequireAPIKey(http.HandlerFunc(usersMe)))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		zulipauth.WriteError(w, &zulipauth.Error{Status: http.StatusNotFound, Msg: "Not Found"})
@@ -204,21 +260,4 @@ func usersMe(w http.ResponseWriter, r *http.Request) {
 		Role:          400, // Zulip's member role
 		DateJoined:    u.CreatedAt.UTC().Format(time.RFC3339),
 	})
-}
-
-// logEvent logs every login outcome: the audit trail a real deployment keeps.
-func logEvent(log *slog.Logger) func(zulipauth.Event) {
-	return func(e zulipauth.Event) {
-		attrs := []any{"realm", e.Realm, "username", e.Username, "client_ip", e.ClientIP.String()}
-		if e.Code != "" {
-			attrs = append(attrs, "code", e.Code)
-		}
-		if e.Limit != "" {
-			attrs = append(attrs, "limit", e.Limit)
-		}
-		if e.Kind == zulipauth.LoginSucceeded {
-			attrs = append(attrs, "user", e.User)
-		}
-		log.Info(strings.ReplaceAll(e.Kind.String(), "_", " "), attrs...)
-	}
 }

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Every way of asking for help prints the commands or the command's flags
+// with their meaning and defaults, on standard output, and succeeds. Each
+// -h once printed "flag: help requested" and failed.
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"-h"}, []string{"Commands:", "create-user", "regenerate-api-key", "help [COMMAND]", "-external-host", "-db string"}},
+		{[]string{"--help"}, []string{"Commands:"}},
+		{[]string{"help"}, []string{"Commands:", "deactivate-realm"}},
+		{[]string{"help", "create-user"}, []string{"Usage: server create-user -email E", "without echo", "-email string", "-db string", `(default "zulipauth.db")`, "-postgres string"}},
+		{[]string{"create-user", "-h"}, []string{"Usage: server create-user", "-full-name string"}},
+		{[]string{"set-realm", "-help"}, []string{"-password-auth", "(default true)"}},
+		{[]string{"serve", "-h"}, []string{"-addr string", `(default "127.0.0.1:9991")`, "-external-host", "realm_url", "holds the terminal"}},
+		{[]string{"help", "serve"}, []string{"-api-key-cache duration", `(default 10s)`}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Parallel()
+			var out, errs bytes.Buffer
+			if err := run(context.Background(), tt.args, strings.NewReader(""), &out, &errs); err != nil {
+				t.Fatalf("run = %v", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out.String())
+				}
+			}
+		})
+	}
+	for _, args := range [][]string{{"help", "nope"}, {"help", "a", "b"}} {
+		if err := run(context.Background(), args, strings.NewReader(""), io.Discard, io.Discard); !errors.Is(err, errUsage) {
+			t.Errorf("%v: %v, want a usage error", args, err)
+		}
+	}
+	// The binary exits 0 and prints to standard output.
+	out, err := exec.Command(serverBinary, "-h").Output()
+	if err != nil || !bytes.Contains(out, []byte("Commands:")) {
+		t.Errorf("server -h: %v\n%s", err, out)
+	}
+	out, err = exec.Command(serverBinary, "deactivate-user", "-h").Output()
+	if err != nil || !bytes.Contains(out, []byte("-email string")) {
+		t.Errorf("server deactivate-user -h: %v\n%s", err, out)
+	}
+}
+
+// Mistakes in where the database is get a plain answer and change nothing.
+func TestDatabaseFlagsRefusals(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	missingDB := filepath.Join(dir, "none.db")
+	tests := []struct {
+		name  string
+		args  []string
+		stdin string
+		want  string
+		usage bool
+	}{
+		{"both databases", []string{"deactivate-user", "-db", missingDB, "-postgres", "postgres://x@127.0.0.1/x", "-email", "a@b.co"}, "", "not both", true},
+		{"both databases to serve", []string{"serve", "-db", missingDB, "-postgres", "postgres://x@127.0.0.1/x"}, "", "not both", true},
+		{"a folder that does not exist", []string{"create-user", "-db", filepath.Join(dir, "no", "such", "x.db"), "-email", "a@b.co"}, "a long password\n", "does not exist: create it", false},
+		{"a folder as the database", []string{"deactivate-user", "-db", dir, "-email", "a@b.co"}, "", "is a folder", false},
+		{"no database for a command that changes one", []string{"deactivate-user", "-db", missingDB, "-email", "a@b.co"}, "", "there is no database there", false},
+		{"no database for regenerate-api-key", []string{"regenerate-api-key", "-db", missingDB, "-email", "a@b.co"}, "", "there is no database there", false},
+		{"a client-IP header without a proxy", []string{"serve", "-db", missingDB, "-client-ip-header", "X-Real-IP"}, "", "-trusted-proxy", true},
+		{"an external host with a scheme", []string{"serve", "-db", missingDB, "-addr", "127.0.0.1:0", "-external-host", "https://chat.example.com"}, "", "without a scheme", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := run(context.Background(), tt.args, strings.NewReader(tt.stdin), io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tt.want)
+			}
+			if got := errors.Is(err, errUsage); got != tt.usage {
+				t.Errorf("usage error = %v, want %v", got, tt.usage)
+			}
+		})
+	}
+	if _, err := os.Stat(missingDB); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused command created %s: %v", missingDB, err)
+	}
+	// The commands that create things create the database too.
+	mustAdmin(t, missingDB, "", "create-realm", "-subdomain", "lear")
+	mustAdmin(t, missingDB, "", "deactivate-realm", "-subdomain", "lear")
+}
+
+// server_settings never reflects a request's Host header into realm_url:
+// the server announces its configured host, by default the one address it
+// listens on, and refuses to guess one behind a wildcard address.
+func TestServeAnnouncesItsOwnHost(t *testing.T) {
+	t.Parallel()
+	p := startServer(t, "-db", tempDB(t))
+	req, _ := http.NewRequest("GET", p.base+"/api/v1/server_settings", nil)
+	req.Host = "evil.example:9991"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	code := resp.StatusCode
+	var s struct {
+		RealmURL string `json:"realm_url"`
+		RealmURI string `json:"realm_uri"`
+	}
+	if err := json.Unmarshal(body, &s); err != nil || code != 200 {
+		t.Fatalf("server_settings: %d %s", code, body)
+	}
+	if s.RealmURL != p.base || s.RealmURI != p.base {
+		t.Errorf("realm_url %q, realm_uri %q with Host evil.example: want the server's own %q", s.RealmURL, s.RealmURI, p.base)
+	}
+
+	err = run(context.Background(), []string{"serve", "-db", tempDB(t), "-addr", ":0"}, strings.NewReader(""), io.Discard, io.Discard)
+	if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "-external-host") {
+		t.Errorf("wildcard -addr without -external-host: %v, want a usage error naming -external-host", err)
+	}
+}
+
+// One client's failed logins cannot fill the disk: past a bound per minute
+// the server's log counts refusals instead of writing each.
+func TestServeLogsRefusalsInAggregate(t *testing.T) {
+	t.Parallel()
+	db := tempDB(t)
+	p := startServer(t, "-db", db)
+	const attempts = 150 // over the per-minute bound, within the client's budget of 100 plus refusals
+	for i := range attempts {
+		code, _ := do(t, "POST", p.base+"/api/v1/fetch_api_key", url.Values{"username": {"spray" + string(rune('a'+i%26)) + "@zulip.com"}, "password": {"wrong"}}, nil)
+		if code != 401 && code != 429 {
+			t.Fatalf("attempt %d: %d", i, code)
+		}
+	}
+	log := p.stderr.String()
+	refusals := strings.Count(log, `msg="login failed"`) + strings.Count(log, `msg="login rate limited"`)
+	if refusals != 60 {
+		t.Errorf("%d of %d refusals logged one by one, want the bound of 60 a minute:\n%s", refusals, attempts, log)
+	}
+}
