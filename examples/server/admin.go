@@ -25,9 +25,9 @@ type adminArgs struct {
 // adminCommand is one admin subcommand: what it is for, the flags it needs
 // and what it does.
 type adminCommand struct {
-	synopsis string // its flags, as the usage line shows them
-	short    string // one line for the list of commands
-	summary  string // what it does, for its -h
+	synopsis string   // its flags, as the usage line shows them
+	short    string   // one line for the list of commands
+	summary  string   // what it does, for its -h
 	flags    []string // of: subdomain, name, email, realm, full-name, password-auth
 	required []string
 	// creates: the command creates things, so it may create the SQLite

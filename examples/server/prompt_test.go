@@ -93,7 +93,9 @@ func TestPasswordPromptOnATerminal(t *testing.T) {
 			}
 		}()
 		for i, prompt := range []string{"Password: ", "Password (again): "} {
-			waitFor(t, func() bool { return strings.Count(scr.String(), "Password") > i && strings.Contains(scr.String(), prompt) })
+			waitFor(t, func() bool {
+				return strings.Count(scr.String(), "Password") > i && strings.Contains(scr.String(), prompt)
+			})
 			// Type only once echo is off, as a person would see the prompt
 			// and type: the terminal's own echo is what must be off.
 			waitFor(t, func() bool {

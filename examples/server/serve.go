@@ -187,11 +187,11 @@ func buildHandler(st *sqlstore.Store, c serveConfig, log *slog.Logger) (http.Han
 		return nil, err
 	}
 	auth, err := zulipauth.New(zulipauth.Config{
-		Users:          st,
-		Authenticator:  pw,
-		Realms:         zulipauth.HostRealms{Realms: st, ExternalHost: c.externalHost},
-		TrustedProxies: c.trustedProxies,
-		ClientIPHeader: c.clientIPHeader,
+		Users:            st,
+		Authenticator:    pw,
+		Realms:           zulipauth.HostRealms{Realms: st, ExternalHost: c.externalHost},
+		TrustedProxies:   c.trustedProxies,
+		ClientIPHeader:   c.clientIPHeader,
 		APIKeyCacheTTL:   c.apiKeyCache,
 		IPLimiter:        c.ipLimiter,
 		UserLimiter:      c.userLimiter,
