@@ -2,8 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/zulipauth/zulipauth-go/zulipauth"
@@ -12,22 +10,13 @@ import (
 // RealmBySubdomain implements zulipauth.RealmStore: the realm with exactly
 // this subdomain, or zulipauth.ErrRealmNotFound.
 func (s *Store) RealmBySubdomain(ctx context.Context, subdomain string) (zulipauth.Realm, error) {
-	var r zulipauth.Realm
-	err := s.stmts.realmBySubdomain.QueryRowContext(ctx, subdomain).
-		Scan(&r.Subdomain, &r.Name, &r.Deactivated, &r.PasswordAuthDisabled, &r.Description, &r.IconURL)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return zulipauth.Realm{}, zulipauth.ErrRealmNotFound
-	case err != nil:
-		return zulipauth.Realm{}, fmt.Errorf("sqlstore: realm by subdomain: %w", err)
-	}
-	return r, nil
+	return scanRealm(s.stmt(qRealmBySubdomain).QueryRowContext(ctx, subdomain), "realm by subdomain")
 }
 
 // CreateRealm adds a realm with every field of r. A subdomain that exists
 // (the root realm "" always does) is zulipauth.ErrRealmExists.
 func (s *Store) CreateRealm(ctx context.Context, r zulipauth.Realm) error {
-	_, err := s.stmts.createRealm.ExecContext(ctx, r.Subdomain, r.Name, r.Deactivated, r.PasswordAuthDisabled, r.Description, r.IconURL)
+	_, err := s.stmt(qCreateRealm).ExecContext(ctx, r.Subdomain, r.Name, r.Deactivated, r.PasswordAuthDisabled, r.Description, r.IconURL)
 	switch {
 	case violation(err) == uniqueViolation:
 		return zulipauth.ErrRealmExists
@@ -40,7 +29,7 @@ func (s *Store) CreateRealm(ctx context.Context, r zulipauth.Realm) error {
 // UpdateRealm replaces the name, flags, description and icon of the realm with r's subdomain. An
 // unknown subdomain is zulipauth.ErrRealmNotFound; the realm is not created.
 func (s *Store) UpdateRealm(ctx context.Context, r zulipauth.Realm) error {
-	res, err := s.stmts.updateRealm.ExecContext(ctx, r.Name, r.Deactivated, r.PasswordAuthDisabled, r.Description, r.IconURL, r.Subdomain)
+	res, err := s.stmt(qUpdateRealm).ExecContext(ctx, r.Name, r.Deactivated, r.PasswordAuthDisabled, r.Description, r.IconURL, r.Subdomain)
 	if err != nil {
 		return fmt.Errorf("sqlstore: update realm: %w", err)
 	}

@@ -83,7 +83,7 @@ type Store struct {
 	write   *sql.DB // writes and migrations; the same as read except for SQLite opened by Open
 	owned   bool    // Close closes read and write
 
-	stmts     statements
+	stmts     []*sql.Stmt // by query.index; see statements.go
 	now       func() time.Time
 	closeOnce sync.Once
 	closeErr  error
@@ -257,8 +257,8 @@ func newStore(ctx context.Context, dialect Dialect, read, write *sql.DB, owned b
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.stmts.prepare(ctx, s); err != nil {
-		s.stmts.close()
+	if err := s.prepare(ctx); err != nil {
+		s.closeStatements()
 		return nil, err
 	}
 	return s, nil
@@ -269,7 +269,7 @@ func newStore(ctx context.Context, dialect Dialect, read, write *sql.DB, owned b
 // Close may be called more than once; later calls return the first result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		errs := []error{s.stmts.close()}
+		errs := []error{s.closeStatements()}
 		if s.owned {
 			errs = append(errs, s.write.Close())
 			if s.read != s.write {

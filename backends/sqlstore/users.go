@@ -14,7 +14,7 @@ import (
 // folds (zulipauth.FoldEmail) like email. A user of another realm, or a realm
 // that does not exist, is zulipauth.ErrUserNotFound.
 func (s *Store) UserByEmail(ctx context.Context, realm, email string) (zulipauth.User, error) {
-	return s.scanUser(s.stmts.userByEmail.QueryRowContext(ctx, realm, zulipauth.FoldEmail(email)), "user by email")
+	return scanUser(s.stmt(qUserByEmail).QueryRowContext(ctx, realm, zulipauth.FoldEmail(email)), "user by email")
 }
 
 // UserByAPIKey implements zulipauth.UserStore: the user whose API key is
@@ -28,7 +28,7 @@ func (s *Store) UserByAPIKey(ctx context.Context, key string) (zulipauth.User, e
 		}
 		return zulipauth.User{}, zulipauth.ErrUserNotFound
 	}
-	return s.scanUser(s.stmts.userByAPIKey.QueryRowContext(ctx, key), "user by API key")
+	return scanUser(s.stmt(qUserByAPIKey).QueryRowContext(ctx, key), "user by API key")
 }
 
 // UserWithRealmByAPIKey implements zulipauth.UserWithRealmFinder: the user
@@ -41,26 +41,14 @@ func (s *Store) UserWithRealmByAPIKey(ctx context.Context, key string) (zulipaut
 		}
 		return zulipauth.User{}, zulipauth.Realm{}, zulipauth.ErrUserNotFound
 	}
-	var u zulipauth.User
-	var r zulipauth.Realm
-	err := s.stmts.userWithRealmByAPIKey.QueryRowContext(ctx, key).Scan(&u.ID, &u.Realm, &u.Email, &u.FullName, &u.APIKey,
-		&u.PasswordHash, &u.Deactivated, &u.PasswordResetRequired, dbTime{&u.CreatedAt},
-		&r.Name, &r.Deactivated, &r.PasswordAuthDisabled, &r.Description, &r.IconURL)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return zulipauth.User{}, zulipauth.Realm{}, zulipauth.ErrUserNotFound
-	case err != nil:
-		return zulipauth.User{}, zulipauth.Realm{}, fmt.Errorf("sqlstore: user with realm by API key: %w", err)
-	}
-	r.Subdomain = u.Realm
-	return u, r, nil
+	return scanUserWithRealm(s.stmt(qUserWithRealmByAPIKey).QueryRowContext(ctx, key), "user with realm by API key")
 }
 
 // EmailInOtherRealm implements zulipauth.OtherRealmFinder: whether a realm
 // other than realm has a user whose email folds like email.
 func (s *Store) EmailInOtherRealm(ctx context.Context, realm, email string) (bool, error) {
 	var one int
-	err := s.stmts.emailInOtherRealm.QueryRowContext(ctx, zulipauth.FoldEmail(email), realm).Scan(&one)
+	err := s.stmt(qEmailInOtherRealm).QueryRowContext(ctx, zulipauth.FoldEmail(email), realm).Scan(&one)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return false, nil
@@ -73,7 +61,7 @@ func (s *Store) EmailInOtherRealm(ctx context.Context, realm, email string) (boo
 // CountUsers returns how many users the store holds, in every realm.
 func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	var n int
-	if err := s.stmts.countUsers.QueryRowContext(ctx).Scan(&n); err != nil {
+	if err := s.stmt(qCountUsers).QueryRowContext(ctx).Scan(&n); err != nil {
 		return 0, fmt.Errorf("sqlstore: count users: %w", err)
 	}
 	return n, nil
@@ -81,20 +69,7 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 
 // UserByID returns the user with the id, or zulipauth.ErrUserNotFound.
 func (s *Store) UserByID(ctx context.Context, id int64) (zulipauth.User, error) {
-	return s.scanUser(s.stmts.userByID.QueryRowContext(ctx, id), "user by id")
-}
-
-func (s *Store) scanUser(row *sql.Row, op string) (zulipauth.User, error) {
-	var u zulipauth.User
-	err := row.Scan(&u.ID, &u.Realm, &u.Email, &u.FullName, &u.APIKey, &u.PasswordHash,
-		&u.Deactivated, &u.PasswordResetRequired, dbTime{&u.CreatedAt})
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return zulipauth.User{}, zulipauth.ErrUserNotFound
-	case err != nil:
-		return zulipauth.User{}, fmt.Errorf("sqlstore: %s: %w", op, err)
-	}
-	return u, nil
+	return scanUser(s.stmt(qUserByID).QueryRowContext(ctx, id), "user by id")
 }
 
 // CreateUser implements zulipauth.UserCreator. The store assigns the id, a
@@ -114,7 +89,7 @@ func (s *Store) CreateUser(ctx context.Context, nu zulipauth.NewUser) (zulipauth
 	// another user's, which 190 random bits make a theoretical case.
 	for range 3 {
 		u.APIKey = zulipauth.GenerateAPIKey()
-		err := s.stmts.createUser.QueryRowContext(ctx, nu.Realm, nu.Email, key, nu.FullName, nu.PasswordHash,
+		err := s.stmt(qCreateUser).QueryRowContext(ctx, nu.Realm, nu.Email, key, nu.FullName, nu.PasswordHash,
 			u.APIKey, s.dialect.timeArg(u.CreatedAt)).Scan(&u.ID)
 		switch violation(err) {
 		case noViolation:
@@ -141,7 +116,7 @@ func (s *Store) CreateUser(ctx context.Context, nu zulipauth.NewUser) (zulipauth
 
 func (s *Store) emailTaken(ctx context.Context, realm, emailKey string) (bool, error) {
 	var one int
-	err := s.stmts.emailTaken.QueryRowContext(ctx, realm, emailKey).Scan(&one)
+	err := s.stmt(qEmailTaken).QueryRowContext(ctx, realm, emailKey).Scan(&one)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return false, nil
@@ -154,7 +129,7 @@ func (s *Store) emailTaken(ctx context.Context, realm, emailKey string) (bool, e
 // UpdatePasswordHash implements zulipauth.PasswordHashUpdater. The hash is
 // stored as given; an unknown id is zulipauth.ErrUserNotFound.
 func (s *Store) UpdatePasswordHash(ctx context.Context, userID int64, hash string) error {
-	return s.updateUser(ctx, s.stmts.updatePasswordHash, "update password hash", hash, userID)
+	return s.updateUser(ctx, s.stmt(qUpdatePasswordHash), "update password hash", hash, userID)
 }
 
 // RegenerateAPIKey implements zulipauth.APIKeyRegenerator: the user gets a
@@ -163,7 +138,7 @@ func (s *Store) UpdatePasswordHash(ctx context.Context, userID int64, hash strin
 func (s *Store) RegenerateAPIKey(ctx context.Context, userID int64) (string, error) {
 	for range 3 {
 		key := zulipauth.GenerateAPIKey()
-		err := s.updateUser(ctx, s.stmts.updateAPIKey, "regenerate API key", key, userID)
+		err := s.updateUser(ctx, s.stmt(qUpdateAPIKey), "regenerate API key", key, userID)
 		if violation(err) == uniqueViolation {
 			continue // another user has the key (see CreateUser)
 		}
@@ -179,7 +154,7 @@ func (s *Store) RegenerateAPIKey(ctx context.Context, userID int64) (string, err
 // one statement: what changing a password means. An unknown id is
 // zulipauth.ErrUserNotFound.
 func (s *Store) SetPassword(ctx context.Context, userID int64, hash string) error {
-	res, err := s.stmts.setPassword.ExecContext(ctx, hash, false, userID)
+	res, err := s.stmt(qSetPassword).ExecContext(ctx, hash, false, userID)
 	if err != nil {
 		return fmt.Errorf("sqlstore: set password: %w", err)
 	}
@@ -195,13 +170,13 @@ func (s *Store) SetPassword(ctx context.Context, userID int64, hash string) erro
 // SetUserDeactivated deactivates (true) or reactivates (false) a user. An
 // unknown id is zulipauth.ErrUserNotFound.
 func (s *Store) SetUserDeactivated(ctx context.Context, userID int64, deactivated bool) error {
-	return s.updateUser(ctx, s.stmts.setDeactivated, "set deactivated", deactivated, userID)
+	return s.updateUser(ctx, s.stmt(qSetDeactivated), "set deactivated", deactivated, userID)
 }
 
 // SetPasswordResetRequired sets (true) or clears (false) the user's required
 // password reset. An unknown id is zulipauth.ErrUserNotFound.
 func (s *Store) SetPasswordResetRequired(ctx context.Context, userID int64, required bool) error {
-	return s.updateUser(ctx, s.stmts.setResetRequired, "set password reset required", required, userID)
+	return s.updateUser(ctx, s.stmt(qSetResetRequired), "set password reset required", required, userID)
 }
 
 // updateUser runs an UPDATE whose last argument is the user id; no row is
