@@ -8,16 +8,47 @@
 // ([UserStore]), its password checks ([Authenticator]), its rate-limit state
 // ([Limiter]) and its organizations ([RealmResolver]).
 //
-// The package imports only the standard library and golang.org/x/time/rate.
-// Backends live in sibling packages: backends/password (argon2id hashes),
-// backends/memstore (users in memory) and others.
+// # Where to start
 //
-// A host application builds one [Auth] with [New] and mounts it:
+// A host application builds one [Auth] with [New] from a [Config], mounts the
+// login endpoints with [Auth.Mount], and wraps its own API routes with
+// [Auth.RequireAPIKey]; a handler behind it reads the authenticated user with
+// [UserFrom]:
 //
+//	store := memstore.New() // or sqlstore.Open(ctx, "sqlite", "app.db"), or your own UserStore
+//	pw, err := password.New(store)
+//	if err != nil { ... }
 //	auth, err := zulipauth.New(zulipauth.Config{Users: store, Authenticator: pw})
 //	if err != nil { ... }
-//	auth.Mount(mux)
+//	mux := http.NewServeMux()
+//	auth.Mount(mux) // fetch_api_key, server_settings
+//	mux.Handle("/api/v1/users/me", auth.RequireAPIKey(http.HandlerFunc(me)))
 //	http.ListenAndServe(addr, zulipauth.MergeSlashes(mux))
+//
+//	func me(w http.ResponseWriter, r *http.Request) {
+//		u, _ := zulipauth.UserFrom(r.Context())
+//		zulipauth.WriteSuccess(w, map[string]any{"user_id": u.ID, "email": u.Email})
+//	}
+//
+// Answer your own endpoints in Zulip's shape with [WriteSuccess] and
+// [WriteError] (the constructors such as [BadRequest] build the errors).
+//
+// # Backends
+//
+// The package imports only the standard library and golang.org/x/time/rate;
+// backends live in sibling packages of this module:
+//
+//   - backends/password: an Authenticator for argon2id password hashes kept
+//     in any UserStore (Zulip's EmailAuthBackend);
+//   - backends/memstore: users and realms in memory, for tests and small
+//     applications;
+//   - backends/sqlstore: users and realms in SQLite (embedded, the default)
+//     or PostgreSQL, with migrations;
+//   - backends/storetest: the conformance suite every UserStore runs, yours
+//     included.
+//
+// [Chain] joins several authenticators as Zulip tries its backends, and
+// [ErrorFor] is the one table that maps their failures to Zulip's answers.
 //
 // The wire behaviour follows the Zulip server: status codes, error codes,
 // messages, field order and where parameters are read from. Where Zulip is

@@ -4,7 +4,8 @@ import "context"
 
 // UserStore is where a host application's users live. It is the one seam every
 // deployment fills: backends/memstore and backends/sqlstore implement it, and
-// an application can adapt its own users table (see examples/custombackend).
+// an application can adapt its own users table by implementing these two
+// methods and running backends/storetest against it.
 //
 // The contract, which backends/storetest checks:
 //   - UserByEmail finds the user of realm whose delivery email equals email
