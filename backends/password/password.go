@@ -1,6 +1,14 @@
-// Package password is a zulipauth.Authenticator for passwords kept as
-// argon2id hashes (github.com/alexedwards/argon2id encoding) in any
-// zulipauth.UserStore: Zulip's EmailAuthBackend.
+// Package password is a zulipauth.Authenticator for passwords kept as hashes
+// in any zulipauth.UserStore: Zulip's EmailAuthBackend.
+//
+// New hashes are argon2id (github.com/alexedwards/argon2id encoding, see
+// [FormatArgon2id]). Hashes from elsewhere are verified too, so that the users
+// of another system log in without a reset, and are upgraded to argon2id on
+// their next correct login: Django's argon2, pbkdf2_sha256 and bcrypt_sha256
+// (what a Zulip server's database holds), bare bcrypt (Rails, Laravel, Go) and
+// argon2id with older parameters; see [Format] and [WithFormats]. Parameters
+// read from a stored hash are bounded before any work is done with them, and
+// [CheckHash] tells an import command whether a hash will verify.
 //
 // An attempt is checked in the order of Zulip's EmailAuthBackend, status
 // before password:
@@ -13,23 +21,32 @@
 //  4. the user is looked up by (realm, trimmed username, ignoring case);
 //  5. the user is deactivated: zulipauth.ErrUserDeactivated;
 //  6. the password is verified. An unknown user, a user without a usable
-//     password and a corrupt stored hash are verified against a dummy hash, so
-//     that they cost what a wrong password costs and timing does not reveal
-//     which accounts exist; all are zulipauth.ErrBadCredentials, except an
-//     unknown user whose email another realm has, where the store can tell
-//     (zulipauth.OtherRealmFinder): zulipauth.ErrWrongRealm, Zulip's 404;
+//     password ("" or Django's unusable "!...") and a stored hash this
+//     package cannot use (corrupt, unknown format, a format not accepted,
+//     parameters out of bounds; logged as a warning without the hash) are
+//     verified against a dummy argon2id hash with the current parameters, so
+//     that they cost what a wrong password costs; all are
+//     zulipauth.ErrBadCredentials, except an unknown user whose email another
+//     realm has, where the store can tell (zulipauth.OtherRealmFinder):
+//     zulipauth.ErrWrongRealm;
 //  7. a correct password of a user flagged for a reset is
-//     zulipauth.ErrPasswordResetRequired. So is one whose stored hash uses
-//     older parameters when the password fails the current strength policy
-//     (Zulip's PasswordTooWeakError); otherwise such a hash is upgraded to the
-//     current parameters, where the store is a zulipauth.PasswordHashUpdater.
+//     zulipauth.ErrPasswordResetRequired. So is one whose stored hash is due
+//     for an upgrade (older parameters or a legacy format) when the password
+//     fails the current strength policy (Zulip's PasswordTooWeakError);
+//     otherwise such a hash is upgraded to argon2id with the current
+//     parameters, where the store is a zulipauth.PasswordHashUpdater.
+//
+// Each format costs what its own parameters ask for, so the time of a login
+// to an account with a legacy hash differs from that of a wrong password for
+// an unknown user until the hash has been upgraded. Comparisons are in
+// constant time.
 //
 // Verifications run at bounded concurrency (default GOMAXPROCS): each holds
-// Params.Memory of RAM for tens of milliseconds, and an unbounded number
-// would let a flood of logins exhaust memory. Attempts beyond the bound wait,
-// in a bounded queue and for a bounded time, honouring the request's context;
-// beyond that they fail at once with zulipauth.ErrBusy, which the handler
-// answers with 429 and a short Retry-After.
+// up to Params.Memory of RAM, or a core, for tens of milliseconds, and an
+// unbounded number would let a flood of logins exhaust the machine. Attempts
+// beyond the bound wait, in a bounded queue and for a bounded time, honouring
+// the request's context; beyond that they fail at once with zulipauth.ErrBusy,
+// which the handler answers with 429 and a short Retry-After.
 package password
 
 import (
@@ -40,6 +57,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -49,23 +67,6 @@ import (
 
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
-
-// Params are argon2id parameters: memory in KiB, iterations, lanes, and the
-// salt and key lengths in bytes.
-type Params = argon2id.Params
-
-// DefaultParams are the parameters new hashes are made with: OWASP's
-// recommended argon2id configuration of 19 MiB, 2 iterations, 1 lane, with a
-// 16-byte salt and a 32-byte key. They are fixed, never derived from the
-// machine, so that every instance of an application hashes alike and a hash
-// made on one machine verifies at the same cost on another.
-var DefaultParams = Params{Memory: 19 * 1024, Iterations: 2, Parallelism: 1, SaltLength: 16, KeyLength: 32}
-
-// MaxParams bounds the parameters decoded from a stored hash before any work
-// is done with them: a hash asking for more (a tampered row, or one from a
-// system with other ideas) is treated as corrupt rather than allowed to take
-// gigabytes of memory or minutes of CPU.
-var MaxParams = Params{Memory: 256 * 1024, Iterations: 16, Parallelism: 16, SaltLength: 64, KeyLength: 64}
 
 // ErrWeakPassword is returned by [Authenticator.Hash] (wrapped with the
 // policy's reason) for a password the strength policy refuses.
@@ -86,45 +87,19 @@ func MinLength(n int) func(string) error {
 	}
 }
 
-// Option configures an [Authenticator].
-type Option func(*Authenticator)
-
-// WithParams sets the parameters of new hashes (default [DefaultParams]).
-func WithParams(p Params) Option { return func(a *Authenticator) { a.params = p } }
-
-// WithMaxConcurrent bounds simultaneous hash computations (default GOMAXPROCS).
-func WithMaxConcurrent(n int) Option { return func(a *Authenticator) { a.maxConcurrent = n } }
-
-// WithMaxWaiting bounds the attempts waiting for a slot (default 64 per
-// concurrent slot); more fail at once with zulipauth.ErrBusy.
-func WithMaxWaiting(n int) Option { return func(a *Authenticator) { a.maxWaiting = n } }
-
-// WithMaxWait bounds how long an attempt waits for a slot (default 5 s).
-func WithMaxWait(d time.Duration) Option { return func(a *Authenticator) { a.maxWait = d } }
-
-// WithPolicy sets the strength policy (default MinLength(6)). It is applied
-// by Hash and, as in Zulip, when a correct password's outdated hash is due
-// for an upgrade.
-func WithPolicy(p func(password string) error) Option {
-	return func(a *Authenticator) { a.policy = p }
-}
-
-// WithLogger sets where corrupt stored hashes and failed upgrades are
-// reported (default slog.Default()). Nothing secret is ever logged.
-func WithLogger(l *slog.Logger) Option { return func(a *Authenticator) { a.log = l } }
-
-// Authenticator verifies passwords against argon2id hashes in a UserStore.
+// Authenticator verifies passwords against the hashes in a UserStore.
 // Create it with [New]; it is safe for concurrent use.
 type Authenticator struct {
 	users         zulipauth.UserStore
 	params        Params
+	formats       []Format
 	maxConcurrent int
 	maxWaiting    int
 	maxWait       time.Duration
 	policy        func(string) error
 	log           *slog.Logger
 	gate          *gate
-	dummyHash     string
+	dummy         storedHash
 }
 
 // New returns an Authenticator over users. It fails on invalid options.
@@ -134,7 +109,8 @@ func New(users zulipauth.UserStore, opts ...Option) (*Authenticator, error) {
 	}
 	a := &Authenticator{
 		users:         users,
-		params:        DefaultParams,
+		params:        DefaultParams(),
+		formats:       append([]Format{FormatArgon2id}, legacyFormats...),
 		maxConcurrent: runtime.GOMAXPROCS(0),
 		maxWait:       5 * time.Second,
 		policy:        MinLength(6),
@@ -156,11 +132,20 @@ func New(users zulipauth.UserStore, opts ...Option) (*Authenticator, error) {
 	case a.policy == nil || a.log == nil:
 		return nil, errors.New("password: WithPolicy and WithLogger need a non-nil value")
 	}
+	for _, f := range a.formats {
+		if !f.known() {
+			return nil, fmt.Errorf("password: WithFormats: unknown format %q", f)
+		}
+	}
 	if err := checkParams(a.params); err != nil {
 		return nil, fmt.Errorf("password: WithParams: %w", err)
 	}
+	dummy, err := decodeHash(dummyHash(a.params))
+	if err != nil {
+		return nil, fmt.Errorf("password: the dummy hash: %w", err) // unreachable: the parameters are checked
+	}
 	a.gate = newGate(a.maxConcurrent, a.maxWaiting, a.maxWait)
-	a.dummyHash = dummyHash(a.params)
+	a.dummy = dummy
 	return a, nil
 }
 
@@ -175,30 +160,12 @@ func dummyHash(p Params) string {
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Iterations, p.Parallelism, b64(salt), b64(key))
 }
 
-// checkParams reports parameters outside [1, MaxParams] (and the minimums
-// argon2 itself needs: one lane, one pass, 8 KiB per lane, 8-byte salts and
-// 16-byte keys).
-func checkParams(p Params) error {
-	switch {
-	case p.Iterations < 1 || p.Iterations > MaxParams.Iterations:
-		return fmt.Errorf("iterations %d outside [1, %d]", p.Iterations, MaxParams.Iterations)
-	case p.Parallelism < 1 || p.Parallelism > MaxParams.Parallelism:
-		return fmt.Errorf("parallelism %d outside [1, %d]", p.Parallelism, MaxParams.Parallelism)
-	case p.Memory < 8*uint32(p.Parallelism) || p.Memory > MaxParams.Memory:
-		return fmt.Errorf("memory %d KiB outside [%d, %d]", p.Memory, 8*uint32(p.Parallelism), MaxParams.Memory)
-	case p.SaltLength < 8 || p.SaltLength > MaxParams.SaltLength:
-		return fmt.Errorf("salt length %d outside [8, %d]", p.SaltLength, MaxParams.SaltLength)
-	case p.KeyLength < 16 || p.KeyLength > MaxParams.KeyLength:
-		return fmt.Errorf("key length %d outside [16, %d]", p.KeyLength, MaxParams.KeyLength)
-	}
-	return nil
-}
-
 // AuthMethod names this authenticator for server_settings: "email", Zulip's
 // EmailAuthBackend.
 func (a *Authenticator) AuthMethod() string { return "email" }
 
-// Authenticate implements zulipauth.Authenticator.
+// Authenticate implements zulipauth.Authenticator, in the order the package
+// documentation gives.
 func (a *Authenticator) Authenticate(ctx context.Context, at zulipauth.Attempt) (zulipauth.User, error) {
 	// Zulip's EmailAuthBackend answers these two before any lookup.
 	if at.Realm.PasswordAuthDisabled {
@@ -225,31 +192,26 @@ func (a *Authenticator) Authenticate(ctx context.Context, at zulipauth.Attempt) 
 	}
 	defer a.gate.leave()
 
-	hash := user.PasswordHash
-	var stored *Params
-	if found && hash != "" {
-		if stored, err = boundedParams(hash); err != nil {
-			a.log.WarnContext(ctx, "password: unusable stored password hash; login refused",
-				"user_id", user.ID, "error", err)
-		}
+	var stored storedHash
+	if found {
+		stored = a.usableHash(ctx, user)
 	}
 	if stored == nil {
-		// Unknown user, no usable password or a corrupt hash: spend what a
-		// real verification costs, then fail.
-		argon2id.ComparePasswordAndHash(at.Password, a.dummyHash) //nolint:errcheck // outcome irrelevant
+		// Unknown user, no usable password or a hash we cannot use: spend
+		// what a real verification costs, then fail.
+		a.dummy.matches(at.Password)
 		if !found {
 			return zulipauth.User{}, a.unknownUser(ctx, at.Realm.Subdomain, email)
 		}
 		return zulipauth.User{}, zulipauth.ErrBadCredentials
 	}
-	match, err := argon2id.ComparePasswordAndHash(at.Password, hash)
-	if err != nil || !match {
+	if !stored.matches(at.Password) {
 		return zulipauth.User{}, zulipauth.ErrBadCredentials
 	}
 	if user.PasswordResetRequired {
 		return zulipauth.User{}, zulipauth.ErrPasswordResetRequired
 	}
-	if *stored != a.params {
+	if !stored.upToDate(a.params) {
 		if a.policy(at.Password) != nil {
 			return zulipauth.User{}, zulipauth.ErrPasswordResetRequired
 		}
@@ -258,9 +220,29 @@ func (a *Authenticator) Authenticate(ctx context.Context, at zulipauth.Attempt) 
 	return user, nil
 }
 
-// unknownUser is the failure for an email the realm does not know: Zulip's
-// 404 "Invalid subdomain" (zulipauth.ErrWrongRealm) when the store can tell
-// that another realm has it, otherwise bad credentials.
+// usableHash decodes the user's stored hash, or returns nil when there is
+// none to verify against. "" and Django's unusable password are an ordinary
+// state of an account; anything else unusable is a fault of the data, logged
+// with the reason, which never contains the hash.
+func (a *Authenticator) usableHash(ctx context.Context, user zulipauth.User) storedHash {
+	stored, err := decodeHash(user.PasswordHash)
+	switch {
+	case errors.Is(err, errNoPassword):
+		return nil
+	case err == nil && !slices.Contains(a.formats, stored.format()):
+		err = fmt.Errorf("format %s is not accepted (WithFormats)", stored.format())
+	}
+	if err != nil {
+		a.log.WarnContext(ctx, "password: unusable stored password hash; login refused",
+			"user_id", user.ID, "error", err)
+		return nil
+	}
+	return stored
+}
+
+// unknownUser is the failure for an email the realm does not know:
+// zulipauth.ErrWrongRealm when the store can tell that another realm has it,
+// otherwise bad credentials.
 func (a *Authenticator) unknownUser(ctx context.Context, realm, email string) error {
 	f, ok := a.users.(zulipauth.OtherRealmFinder)
 	if !ok {
@@ -277,7 +259,8 @@ func (a *Authenticator) unknownUser(ctx context.Context, realm, email string) er
 }
 
 // upgrade rehashes a correct password with the current parameters. Failure
-// is logged and otherwise ignored: the login itself was valid.
+// is logged and otherwise ignored: the login itself was valid, and the next
+// one tries again.
 func (a *Authenticator) upgrade(ctx context.Context, user zulipauth.User, pw string) {
 	up, ok := a.users.(zulipauth.PasswordHashUpdater)
 	if !ok {
@@ -290,19 +273,6 @@ func (a *Authenticator) upgrade(ctx context.Context, user zulipauth.User, pw str
 	if err != nil {
 		a.log.ErrorContext(ctx, "password: upgrading a password hash failed", "user_id", user.ID, "error", err)
 	}
-}
-
-// boundedParams decodes the parameters of an encoded hash and checks them
-// against MaxParams before anything is computed with them.
-func boundedParams(hash string) (*Params, error) {
-	p, _, _, err := argon2id.DecodeHash(hash)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkParams(*p); err != nil {
-		return nil, err
-	}
-	return p, nil
 }
 
 // Hash returns the encoded argon2id hash of pw with the current parameters,

@@ -57,7 +57,7 @@ func loadClient(workers int) *http.Client {
 // saturation. Run: go test -run '^$' -bench LoginThroughput -benchtime 1x ./examples/server
 func BenchmarkLoginThroughput(b *testing.B) {
 	procs := runtime.GOMAXPROCS(0)
-	hash, err := argon2id.CreateHash("a long password", &password.DefaultParams)
+	hash, err := argon2id.CreateHash("a long password", new(password.DefaultParams()))
 	if err != nil {
 		b.Fatal(err)
 	}

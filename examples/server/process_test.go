@@ -194,7 +194,7 @@ func TestKillDuringHashUpgrades(t *testing.T) {
 		t.Fatalf("reopening after SIGKILL: %v", err)
 	}
 	defer st.Close()
-	current := fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$", password.DefaultParams.Memory, password.DefaultParams.Iterations, password.DefaultParams.Parallelism)
+	current := fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$", password.DefaultParams().Memory, password.DefaultParams().Iterations, password.DefaultParams().Parallelism)
 	for i := range upgraded {
 		u, err := st.UserByEmail(context.Background(), "", fmt.Sprintf("u%d@zulip.com", i))
 		if err != nil {
