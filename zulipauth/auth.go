@@ -50,8 +50,13 @@ func New(cfg Config) (*Auth, error) {
 	return a, nil
 }
 
-// Mount registers the login endpoints on mux: /api/v1/fetch_api_key and
-// /api/v1/server_settings, and /api/v1/dev_fetch_api_key (see
+// Mount registers the login endpoints on mux: /api/v1/fetch_api_key,
+// /api/v1/jwt/fetch_api_key (see [Auth.JWTFetchAPIKey]; without
+// Config.TokenVerifier it answers that JWT is not enabled, as Zulip does),
+// /api/v1/server_settings, /api/v1/users/me/api_key/regenerate behind
+// [Auth.RequireAPIKey] where the store can regenerate keys (an
+// [APIKeyRegenerator]; see [Auth.RegenerateAPIKeyHandler]), and
+// /api/v1/dev_fetch_api_key (see
 // [Auth.InsecureDevFetchAPIKey]) only where Config.InsecureDevLogin is set.
 //
 // The path is registered without a method, so that other methods get Zulip's
@@ -60,7 +65,11 @@ func New(cfg Config) (*Auth, error) {
 // (which request //api/v1/...) reach it.
 func (a *Auth) Mount(mux *http.ServeMux) {
 	mux.Handle("/api/v1/fetch_api_key", a.FetchAPIKey())
+	mux.Handle("/api/v1/jwt/fetch_api_key", a.JWTFetchAPIKey())
 	mux.Handle("/api/v1/server_settings", a.ServerSettings())
+	if _, ok := a.cfg.Users.(APIKeyRegenerator); ok {
+		mux.Handle("/api/v1/users/me/api_key/regenerate", a.RequireAPIKey(a.RegenerateAPIKeyHandler()))
+	}
 	if a.cfg.InsecureDevLogin {
 		mux.Handle("/api/v1/dev_fetch_api_key", a.InsecureDevFetchAPIKey())
 	}

@@ -20,6 +20,13 @@ type Config struct {
 	// or several joined with [Chain]. Required.
 	Authenticator Authenticator
 
+	// TokenVerifier checks the tokens of the JWT login
+	// (/api/v1/jwt/fetch_api_key, see [Auth.JWTFetchAPIKey]), such as
+	// backends/jwt with keys per realm. Default: none, so the JWT login
+	// answers every realm "JWT authentication is not enabled for this
+	// organization", as Zulip does without JWT_AUTH_KEYS.
+	TokenVerifier TokenVerifier
+
 	// Realms resolves the organization of a request. Default: when Users is
 	// also a [RealmStore], the root realm of that store ([HostRealms] without
 	// an ExternalHost); otherwise one active realm named "Zulip" that allows
@@ -106,10 +113,13 @@ type Config struct {
 const (
 	DefaultMaxBodyBytes     = 64 << 10
 	DefaultMaxPasswordBytes = 1024
-	// DefaultZulipVersion and DefaultZulipFeatureLevel describe Zulip 9.0,
-	// whose API (realm_url, user_id in fetch_api_key) this package speaks.
-	DefaultZulipVersion      = "9.0"
-	DefaultZulipFeatureLevel = 278
+	// DefaultZulipVersion and DefaultZulipFeatureLevel describe Zulip 10.0
+	// (feature level 371), the oldest release the current mobile app
+	// (zulip-flutter) supports without a warning: it refuses servers below
+	// feature level 277 and calls those below 371 unsupported. Nothing in
+	// the login API this package speaks changed between them.
+	DefaultZulipVersion      = "10.0"
+	DefaultZulipFeatureLevel = 371
 )
 
 // check reports the first misconfiguration in c, naming the field.
@@ -119,6 +129,8 @@ func (c *Config) check() error {
 		return errors.New("zulipauth: Config.Users is required")
 	case isNil(c.Authenticator):
 		return errors.New("zulipauth: Config.Authenticator is required")
+	case c.TokenVerifier != nil && isNil(c.TokenVerifier):
+		return fmt.Errorf("zulipauth: Config.TokenVerifier is a nil %T: leave it unset to disable the JWT login", c.TokenVerifier)
 	}
 	if err := checkAuthenticator(c.Authenticator); err != nil {
 		return err

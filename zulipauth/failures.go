@@ -33,6 +33,8 @@ var failures = []failure{
 	{ErrWrongRealm, AuthenticationFailed},
 	{ErrBadCredentials, AuthenticationFailed},
 	{ErrUserNotFound, AuthenticationFailed},
+	{ErrBadToken, badToken},
+	{ErrNoEmailInToken, noEmailInToken},
 }
 
 // Outcomes that end a login at once rather than let a chain try its next
@@ -74,7 +76,8 @@ func busy() *Error { return RateLimited(time.Second) }
 // ErrPasswordAuthDisabled and ErrPasswordResetRequired get their Zulip
 // codes; ErrRealmNotFound is 404 NONEXISTENT_SUBDOMAIN; ErrWrongRealm,
 // ErrBadCredentials and ErrUserNotFound are 401 AUTHENTICATION_FAILED;
-// ErrBusy is 429. Anything else, a context error included, is a fault: only
+// ErrBusy is 429; ErrBadToken and ErrNoEmailInToken are the JWT login's
+// 400s. Anything else, a context error included, is a fault: only
 // the handler knows whether the request's own context ended (the client's
 // doing) or a component timed out (a fault).
 func ErrorFor(err error) (*Error, bool) {

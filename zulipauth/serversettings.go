@@ -15,7 +15,8 @@ import (
 // authentication_methods reflects Config.Authenticator: "email" and "ldap"
 // for authenticators that name themselves so ([MethodNamer]); "password" when
 // either is enabled and the realm allows password login; "dev" where
-// Config.InsecureDevLogin is set. realm_url and its
+// Config.InsecureDevLogin is set; "jwt" (a key Zulip does not send; clients
+// ignore it) where Config.TokenVerifier has keys for the realm. realm_url and its
 // deprecated alias realm_uri are the realm's host as the resolver knows it
 // from configuration ([RealmHostNamer]: HostRealms with an ExternalHost),
 // else the request's Host, with https when the connection, or a trusted
@@ -42,6 +43,10 @@ type authenticationMethods struct {
 	Apple         bool `json:"apple"`
 	SAML          bool `json:"saml"`
 	OpenIDConnect bool `json:"openid connect"`
+	// JWT is this package's addition, sent only when true: Zulip sends no
+	// key for its JWT login (its OpenAPI description allows no other key),
+	// and clients read only the keys they know.
+	JWT bool `json:"jwt,omitempty"`
 }
 
 // externalAuthenticationMethod is one entry of
@@ -109,6 +114,7 @@ func (a *Auth) serveServerSettings(w http.ResponseWriter, r *http.Request) {
 			Dev:      a.cfg.InsecureDevLogin,
 			Email:    email,
 			LDAP:     ldap,
+			JWT:      a.cfg.TokenVerifier != nil && a.cfg.TokenVerifier.TokenLoginEnabled(realm),
 		},
 		ZulipVersion:                  a.cfg.ZulipVersion,
 		ZulipMergeBase:                a.cfg.ZulipMergeBase,

@@ -28,7 +28,7 @@ func TestServerSettings(t *testing.T) {
 	w := settings(f, "GET", "chat.example.com")
 	want := `{"result":"success","msg":"",` +
 		`"authentication_methods":{"password":true,"dev":false,"email":true,"ldap":false,"remoteuser":false,"github":false,"azuread":false,"gitlab":false,"google":false,"apple":false,"saml":false,"openid connect":false},` +
-		`"zulip_version":"9.0","zulip_merge_base":"9.0","zulip_feature_level":278,"push_notifications_enabled":false,"is_incompatible":false,` +
+		`"zulip_version":"10.0","zulip_merge_base":"10.0","zulip_feature_level":371,"push_notifications_enabled":false,"is_incompatible":false,` +
 		`"email_auth_enabled":true,"require_email_format_usernames":true,"realm_url":"http://chat.example.com","realm_name":"Zulip","realm_icon":"","realm_description":"",` +
 		`"realm_web_public_access_enabled":false,"external_authentication_methods":[],"realm_uri":"http://chat.example.com"}` + "\n"
 	if w.Code != 200 || w.Body.String() != want {

@@ -1,0 +1,232 @@
+package zulipauth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// TokenVerifier checks the signed tokens of the JWT login
+// (POST /api/v1/jwt/fetch_api_key) for a realm: an application whose own
+// single sign-on issues a JSON web token lets its clients trade it for the
+// user's API key. backends/jwt implements it on golang-jwt with keys per
+// realm, as Zulip's JWT_AUTH_KEYS.
+//
+// TokenLoginEnabled reports whether realm accepts tokens at all (it has
+// keys). VerifyToken checks token's signature and validity for realm and
+// returns the email of its "email" claim. A token that is malformed, badly
+// signed, signed with an algorithm the realm does not list, expired or not
+// yet valid is [ErrBadToken]; a valid token without an email claim is
+// [ErrNoEmailInToken]; anything else is a fault of the verifier. Both
+// methods must be safe for concurrent use; VerifyToken must honour ctx.
+type TokenVerifier interface {
+	TokenLoginEnabled(realm Realm) bool
+	VerifyToken(ctx context.Context, realm Realm, token string) (email string, err error)
+}
+
+// Errors of a [TokenVerifier], answered with Zulip's 400s.
+var (
+	// ErrBadToken: the token is not one the realm's keys verify: 400
+	// "Bad JSON web token".
+	ErrBadToken = errors.New("zulipauth: bad JSON web token")
+	// ErrNoEmailInToken: a valid token without an email claim: 400 "No
+	// email specified in JSON web token claims".
+	ErrNoEmailInToken = errors.New("zulipauth: no email in the JSON web token's claims")
+)
+
+var (
+	errTokenLoginDisabled = BadRequest("JWT authentication is not enabled for this organization")
+	errNoToken            = BadRequest("No JSON web token passed in request")
+)
+
+func badToken() *Error       { return BadRequest("Bad JSON web token") }
+func noEmailInToken() *Error { return BadRequest("No email specified in JSON web token claims") }
+
+// JWTFetchAPIKey returns the handler of POST /api/v1/jwt/fetch_api_key
+// (Zulip feature level 160): a signed token in, the user's API key out, as
+// Zulip answers. [Auth.Mount] mounts it. In order, after the preamble every
+// login shares (405 for another method, the body cap, the client's budget,
+// then the realm: 404 NONEXISTENT_SUBDOMAIN):
+//
+//  1. include_profile, a JSON boolean (default false): 400
+//     REQUEST_VARIABLE_INVALID otherwise;
+//  2. the realm has no keys (or Config.TokenVerifier is nil): 400 "JWT
+//     authentication is not enabled for this organization";
+//  3. token (form body, else query; default empty) is empty: 400 "No JSON
+//     web token passed in request";
+//  4. the token does not verify: 400 "Bad JSON web token"; no email claim:
+//     400 "No email specified in JSON web token claims";
+//  5. the email's user, with no password: a deactivated realm or user is
+//     Zulip's 401, an unknown address (another realm's included) the generic
+//     401 AUTHENTICATION_FAILED;
+//  6. 200 {"result":"success","msg":"","api_key":…,"email":…}, plus "user"
+//     (the user object of GET /users/{id}) when include_profile is true.
+//
+// Every attempt spends one event of the client's budget before any
+// verification, so a flood of forged tokens is refused with 429 before it
+// costs a signature check. The token is never logged.
+func (a *Auth) JWTFetchAPIKey() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l, data, zerr := a.tokenFetchAPIKey(w, r)
+		a.respond(w, l, data, zerr)
+	})
+}
+
+// tokenAPIKeyResponse is the JWT login's success, in Zulip's order: no
+// top-level user_id, the profile only when asked for.
+type tokenAPIKeyResponse struct {
+	APIKey  string       `json:"api_key"`
+	Email   string       `json:"email"`
+	User    *userProfile `json:"user,omitempty"`
+	Ignored []string     `json:"ignored_parameters_unsupported,omitempty"`
+}
+
+// userProfile is the user object of Zulip's GET /users/{id} (UserBase), as
+// far as a UserStore knows it: a member, not a bot.
+type userProfile struct {
+	UserID         int64   `json:"user_id"`
+	DeliveryEmail  string  `json:"delivery_email"`
+	Email          string  `json:"email"`
+	FullName       string  `json:"full_name"`
+	DateJoined     string  `json:"date_joined"`
+	IsActive       bool    `json:"is_active"`
+	IsOwner        bool    `json:"is_owner"`
+	IsAdmin        bool    `json:"is_admin"`
+	IsGuest        bool    `json:"is_guest"`
+	IsBot          bool    `json:"is_bot"`
+	BotType        *int    `json:"bot_type"`
+	BotOwnerID     *int64  `json:"bot_owner_id"`
+	Role           int     `json:"role"`
+	Timezone       string  `json:"timezone"`
+	AvatarURL      *string `json:"avatar_url"`
+	AvatarVersion  int     `json:"avatar_version"`
+	IsImportedStub bool    `json:"is_imported_stub"`
+}
+
+// roleMember is Zulip's role number of a plain member.
+const roleMember = 400
+
+func newUserProfile(u User) *userProfile {
+	return &userProfile{
+		UserID:        u.ID,
+		DeliveryEmail: u.Email,
+		Email:         u.Email,
+		FullName:      u.FullName,
+		DateJoined:    u.CreatedAt.UTC().Format(time.RFC3339),
+		IsActive:      !u.Deactivated,
+		Role:          roleMember,
+		AvatarVersion: 1,
+	}
+}
+
+// tokenLoginParams: the JWT login has no required parameter; token
+// defaults to "" and is checked after the realm, as in Zulip.
+var tokenLoginParams []string
+
+// tokenFetchAPIKey decides the JWT login's answer; it writes nothing.
+func (a *Auth) tokenFetchAPIKey(w http.ResponseWriter, r *http.Request) (*login, any, *Error) {
+	l, _, zerr := a.begin(w, r, tokenLoginParams, nil)
+	if zerr != nil {
+		return l, nil, zerr
+	}
+	includeProfile := false
+	if v, ok := l.form.get("include_profile"); ok {
+		b, ok := parseJSONBool(v)
+		if !ok {
+			return l, nil, invalidArgument("include_profile", v)
+		}
+		includeProfile = b
+	}
+	tv := a.cfg.TokenVerifier
+	if tv == nil || !tv.TokenLoginEnabled(l.realm) {
+		return l, nil, errTokenLoginDisabled
+	}
+	token, _ := l.form.get("token")
+	if token == "" {
+		return l, nil, errNoToken
+	}
+	ctx := r.Context()
+	email, err := tv.VerifyToken(ctx, l.realm, token)
+	if err != nil { // ErrBadToken and ErrNoEmailInToken are 400s; see ErrorFor
+		return l, nil, a.failed(l, "jwt/fetch_api_key: the token verifier", err)
+	}
+	l.ev.Username = email
+	user, err := a.tokenUser(ctx, l, email)
+	if err != nil {
+		return l, nil, a.failed(l, "jwt/fetch_api_key: the user lookup", err)
+	}
+	a.succeeded(l, user)
+	resp := tokenAPIKeyResponse{
+		APIKey:  user.APIKey,
+		Email:   user.Email,
+		Ignored: l.form.unused("token", "include_profile", "client"),
+	}
+	if includeProfile {
+		resp.User = newUserProfile(user)
+	}
+	return l, resp, nil
+}
+
+// tokenUser is the user a verified token names, checked as Zulip's dummy
+// backend checks it: the realm's state, the lookup, the user's state. No
+// password is involved.
+func (a *Auth) tokenUser(ctx context.Context, l *login, email string) (User, error) {
+	if l.realm.Deactivated {
+		return User{}, ErrRealmDeactivated
+	}
+	email = strings.TrimSpace(email)
+	user, err := a.cfg.Users.UserByEmail(ctx, l.realm.Subdomain, email)
+	switch {
+	case errors.Is(err, ErrUserNotFound):
+		return User{}, a.unknownAddress(ctx, l.realm.Subdomain, email)
+	case err != nil:
+		return User{}, err
+	case user.Deactivated:
+		return User{}, ErrUserDeactivated
+	}
+	return user, nil
+}
+
+// unknownAddress is the cause of a failure for an address the realm does
+// not know: ErrWrongRealm when the store can tell another realm has it (for
+// the audit; the client sees the generic 401 either way), else
+// ErrUserNotFound.
+func (a *Auth) unknownAddress(ctx context.Context, realm, email string) error {
+	if f, ok := a.cfg.Users.(OtherRealmFinder); ok {
+		elsewhere, err := f.EmailInOtherRealm(ctx, realm, email)
+		if err != nil {
+			return err
+		}
+		if elsewhere {
+			return ErrWrongRealm
+		}
+	}
+	return ErrUserNotFound
+}
+
+// parseJSONBool reads a parameter that Zulip decodes as a JSON boolean.
+func parseJSONBool(v string) (value, ok bool) {
+	switch strings.TrimSpace(v) {
+	case "true":
+		return true, true
+	case "false":
+		return false, true
+	}
+	return false, false
+}
+
+// maxEchoedValue bounds how much of a bad value an error repeats.
+const maxEchoedValue = 64
+
+// invalidArgument is Zulip's 400 REQUEST_VARIABLE_INVALID for a parameter
+// whose value it cannot use.
+func invalidArgument(name, value string) *Error {
+	if len(value) > maxEchoedValue {
+		value = value[:maxEchoedValue] + "…"
+	}
+	e := newError(http.StatusBadRequest, CodeRequestVariableInvalid, "Bad value for '"+name+"': "+value)
+	e.Fields = []Field{{"var_name", name}, {"bad_value", value}}
+	return e
+}
