@@ -6,11 +6,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // The real zulip-js client (examples/zulipjs, installed with npm ci) logs in
 // with a password, reads server_settings and users/me with the key it got,
-// and gets no key for a wrong password.
+// regenerates its key (the old one is refused at once, the cache on), and
+// gets no key for a wrong password.
 func TestZulipJSClient(t *testing.T) {
 	t.Parallel()
 	dir, _ := filepath.Abs("../zulipjs")
@@ -22,7 +24,7 @@ func TestZulipJSClient(t *testing.T) {
 		t.Skip("zulip-js is not installed: run `npm ci` in examples/zulipjs")
 	}
 	db := tempDB(t)
-	srv, _ := testServer(t, db)
+	srv, _ := testServer(t, db, func(c *serveConfig) { c.apiKeyCache = time.Hour })
 	u := parseUser(t, mustAdmin(t, db, "a long password\n", "create-user", "-email", "Iago@zulip.com", "-full-name", "Iago"))
 
 	cmd := exec.Command(node, "login.js")
@@ -43,11 +45,12 @@ func TestZulipJSClient(t *testing.T) {
 		FeatureLevel     int     `json:"feature_level"`
 		WrongPasswordKey *string `json:"wrong_password_key"`
 		BogusKeyCode     string  `json:"bogus_key_code"`
+		OldKeyCode       string  `json:"old_key_code"`
 	}
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("zulip-js printed %q", out)
 	}
-	if got.APIKeyLength != 32 || got.UserID != u.UserID || got.Email != "Iago@zulip.com" || got.WrongPasswordKey != nil || got.BogusKeyCode != "UNAUTHORIZED" {
+	if got.APIKeyLength != 32 || got.UserID != u.UserID || got.Email != "Iago@zulip.com" || got.WrongPasswordKey != nil || got.BogusKeyCode != "UNAUTHORIZED" || got.OldKeyCode != "UNAUTHORIZED" {
 		t.Errorf("zulip-js saw %+v", got)
 	}
 }

@@ -39,6 +39,16 @@ const bogus = await zulip({ realm, username, apiKey: 'A'.repeat(32) });
 const denied = await bogus.users.me.getProfile();
 check(denied.result === 'error' && denied.code === 'UNAUTHORIZED', 'a made-up key is refused', denied);
 
+// Key rotation: the new key works at once and the old one is refused.
+const rotated = await client.callEndpoint('/users/me/api_key/regenerate', 'POST', {});
+check(rotated.result === 'success' && /^[A-Za-z0-9]{32}$/.test(rotated.api_key) && rotated.api_key !== apiKey,
+  'regenerate returns a new key', rotated);
+const withOld = await client.users.me.getProfile();
+check(withOld.result === 'error' && withOld.code === 'UNAUTHORIZED', 'the old key is refused after regeneration', withOld);
+const renewed = await zulip({ realm, username, apiKey: rotated.api_key });
+const withNew = await renewed.users.me.getProfile();
+check(withNew.result === 'success' && withNew.user_id === profile.user_id, 'the new key works at once', withNew);
+
 console.log(JSON.stringify({
   api_key_length: apiKey.length,
   user_id: profile.user_id,
@@ -46,4 +56,5 @@ console.log(JSON.stringify({
   feature_level: settings.zulip_feature_level,
   wrong_password_key: wrong.config.apiKey ?? null,
   bogus_key_code: denied.code,
+  old_key_code: withOld.code,
 }));
