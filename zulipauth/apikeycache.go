@@ -168,3 +168,42 @@ func (c *apiKeyCache) forget(userID int64, unknownKeys bool) {
 	// entries dropped above, so it has nothing stale to put back.
 	c.gen.Add(1)
 }
+
+// forgetChanges drops, in one pass, the entries of the users and realms
+// the changes name, and every unknown key (a key just given out elsewhere
+// may have been refused here before).
+func (c *apiKeyCache) forgetChanges(changes []Change) {
+	if c == nil {
+		return
+	}
+	users := make(map[int64]bool, len(changes))
+	realms := map[string]bool{}
+	for _, ch := range changes {
+		if ch.UserID != 0 {
+			users[ch.UserID] = true
+		} else {
+			realms[ch.Realm] = true
+		}
+	}
+	affected := func(e *keyCacheEntry) bool { return users[e.user.ID] || realms[e.user.Realm] }
+	c.forgetMu.Lock()
+	defer c.forgetMu.Unlock()
+	c.users.deleteFunc(affected)
+	c.headers.deleteFunc(affected)
+	c.unknown.deleteFunc(func(*keyCacheEntry) bool { return true })
+	c.gen.Add(1) // last, as in forget
+}
+
+// forgetAll drops every entry.
+func (c *apiKeyCache) forgetAll() {
+	if c == nil {
+		return
+	}
+	all := func(*keyCacheEntry) bool { return true }
+	c.forgetMu.Lock()
+	defer c.forgetMu.Unlock()
+	c.users.deleteFunc(all)
+	c.headers.deleteFunc(all)
+	c.unknown.deleteFunc(all)
+	c.gen.Add(1)
+}

@@ -1,6 +1,7 @@
 package zulipauth
 
 import (
+	"fmt"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -13,6 +14,9 @@ import (
 type Auth struct {
 	cfg  Config
 	keys *apiKeyCache // nil when Config.APIKeyCacheTTL is 0
+	// follower applies the store's changes to keys (nil when the cache is
+	// off or the store has no ChangeFeed).
+	follower *changeFollower
 
 	// userAt is Config.UserLimiter when it is a MemoryLimiter reading the
 	// clock Config.Now reads: it is handed the instant a request already
@@ -28,7 +32,10 @@ type Auth struct {
 
 // New checks cfg, fills in its defaults and returns the Auth it describes.
 // Every misconfiguration New can see is an error here, naming the field,
-// rather than a panic or a surprise on the first request.
+// rather than a panic or a surprise on the first request. With the API-key
+// cache on and a store that is a [ChangeFeed], New reads where the feed
+// stands and starts following it (see Config.ChangePollInterval); call
+// [Auth.Close] to stop.
 func New(cfg Config) (*Auth, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
@@ -46,6 +53,11 @@ func New(cfg Config) (*Auth, error) {
 			size = apiKeyCacheDefaultSize
 		}
 		a.keys = newAPIKeyCache(cfg.APIKeyCacheTTL, size)
+		if feed, ok := cfg.Users.(ChangeFeed); ok && cfg.ChangePollInterval > 0 {
+			if err := a.startChangeFollower(feed, cfg.ChangePollInterval); err != nil {
+				return nil, fmt.Errorf("zulipauth: reading the store's change feed: %w", err)
+			}
+		}
 	}
 	return a, nil
 }

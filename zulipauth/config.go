@@ -52,10 +52,19 @@ type Config struct {
 	// says about an API key (its user, or that it is unknown), so a busy
 	// client costs no store lookup per request, and no parsing when it sends
 	// its canonical header. A change made to a user in the store by another
-	// process (a deactivation, a new key) takes effect here within the TTL;
-	// [Auth.RegenerateAPIKey] and [Auth.ForgetUser] act at once. Default:
-	// 0, no cache.
+	// process (a deactivation, a new key) takes effect here within
+	// ChangePollInterval where the store is a [ChangeFeed] (sqlstore and
+	// memstore are), else within the TTL; [Auth.RegenerateAPIKey] and
+	// [Auth.ForgetUser] act at once. Default: 0, no cache.
 	APIKeyCacheTTL time.Duration
+	// ChangePollInterval is how often, with the API-key cache on and a store
+	// that is a [ChangeFeed], New's follower reads the store's new changes
+	// and drops what they revoke from the cache, so a deactivation or a new
+	// key made by any process takes effect here within about this long.
+	// Default: [DefaultChangePollInterval]; negative: do not follow (changes
+	// made elsewhere then take effect within APIKeyCacheTTL). Stop the
+	// follower with [Auth.Close].
+	ChangePollInterval time.Duration
 	// APIKeyCacheSize bounds each of the cache's parts: users, unknown keys
 	// and canonical headers, so that a flood of made-up keys never pushes a
 	// user out. Default: 10,000.
@@ -284,6 +293,9 @@ func (c *Config) fillDefaults() {
 	}
 	if c.ZulipFeatureLevel == 0 {
 		c.ZulipFeatureLevel = DefaultZulipFeatureLevel
+	}
+	if c.ChangePollInterval == 0 {
+		c.ChangePollInterval = DefaultChangePollInterval
 	}
 }
 

@@ -254,7 +254,8 @@ var ErrUnsupported = errors.New("zulipauth: the store does not support this oper
 // RegenerateAPIKey gives the user a new API key through the store (an
 // [APIKeyRegenerator]) and drops the user from the API-key cache, so the old
 // key stops working at once in this process. Other processes sharing the
-// store stop accepting it within Config.APIKeyCacheTTL.
+// store stop accepting it within Config.ChangePollInterval where the store
+// is a [ChangeFeed], else within Config.APIKeyCacheTTL.
 func (a *Auth) RegenerateAPIKey(ctx context.Context, userID int64) (string, error) {
 	rg, ok := a.cfg.Users.(APIKeyRegenerator)
 	if !ok {

@@ -3,9 +3,9 @@
 // the process.
 //
 // A Store implements zulipauth.UserStore and every optional capability of the
-// core (PasswordHashUpdater, UserCreator, APIKeyRegenerator, RealmStore), and
-// passes backends/storetest. It also implements zulipauth.UserWithRealmFinder and
-// zulipauth.OtherRealmFinder. It is safe for concurrent use.
+// core (PasswordHashUpdater, UserCreator, APIKeyRegenerator, RealmStore,
+// UserWithRealmFinder, OtherRealmFinder, ChangeFeed), and passes
+// backends/storetest. It is safe for concurrent use.
 package memstore
 
 import (
@@ -27,6 +27,8 @@ type Store struct {
 	byKey    map[string]int64
 	realms   map[string]zulipauth.Realm
 	now      func() time.Time
+	changes  []zulipauth.Change // the newest maxChanges, oldest first
+	lastSeq  int64
 }
 
 type emailKey struct{ realm, folded string }
@@ -157,13 +159,17 @@ func (s *Store) RegenerateAPIKey(ctx context.Context, userID int64) (string, err
 		key = s.newKeyLocked()
 		u.APIKey = key
 		s.byKey[key] = u.ID
+		s.recordLocked(zulipauth.Change{UserID: u.ID})
 	})
 	return key, err
 }
 
 // SetUserDeactivated deactivates (true) or reactivates (false) a user.
 func (s *Store) SetUserDeactivated(ctx context.Context, userID int64, deactivated bool) error {
-	return s.update(ctx, userID, func(u *zulipauth.User) { u.Deactivated = deactivated })
+	return s.update(ctx, userID, func(u *zulipauth.User) {
+		u.Deactivated = deactivated
+		s.recordLocked(zulipauth.Change{UserID: u.ID})
+	})
 }
 
 // SetPasswordResetRequired flags (true) or clears (false) a required reset.
@@ -225,5 +231,6 @@ func (s *Store) UpdateRealm(ctx context.Context, r zulipauth.Realm) error {
 		return zulipauth.ErrRealmNotFound
 	}
 	s.realms[r.Subdomain] = r
+	s.recordLocked(zulipauth.Change{Realm: r.Subdomain})
 	return nil
 }
