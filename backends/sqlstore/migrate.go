@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -81,47 +80,11 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if s.dialect == Postgres {
-		tx, err := s.write.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("sqlstore: migrate: %w", err)
-		}
-		defer tx.Rollback()
-		if _, err := tx.ExecContext(ctx, migrationLock); err != nil {
-			return fmt.Errorf("sqlstore: migrate: lock: %w", err)
-		}
-		if err := s.applyMigrations(ctx, tx, ms); err != nil {
-			return err
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("sqlstore: migrate: commit: %w", err)
-		}
-		return nil
-	}
-
-	// SQLite: database/sql's BeginTx starts a deferred transaction, which
-	// two processes could both start and then fail to upgrade. BEGIN
-	// IMMEDIATE takes the write lock first, waiting out busy_timeout.
-	conn, err := s.write.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("sqlstore: migrate: %w", err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return fmt.Errorf("sqlstore: migrate: begin: %w", err)
-	}
-	if err := s.applyMigrations(ctx, conn, ms); err != nil {
-		if _, rbErr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rbErr != nil {
-			// Do not return a connection inside a transaction to the pool.
-			conn.Raw(func(any) error { return driver.ErrBadConn })
-		}
-		return err
-	}
-	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
-		conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-		return fmt.Errorf("sqlstore: migrate: commit: %w", err)
-	}
-	return nil
+	// One transaction; on PostgreSQL under migrationLock, so that
+	// instances starting together migrate one after another.
+	return s.inTx(ctx, "migrate", migrationLock, func(db execer) error {
+		return s.applyMigrations(ctx, db, ms)
+	})
 }
 
 func (s *Store) applyMigrations(ctx context.Context, db execer, ms []migration) error {

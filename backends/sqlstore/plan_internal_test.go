@@ -15,7 +15,10 @@ func TestLookupsUseIndexes(t *testing.T) {
 	// Every lookup the package registers, so a new one is checked too.
 	queries := map[string]string{}
 	for _, q := range registry {
-		if !q.write && q != qCountUsers { // counting every user scans them, by design
+		switch {
+		case q.write, q == qCountUsers: // counting every user scans them, by design
+		case q == qLastChange, q == qOldestChange: // LIMIT 1 reads one end of the primary key
+		default:
 			queries[q.name] = q.sql
 		}
 	}

@@ -29,16 +29,20 @@ func (s *Store) CreateRealm(ctx context.Context, r zulipauth.Realm) error {
 // UpdateRealm replaces the name, flags, description and icon of the realm with r's subdomain. An
 // unknown subdomain is zulipauth.ErrRealmNotFound; the realm is not created.
 func (s *Store) UpdateRealm(ctx context.Context, r zulipauth.Realm) error {
-	res, err := s.stmt(qUpdateRealm).ExecContext(ctx, r.Name, r.Deactivated, r.PasswordAuthDisabled, r.Description, r.IconURL, r.Subdomain)
-	if err != nil {
-		return fmt.Errorf("sqlstore: update realm: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("sqlstore: update realm: %w", err)
-	}
-	if n == 0 {
-		return zulipauth.ErrRealmNotFound
-	}
-	return nil
+	// A realm's change is recorded with it (zulipauth.ChangeFeed): its
+	// users' cached credentials are dropped everywhere.
+	return s.inTx(ctx, qUpdateRealm.name, changesLock, func(db execer) error {
+		res, err := db.ExecContext(ctx, s.dialect.rebind(qUpdateRealm.sql), r.Name, r.Deactivated, r.PasswordAuthDisabled, r.Description, r.IconURL, r.Subdomain)
+		if err != nil {
+			return fmt.Errorf("sqlstore: update realm: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("sqlstore: update realm: %w", err)
+		}
+		if n == 0 {
+			return zulipauth.ErrRealmNotFound
+		}
+		return s.recordChange(ctx, db, 0, r.Subdomain)
+	})
 }

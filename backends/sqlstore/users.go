@@ -138,7 +138,7 @@ func (s *Store) UpdatePasswordHash(ctx context.Context, userID int64, hash strin
 func (s *Store) RegenerateAPIKey(ctx context.Context, userID int64) (string, error) {
 	for range 3 {
 		key := zulipauth.GenerateAPIKey()
-		err := s.updateUser(ctx, s.stmt(qUpdateAPIKey), "regenerate API key", key, userID)
+		err := s.changeUser(ctx, qUpdateAPIKey, key, userID)
 		if violation(err) == uniqueViolation {
 			continue // another user has the key (see CreateUser)
 		}
@@ -170,7 +170,7 @@ func (s *Store) SetPassword(ctx context.Context, userID int64, hash string) erro
 // SetUserDeactivated deactivates (true) or reactivates (false) a user. An
 // unknown id is zulipauth.ErrUserNotFound.
 func (s *Store) SetUserDeactivated(ctx context.Context, userID int64, deactivated bool) error {
-	return s.updateUser(ctx, s.stmt(qSetDeactivated), "set deactivated", deactivated, userID)
+	return s.changeUser(ctx, qSetDeactivated, deactivated, userID)
 }
 
 // SetPasswordResetRequired sets (true) or clears (false) the user's required

@@ -137,7 +137,7 @@ func TestPostgresOutageAndRecovery(t *testing.T) {
 	}
 	defer st.Close()
 	logs := &lockedWriter{w: &strings.Builder{}}
-	h, err := buildHandler(st, serveConfig{}, slog.New(slog.NewTextHandler(logs, nil)))
+	h, _, err := buildHandler(st, serveConfig{}, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,7 @@ func TestClosedStoreAnswers500(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := buildHandler(st, serveConfig{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h, _, err := buildHandler(st, serveConfig{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

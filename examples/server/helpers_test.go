@@ -67,10 +67,11 @@ func testServer(t testing.TB, db string, mutate ...func(*serveConfig)) (*httptes
 	for _, m := range mutate {
 		m(&c)
 	}
-	h, err := buildHandler(st, c, slog.New(slog.NewTextHandler(&lockedWriter{w: &logs}, nil)))
+	h, stop, err := buildHandler(st, c, slog.New(slog.NewTextHandler(&lockedWriter{w: &logs}, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(stop)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv, &logs

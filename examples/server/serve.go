@@ -143,10 +143,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	events := zulipauth.NewEventLog(log, 0)
 	defer events.Flush()
 	c.onEvent = events.Log
-	handler, err := buildHandler(st, c, log)
+	handler, stop, err := buildHandler(st, c, log)
 	if err != nil {
 		return err
 	}
+	defer stop()
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -180,11 +181,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// buildHandler wires the store into zulipauth and the example's routes.
-func buildHandler(st *sqlstore.Store, c serveConfig, log *slog.Logger) (http.Handler, error) {
+// buildHandler wires the store into zulipauth and the example's routes;
+// stop ends what zulipauth started (the change feed's follower).
+func buildHandler(st *sqlstore.Store, c serveConfig, log *slog.Logger) (h http.Handler, stop func(), err error) {
 	pw, err := password.New(st, password.WithLogger(log))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	auth, err := zulipauth.New(zulipauth.Config{
 		Users:            st,
@@ -200,12 +202,12 @@ func buildHandler(st *sqlstore.Store, c serveConfig, log *slog.Logger) (http.Han
 		OnEvent:          c.onEvent,
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if c.devLogin {
 		log.Warn("INSECURE: -dev-login mounts /api/v1/dev_fetch_api_key: anyone who can reach this server can log in as any user without a password. Never use it in production.")
 	}
-	return newMux(auth), nil
+	return newMux(auth), func() { auth.Close() }, nil
 }
 
 // storeHint repeats the store flags for the hint, never the DSN itself,
