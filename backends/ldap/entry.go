@@ -1,0 +1,152 @@
+package ldap
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/zulipauth/zulipauth-go/zulipauth"
+)
+
+// entry is the directory entry a login is about.
+type entry struct {
+	dn string
+	// attrs holds the attributes a login reads (Authenticator.entryAttrs):
+	// from the search that found the entry, or read after the user's bind
+	// when UserDNTemplate named it. nil until then.
+	attrs *goldap.Entry
+}
+
+// findEntry names the entry of the LDAP username name, as Zulip's
+// django_to_ldap_username does: by the search by email when it applies and
+// finds exactly one entry, otherwise by UserDNTemplate, or by the search on
+// UsernameAttr, where no entry (or several) is bad credentials.
+func (a *Authenticator) findEntry(ctx context.Context, name string) (*entry, error) {
+	if a.reverseEmailSearch && strings.Contains(name, "@") {
+		found, err := a.search(ctx, a.filter(a.cfg.EmailAttr, name))
+		if err != nil {
+			return nil, err
+		}
+		if len(found) == 1 {
+			return &entry{dn: found[0].DN, attrs: found[0]}, nil
+		}
+		if len(found) > 1 {
+			a.cfg.Logger.WarnContext(ctx, "ldap: several entries have the email a user typed; looking the username up instead",
+				"attribute", a.cfg.EmailAttr, "entries", dns(found))
+		}
+	}
+	if a.cfg.UserDNTemplate != "" {
+		return &entry{dn: a.userDN(name)}, nil
+	}
+	found, err := a.search(ctx, a.filter(a.cfg.UsernameAttr, name))
+	if err != nil {
+		return nil, err
+	}
+	switch len(found) {
+	case 0:
+		return nil, zulipauth.ErrBadCredentials
+	case 1:
+		return &entry{dn: found[0].DN, attrs: found[0]}, nil
+	}
+	a.cfg.Logger.WarnContext(ctx, "ldap: several entries match a username; login refused",
+		"attribute", a.cfg.UsernameAttr, "entries", dns(found))
+	return nil, zulipauth.ErrBadCredentials
+}
+
+func dns(entries []*goldap.Entry) []string {
+	out := make([]string, len(entries))
+	for i, e := range entries {
+		out[i] = e.DN
+	}
+	return out
+}
+
+// userDN is UserDNTemplate with name, escaped, in place of "%s". The
+// escaping keeps name one attribute value: "bot,ou=bots" names the entry
+// `uid=bot\,ou=bots,ou=people,...`, which does not exist, and never an entry
+// of the ou=bots subtree.
+func (a *Authenticator) userDN(name string) string {
+	return strings.Replace(a.cfg.UserDNTemplate, "%s", goldap.EscapeDN(name), 1)
+}
+
+// filter matches the entries whose attr equals value (escaped, so that
+// "*)(uid=*" is a value to compare and matches nothing), and UserFilter.
+func (a *Authenticator) filter(attr, value string) string {
+	f := "(" + attr + "=" + goldap.EscapeFilter(value) + ")"
+	if a.cfg.UserFilter != "" {
+		f = "(&" + a.cfg.UserFilter + f + ")"
+	}
+	return f
+}
+
+// value is the first value of e's attribute attr (names compared ignoring
+// case, as directories do), trimmed; "" when there is none.
+func value(e *goldap.Entry, attr string) string {
+	if e == nil {
+		return ""
+	}
+	for _, v := range e.GetEqualFoldAttributeValues(attr) {
+		if v = strings.TrimSpace(v); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// email is the user's email: decided by the username (AppendDomain, or the
+// username itself), or the entry's EmailAttr. An entry without a usable
+// address is a fault of the directory's data, for its administrator to see.
+func (a *Authenticator) email(m mapped, e *entry) (string, error) {
+	if m.email != "" {
+		return m.email, nil
+	}
+	v := value(e.attrs, a.cfg.EmailAttr)
+	switch {
+	case v == "":
+		return "", fmt.Errorf("ldap: the entry %s has no %s, the user's email", e.dn, a.cfg.EmailAttr)
+	case !zulipauth.ValidEmail(v):
+		return "", fmt.Errorf("ldap: the entry %s has %s %q, which is not an email address", e.dn, a.cfg.EmailAttr, v)
+	}
+	return v, nil
+}
+
+// member reports whether e may log in to the realm with this subdomain:
+// always without OrgMembershipAttr; otherwise when the attribute lists the
+// subdomain, or, for the root realm, one of OrgMembershipRootAliases, as
+// Zulip's is_subdomain_in_allowed_subdomains_list.
+func (a *Authenticator) member(e *entry, subdomain string) bool {
+	if a.cfg.OrgMembershipAttr == "" {
+		return true
+	}
+	if e.attrs == nil {
+		return false
+	}
+	for _, v := range e.attrs.GetEqualFoldAttributeValues(a.cfg.OrgMembershipAttr) {
+		v = strings.TrimSpace(v)
+		if subdomain != "" && strings.EqualFold(v, subdomain) {
+			return true
+		}
+		if subdomain == "" && slices.ContainsFunc(a.cfg.OrgMembershipRootAliases, func(alias string) bool { return strings.EqualFold(v, alias) }) {
+			return true
+		}
+	}
+	return false
+}
+
+// fullName is the display name for a new account: FullNameAttr, or by
+// default displayName, then cn; the LDAP username when the entry has none.
+func (a *Authenticator) fullName(e *entry, username string) string {
+	attrs := []string{a.cfg.FullNameAttr}
+	if a.cfg.FullNameAttr == "" {
+		attrs = []string{DefaultFullNameAttr, fallbackFullNameAttr}
+	}
+	for _, attr := range attrs {
+		if v := value(e.attrs, attr); v != "" {
+			return v
+		}
+	}
+	return username
+}

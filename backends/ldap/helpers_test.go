@@ -1,0 +1,86 @@
+package ldap_test
+
+import (
+	"errors"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/zulipauth/zulipauth-go/backends/ldap"
+	"github.com/zulipauth/zulipauth-go/backends/memstore"
+	"github.com/zulipauth/zulipauth-go/zulipauth"
+)
+
+var (
+	root = zulipauth.Realm{Name: "Zulip"}
+	// errFault stands for "a fault": an error that is none of zulipauth's
+	// client failures, which the login handler answers with 500.
+	errFault = errors.New("a fault (not a zulipauth sentinel)")
+)
+
+// newAuth builds an Authenticator for the test, with short timeouts, and
+// closes it when the test ends.
+func newAuth(tb testing.TB, cfg ldap.Config) *ldap.Authenticator {
+	tb.Helper()
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	if cfg.DialTimeout == 0 {
+		cfg.DialTimeout = 5 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(tb.Output(), nil))
+	}
+	a, err := ldap.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { a.Close() })
+	return a
+}
+
+// templateConfig finds entries by uidTemplate, with users@example.org
+// emails (AppendDomain).
+func templateConfig(d *directory, users zulipauth.UserStore) ldap.Config {
+	return ldap.Config{Users: users, URL: d.URL, UserDNTemplate: uidTemplate, AppendDomain: "example.org"}
+}
+
+// searchConfig finds entries by uid with the service account, emails from
+// mail.
+func searchConfig(d *directory, users zulipauth.UserStore) ldap.Config {
+	return ldap.Config{
+		Users: users, URL: d.URL,
+		BindDN: serviceDN, BindPassword: servicePW,
+		BaseDN: suffix, UsernameAttr: "uid", UserFilter: "(objectClass=inetOrgPerson)",
+		EmailAttr: "mail",
+	}
+}
+
+// storeWith is a memstore holding accounts with these emails.
+func storeWith(tb testing.TB, emails ...string) *memstore.Store {
+	tb.Helper()
+	s := memstore.New()
+	for _, e := range emails {
+		if _, err := s.CreateUser(tb.Context(), zulipauth.NewUser{Email: e, FullName: e}); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return s
+}
+
+func attempt(username, password string) zulipauth.Attempt {
+	return zulipauth.Attempt{Realm: root, Username: username, Password: password}
+}
+
+// checkErr reports whether err is want, where errFault means any error the
+// login handler treats as a fault.
+func checkErr(err, want error) bool {
+	switch want {
+	case nil:
+		return err == nil
+	case errFault:
+		_, clientFailure := zulipauth.ErrorFor(err)
+		return err != nil && !clientFailure
+	}
+	return errors.Is(err, want)
+}
