@@ -27,8 +27,9 @@ import (
 // fetch_api_key's.
 func (a *Auth) InsecureDevFetchAPIKey() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		l, data, zerr := a.devFetchAPIKey(w, r)
-		a.respond(w, l, data, zerr)
+		var l login
+		data, zerr := a.devFetchAPIKey(&l, w, r)
+		a.respond(w, &l, data, zerr)
 	})
 }
 
@@ -39,7 +40,7 @@ var devLoginParams = []string{"username"}
 
 // checkDevLogin is Zulip's check_dev_auth_backend, then its
 // validate_login_email, which the development login always applies.
-func (a *Auth) checkDevLogin(v []string) *Error {
+func (a *Auth) checkDevLogin(v [maxLoginParams]string) *Error {
 	if !a.cfg.InsecureDevLogin {
 		return errDevLoginDisabled
 	}
@@ -50,29 +51,28 @@ func (a *Auth) checkDevLogin(v []string) *Error {
 }
 
 // devFetchAPIKey decides the development login's answer; it writes nothing.
-func (a *Auth) devFetchAPIKey(w http.ResponseWriter, r *http.Request) (*login, any, *Error) {
-	l, v, zerr := a.begin(w, r, devLoginParams, a.checkDevLogin)
-	if zerr != nil {
-		return l, nil, zerr
+func (a *Auth) devFetchAPIKey(l *login, w http.ResponseWriter, r *http.Request) (any, *Error) {
+	if zerr := a.begin(l, w, r, devLoginParams, a.checkDevLogin); zerr != nil {
+		return nil, zerr
 	}
 	ctx := r.Context()
-	email := strings.TrimSpace(v[0])
+	email := strings.TrimSpace(l.values[0])
 	user, err := a.cfg.Users.UserByEmail(ctx, l.realm.Subdomain, email)
 	switch {
 	case l.realm.Deactivated:
 		err = ErrRealmDeactivated
 	case errors.Is(err, ErrUserNotFound):
-		return l, nil, a.devUnknownUser(ctx, l, email)
+		return nil, a.devUnknownUser(ctx, l, email)
 	case err == nil && user.Deactivated:
 		err = ErrUserDeactivated
 	}
 	if err != nil {
-		return l, nil, a.failed(l, "dev_fetch_api_key: the user lookup", err)
+		return nil, a.failed(l, "dev_fetch_api_key: the user lookup", err)
 	}
 	a.cfg.Logger.WarnContext(ctx, "zulipauth: INSECURE development login gave out an API key without a password",
 		"user", user, "client_ip", l.ev.ClientIP.String())
 	a.succeeded(l, user)
-	return l, apiKeyResponse{
+	return apiKeyResponse{
 		APIKey:  user.APIKey,
 		Email:   user.Email,
 		UserID:  user.ID,

@@ -34,8 +34,9 @@ import (
 // and -Reset. Every response carries Cache-Control: no-store.
 func (a *Auth) FetchAPIKey() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		l, data, zerr := a.fetchAPIKey(w, r)
-		a.respond(w, l, data, zerr)
+		var l login
+		data, zerr := a.fetchAPIKey(&l, w, r)
+		a.respond(w, &l, data, zerr)
 	})
 }
 
@@ -54,20 +55,19 @@ var passwordLoginParams = []string{"username", "password"}
 
 // fetchAPIKey decides fetch_api_key's answer (see FetchAPIKey); it writes
 // nothing.
-func (a *Auth) fetchAPIKey(w http.ResponseWriter, r *http.Request) (*login, any, *Error) {
-	l, v, zerr := a.begin(w, r, passwordLoginParams, a.checkPasswordLength)
-	if zerr != nil {
-		return l, nil, zerr
+func (a *Auth) fetchAPIKey(l *login, w http.ResponseWriter, r *http.Request) (any, *Error) {
+	if zerr := a.begin(l, w, r, passwordLoginParams, a.checkPasswordLength); zerr != nil {
+		return nil, zerr
 	}
-	username, password := v[0], v[1]
+	username, password := l.values[0], l.values[1]
 	// As in Zulip, a malformed username is refused before it can spend the
 	// username's budget.
 	if !acceptsNonEmail(a.cfg.Authenticator, l.realm) && !ValidEmail(username) {
-		return l, nil, InvalidEmail()
+		return nil, InvalidEmail()
 	}
 	userKey := usernameKey(l.realm.Subdomain, username)
 	if zerr := a.spendUsernameBudget(l, userKey); zerr != nil {
-		return l, nil, zerr
+		return nil, zerr
 	}
 	ctx := r.Context()
 	user, err := a.cfg.Authenticator.Authenticate(ctx, Attempt{
@@ -77,11 +77,11 @@ func (a *Auth) fetchAPIKey(w http.ResponseWriter, r *http.Request) (*login, any,
 		ClientIP: l.ev.ClientIP,
 	})
 	if err != nil {
-		return l, nil, a.failed(l, "fetch_api_key: the authenticator", err)
+		return nil, a.failed(l, "fetch_api_key: the authenticator", err)
 	}
 	a.resetUsernameBudget(ctx, userKey)
 	a.succeeded(l, user)
-	return l, apiKeyResponse{
+	return apiKeyResponse{
 		APIKey:  user.APIKey,
 		Email:   user.Email,
 		UserID:  user.ID,
@@ -91,7 +91,7 @@ func (a *Auth) fetchAPIKey(w http.ResponseWriter, r *http.Request) (*login, any,
 
 // checkPasswordLength refuses a password over Config.MaxPasswordBytes before
 // it can spend a budget or reach a hash.
-func (a *Auth) checkPasswordLength(v []string) *Error {
+func (a *Auth) checkPasswordLength(v [maxLoginParams]string) *Error {
 	if len(v[1]) > a.cfg.MaxPasswordBytes {
 		return errPasswordTooLong
 	}

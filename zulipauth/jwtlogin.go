@@ -69,8 +69,9 @@ func noEmailInToken() *Error { return BadRequest("No email specified in JSON web
 // costs a signature check. The token is never logged.
 func (a *Auth) JWTFetchAPIKey() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		l, data, zerr := a.tokenFetchAPIKey(w, r)
-		a.respond(w, l, data, zerr)
+		var l login
+		data, zerr := a.tokenFetchAPIKey(&l, w, r)
+		a.respond(w, &l, data, zerr)
 	})
 }
 
@@ -126,36 +127,35 @@ func newUserProfile(u User) *userProfile {
 var tokenLoginParams []string
 
 // tokenFetchAPIKey decides the JWT login's answer; it writes nothing.
-func (a *Auth) tokenFetchAPIKey(w http.ResponseWriter, r *http.Request) (*login, any, *Error) {
-	l, _, zerr := a.begin(w, r, tokenLoginParams, nil)
-	if zerr != nil {
-		return l, nil, zerr
+func (a *Auth) tokenFetchAPIKey(l *login, w http.ResponseWriter, r *http.Request) (any, *Error) {
+	if zerr := a.begin(l, w, r, tokenLoginParams, nil); zerr != nil {
+		return nil, zerr
 	}
 	includeProfile := false
 	if v, ok := l.form.get("include_profile"); ok {
 		b, ok := parseJSONBool(v)
 		if !ok {
-			return l, nil, invalidArgument("include_profile", v)
+			return nil, invalidArgument("include_profile", v)
 		}
 		includeProfile = b
 	}
 	tv := a.cfg.TokenVerifier
 	if tv == nil || !tv.TokenLoginEnabled(l.realm) {
-		return l, nil, errTokenLoginDisabled
+		return nil, errTokenLoginDisabled
 	}
 	token, _ := l.form.get("token")
 	if token == "" {
-		return l, nil, errNoToken
+		return nil, errNoToken
 	}
 	ctx := r.Context()
 	email, err := tv.VerifyToken(ctx, l.realm, token)
 	if err != nil { // ErrBadToken and ErrNoEmailInToken are 400s; see ErrorFor
-		return l, nil, a.failed(l, "jwt/fetch_api_key: the token verifier", err)
+		return nil, a.failed(l, "jwt/fetch_api_key: the token verifier", err)
 	}
 	l.ev.Username = email
 	user, err := a.tokenUser(ctx, l, email)
 	if err != nil {
-		return l, nil, a.failed(l, "jwt/fetch_api_key: the user lookup", err)
+		return nil, a.failed(l, "jwt/fetch_api_key: the user lookup", err)
 	}
 	a.succeeded(l, user)
 	resp := tokenAPIKeyResponse{
@@ -166,7 +166,7 @@ func (a *Auth) tokenFetchAPIKey(w http.ResponseWriter, r *http.Request) (*login,
 	if includeProfile {
 		resp.User = newUserProfile(user)
 	}
-	return l, resp, nil
+	return resp, nil
 }
 
 // tokenUser is the user a verified token names, checked as Zulip's dummy

@@ -11,16 +11,22 @@ import (
 // *Error or goes on, and [Auth.respond] writes the one answer, as
 // net/http's CrossOriginProtection separates Check from Handler.
 type login struct {
-	r     *http.Request
-	form  *form
-	ev    Event
-	realm Realm
-	// limits are the budgets whose X-RateLimit-* headers the answer
-	// carries: the client's alone when it refused the request, both once
-	// the username's budget was spent.
-	limits []Decision
-	ipDec  Decision
+	r      *http.Request
+	form   *form
+	values [maxLoginParams]string // the required parameters, in order
+	ev     Event
+	realm  Realm
+	// limits[:nLimits] are the budgets whose X-RateLimit-* headers the
+	// answer carries: the client's alone when it refused the request, both
+	// once the username's budget was spent. Arrays, not slices, so that a
+	// login lives on its handler's stack.
+	limits  [2]Decision
+	nLimits int
 }
+
+// maxLoginParams bounds the required parameters of a login (fetch_api_key
+// has two).
+const maxLoginParams = 2
 
 // begin is the preamble every login shares, cheapest first:
 //
@@ -35,47 +41,48 @@ type login struct {
 //     reach a store;
 //  6. the realm: 404 NONEXISTENT_SUBDOMAIN when unknown.
 //
-// The returned login is never nil, so that the answer of a refusal carries
-// the headers it needs.
-func (a *Auth) begin(w http.ResponseWriter, r *http.Request, required []string, check func(values []string) *Error) (*login, []string, *Error) {
-	l := &login{r: r}
+// It fills l, the caller's, so that the answer of a refusal carries the
+// headers it needs; l.values holds the required parameters' values.
+func (a *Auth) begin(l *login, w http.ResponseWriter, r *http.Request, required []string, check func(values [maxLoginParams]string) *Error) *Error {
+	l.r = r
 	if r.Method != http.MethodPost {
-		return l, nil, MethodNotAllowed(http.MethodPost)
+		return MethodNotAllowed(http.MethodPost)
 	}
 	f, zerr := parseForm(w, r, a.cfg.MaxBodyBytes) // w only lets the body cap close the connection
 	if zerr != nil {
-		return l, nil, zerr
+		return zerr
 	}
 	l.form = f
-	values := make([]string, len(required))
 	for i, name := range required {
 		v, ok := f.get(name)
 		if !ok {
-			return l, nil, MissingArgument(name)
+			return MissingArgument(name)
 		}
-		values[i] = v
+		l.values[i] = v
 	}
+	// check gets a copy: a login's fields must not escape to the heap
+	// through a call the compiler cannot see into.
 	if check != nil {
-		if zerr := check(values); zerr != nil {
-			return l, nil, zerr
+		if zerr := check(l.values); zerr != nil {
+			return zerr
 		}
 	}
-	if len(values) > 0 {
-		l.ev.Username = values[0]
+	if len(required) > 0 {
+		l.ev.Username = l.values[0]
 	}
 	l.ev.Time = a.cfg.Now()
 	l.ev.ClientIP = a.ClientIP(r)
 	l.ev.UserAgent = r.UserAgent()
 	if zerr := a.spendClientBudget(l); zerr != nil {
-		return l, nil, zerr
+		return zerr
 	}
 	realm, err := a.cfg.Realms.ResolveRealm(r)
 	if err != nil {
-		return l, nil, a.answer(r.Context(), "resolving the realm", err, "host", r.Host)
+		return a.answer(r.Context(), "resolving the realm", err, "host", r.Host)
 	}
 	l.realm = realm
 	l.ev.Realm = realm.Subdomain
-	return l, values, nil
+	return nil
 }
 
 // spendClientBudget spends one event of the client's budget. A refusal is
@@ -86,9 +93,9 @@ func (a *Auth) spendClientBudget(l *login) *Error {
 	if err != nil {
 		return a.answer(ctx, "the client-IP rate limiter", err)
 	}
-	l.ipDec = d
+	l.limits[0] = d // its headers go out with a refusal, or with the username's budget
 	if !d.Allowed {
-		l.limits = []Decision{d}
+		l.nLimits = 1
 		return a.refuse(l, "ip", d)
 	}
 	return nil
@@ -102,7 +109,7 @@ func (a *Auth) spendUsernameBudget(l *login, userKey string) *Error {
 	if err != nil {
 		return a.answer(ctx, "the username rate limiter", err)
 	}
-	l.limits = []Decision{l.ipDec, d}
+	l.limits[1], l.nLimits = d, 2
 	if !d.Allowed {
 		return a.refuse(l, "username", d)
 	}
@@ -148,8 +155,8 @@ func (a *Auth) resetUsernameBudget(ctx context.Context, userKey string) {
 func (a *Auth) respond(w http.ResponseWriter, l *login, data any, zerr *Error) {
 	h := w.Header()
 	h["Cache-Control"] = []string{"no-store"}
-	if len(l.limits) > 0 {
-		setRateLimitHeaders(h, l.ev.Time, l.limits)
+	if l.nLimits > 0 {
+		setRateLimitHeaders(h, l.ev.Time, l.limits[:l.nLimits])
 	}
 	if zerr != nil {
 		WriteError(w, zerr)
