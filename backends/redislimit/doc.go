@@ -1,0 +1,70 @@
+// Package redislimit is a zulipauth.Limiter on Redis: one shared budget per
+// key for every instance of an application, so a password guesser gains
+// nothing by spreading attempts over the instances behind a load balancer.
+//
+// # The model
+//
+// Each key is a token bucket with the [zulipauth.Budget] given to [New]: at
+// most Events at once, refilled evenly so that Events more are allowed every
+// Per. The decisions are those of zulipauth.MemoryLimiter: an allowed event
+// consumes one token, a refused one consumes nothing (refused attempts do not
+// extend a lock-out), Remaining counts the whole events still allowed after
+// this one, RetryAfter is how long until one event is allowed and ResetAfter
+// how long until the bucket is full again.
+//
+// A decision is one Lua script run atomically in Redis, so concurrent
+// decisions on one key from any number of processes never allow more than
+// the budget. The script reads the Redis server's clock (TIME), so the
+// instances need no clock synchronisation. It touches exactly one key, so it
+// runs on Redis Cluster and on a redis.Ring as on one server, and it costs
+// one round trip: EVALSHA, with EVAL once after the server's script cache was
+// emptied (a restart, SCRIPT FLUSH). A key holds one number, the instant its
+// bucket is full again, and expires at that instant: a key that is not being
+// spent leaves nothing behind. Times are kept in whole microseconds. It
+// needs Redis 5.0 or later (or a server compatible with it, such as Valkey).
+//
+// Keys are the caller's key after a prefix ([DefaultPrefix], or
+// [WithPrefix]). Give every Limiter that shares a Redis database and has its
+// own budget its own prefix: two budgets under one prefix would share
+// buckets.
+//
+// # When Redis does not answer
+//
+// Every call is bounded by the request's context and by a short timeout
+// ([DefaultTimeout], or [WithTimeout]), whatever the go-redis client's own
+// timeouts are: a Redis server that accepts connections and never answers
+// costs a call about the timeout at most, never a hang. A *redis.Client is
+// used through its WithTimeout clone (the same connection pool, with the
+// limiter's timeout for reads and writes) unless it was built with
+// ContextTimeoutEnabled, and then as it is. Build a redis.ClusterClient or
+// redis.Ring with ContextTimeoutEnabled: without it, each call runs in a
+// goroutine of its own, abandoned at the timeout, which makes decisions
+// slower.
+//
+// Any error from Redis or a timeout starts an outage, logged once (one slog
+// line at level Warn, with the key prefix and the error, never a key or a
+// password); during an outage one call at most every [ProbeInterval] tries
+// Redis again, the others do not wait for it, and the first answer ends the
+// outage (one line at level Info). A timeout is an outage even when Redis is
+// merely slow, so choose a timeout above the round trips of a busy hour.
+// What the limiter answers during an outage depends on its mode:
+//
+//   - By default, an in-process zulipauth.MemoryLimiter with the same budget
+//     takes over: the application is still limited, each instance on its own
+//     budget, until Redis answers again. It knows nothing of the buckets in
+//     Redis, so a key whose budget was spent there gets a fresh budget in
+//     each instance for the length of the outage; when Redis is back, its
+//     buckets apply again as they were (or empty, if Redis lost its data).
+//     A Reset during the outage clears the key in process only.
+//   - With [WithFailClosed], every Allow is refused with a Decision whose
+//     RetryAfter is [FailClosedRetryAfter]; zulipauth's handlers answer that
+//     with Zulip's JSON 429 and a Retry-After header, and clients retry.
+//     Nobody can log in while Redis is down, and nobody can guess either.
+//
+// A request context that is canceled or past its deadline (the client went
+// away) is not an outage: Allow and Reset return its error, wrapped, and
+// change nothing.
+//
+// A Limiter is safe for concurrent use. It holds no connection of its own:
+// the go-redis client passed to [New] does, and the caller closes it.
+package redislimit

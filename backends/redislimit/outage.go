@@ -1,0 +1,107 @@
+package redislimit
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync/atomic"
+	"time"
+)
+
+// ProbeInterval is how often, at most, a limiter tries Redis again during an
+// outage. The call that tries waits for Redis up to the timeout; the others
+// in the meantime are answered at once without Redis.
+const ProbeInterval = time.Second
+
+// FailClosedRetryAfter is the RetryAfter (and ResetAfter) of the refusals a
+// limiter made with [WithFailClosed] answers while Redis does not: about when
+// it will try Redis again.
+const FailClosedRetryAfter = time.Second
+
+// ErrUnavailable is returned, wrapped, by Reset of a limiter made with
+// [WithFailClosed] when Redis does not answer: the key's budget was not
+// cleared. (Allow answers a refusal instead of an error.)
+var ErrUnavailable = errors.New("redislimit: Redis is unavailable")
+
+// health tracks whether Redis answers, and decides which calls try it during
+// an outage. Its fields are atomics because every call reads them: a call
+// while Redis answers costs one atomic load.
+type health struct {
+	down atomic.Bool
+	// nextProbe is when, in nanoseconds since start on the monotonic clock,
+	// a call may next try Redis during an outage.
+	nextProbe atomic.Int64
+	// downAt is when the outage began, for the line that ends it.
+	downAt atomic.Int64
+	start  time.Time
+}
+
+func (h *health) now() int64 { return int64(time.Since(h.start)) }
+
+// route reports whether a call should try Redis, and whether that try is
+// the probe of an outage. Of the calls arriving during an outage, one per
+// ProbeInterval wins the compare-and-swap and probes.
+func (h *health) route() (tryRedis, probe bool) {
+	if !h.down.Load() {
+		return true, false
+	}
+	now, next := h.now(), h.nextProbe.Load()
+	if now < next || !h.nextProbe.CompareAndSwap(next, now+int64(ProbeInterval)) {
+		return false, false
+	}
+	return true, true
+}
+
+// failed records that Redis did not answer a call and reports whether this
+// failure began an outage (so that its caller logs it, once).
+func (h *health) failed() bool {
+	now := h.now()
+	// nextProbe first: a call that sees the outage must not probe at once.
+	h.nextProbe.Store(now + int64(ProbeInterval))
+	if !h.down.CompareAndSwap(false, true) {
+		return false
+	}
+	h.downAt.Store(now)
+	return true
+}
+
+// answered records that a probe got an answer and reports how long the
+// outage lasted, or false if another call had already ended it. Only probes
+// end an outage: a call that started before the outage and answered late
+// says nothing about Redis now.
+func (h *health) answered() (time.Duration, bool) {
+	if !h.down.CompareAndSwap(true, false) {
+		return 0, false
+	}
+	return time.Duration(h.now() - h.downAt.Load()), true
+}
+
+// callRedis runs op with the limiter's timeout and reports how it went,
+// keeping the health up to date and logging an outage's start and end.
+// A failure of the request's own context is returned as an error; any other
+// failure is an outage, reported as unavailable (nil error, ok false) so that
+// the caller answers without Redis.
+func callRedis[T any](ctx context.Context, l *Limiter, probe bool, op func(ctx context.Context) (T, error)) (v T, ok bool, err error) {
+	v, err = bounded(ctx, l.timeout, l.direct, op)
+	if err == nil {
+		if probe {
+			if lasted, ended := l.health.answered(); ended {
+				l.logger.LogAttrs(ctx, slog.LevelInfo, "redislimit: Redis answers again; the shared budget applies",
+					slog.String("prefix", l.prefix), slog.Duration("outage", lasted.Round(time.Millisecond)))
+			}
+		}
+		return v, true, nil
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		// The client went away, or the request's deadline passed: Redis
+		// may be fine, so this is the request's error and no outage.
+		var zero T
+		return zero, false, cerr
+	}
+	if l.health.failed() {
+		l.logger.LogAttrs(ctx, slog.LevelWarn, "redislimit: Redis is unavailable; "+l.fallbackName()+" until it answers",
+			slog.String("prefix", l.prefix), slog.String("error", err.Error()))
+	}
+	var zero T
+	return zero, false, nil
+}
