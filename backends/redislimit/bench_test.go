@@ -17,6 +17,7 @@ import (
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 	"github.com/zulipauth/zulipauth-go/backends/redislimit"
+	"github.com/zulipauth/zulipauth-go/backends/redislimit/redistest"
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
 
@@ -37,7 +38,7 @@ func benchKeyNames() []string {
 // BenchmarkAllow measures one decision in Redis, serially and from 64
 // goroutines.
 func BenchmarkAllow(b *testing.B) {
-	client := newClient(b, redislimit.StartRedis(b))
+	client := newClient(b, redistest.Start(b))
 	// A timeout that load on the machine cannot reach: an outage would
 	// measure the in-process fallback instead of Redis.
 	logs := &logRecorder{}
@@ -86,7 +87,7 @@ func BenchmarkAllow(b *testing.B) {
 // allocs/decision is ours.
 // Run: go test -run '^$' -bench VersusRedisRate -benchtime 1x ./backends/redislimit
 func BenchmarkVersusRedisRate(b *testing.B) {
-	s := redislimit.StartRedis(b)
+	s := redistest.Start(b)
 	admin := newClient(b, s)
 	for _, client := range []struct {
 		name string

@@ -10,12 +10,13 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/zulipauth/zulipauth-go/backends/redislimit"
+	"github.com/zulipauth/zulipauth-go/backends/redislimit/redistest"
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
 
 // newClient returns a go-redis client for the server, closed when the test
 // ends. opts, if given, adjusts the options before the client is made.
-func newClient(tb testing.TB, s *redislimit.RedisServer, opts ...func(*redis.Options)) *redis.Client {
+func newClient(tb testing.TB, s *redistest.Server, opts ...func(*redis.Options)) *redis.Client {
 	tb.Helper()
 	o := &redis.Options{Addr: s.Addr()}
 	for _, f := range opts {

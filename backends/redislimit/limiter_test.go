@@ -14,13 +14,14 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/zulipauth/zulipauth-go/backends/limitertest"
 	"github.com/zulipauth/zulipauth-go/backends/redislimit"
+	"github.com/zulipauth/zulipauth-go/backends/redislimit/redistest"
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
 
 // Against one server, through each way of bounding a call (see bound.go).
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	s := redislimit.StartRedis(t)
+	s := redistest.Start(t)
 	for _, tc := range []struct {
 		name   string
 		client redislimit.Client
@@ -42,7 +43,7 @@ func TestConformance(t *testing.T) {
 // one server does.
 func TestConformanceRing(t *testing.T) {
 	t.Parallel()
-	shards := []*redislimit.RedisServer{redislimit.StartRedis(t), redislimit.StartRedis(t)}
+	shards := []*redistest.Server{redistest.Start(t), redistest.Start(t)}
 	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": shards[0].Addr(), "b": shards[1].Addr()}})
 	t.Cleanup(func() { ring.Close() })
 	// After the parallel sub-tests: both shards hold buckets.
@@ -61,7 +62,7 @@ func TestConformanceRing(t *testing.T) {
 // And so does a Redis Cluster (of one node, which owns every slot).
 func TestConformanceCluster(t *testing.T) {
 	t.Parallel()
-	s := redislimit.StartRedis(t, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+	s := redistest.Start(t, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
 	admin := newClient(t, s)
 	ctx := context.Background()
 	if err := admin.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", 0, 16383).Err(); err != nil {
@@ -128,7 +129,7 @@ func TestNewRejectsMisuse(t *testing.T) {
 // error back, spends nothing, and is no outage.
 func TestRequestContextErrors(t *testing.T) {
 	t.Parallel()
-	s := redislimit.StartRedis(t)
+	s := redistest.Start(t)
 	client := newClient(t, s)
 	logs := &logRecorder{}
 	l := newLimiter(t, client, zulipauth.Budget{Events: 3, Per: time.Hour}, redislimit.WithLogger(slog.New(logs)))
@@ -166,7 +167,7 @@ func TestRequestContextErrors(t *testing.T) {
 // nobody spends vanishes), none left without a TTL, and Reset deleting it.
 func TestKeysExpireWhenFull(t *testing.T) {
 	t.Parallel()
-	s := redislimit.StartRedis(t)
+	s := redistest.Start(t)
 	client := newClient(t, s)
 	ctx := context.Background()
 	b := zulipauth.Budget{Events: 10, Per: time.Minute}
@@ -249,7 +250,7 @@ func TestKeysExpireWhenFull(t *testing.T) {
 // next decision sends it again and keeps the bucket's state.
 func TestScriptFlushed(t *testing.T) {
 	t.Parallel()
-	s := redislimit.StartRedis(t)
+	s := redistest.Start(t)
 	client := newClient(t, s)
 	logs := &logRecorder{}
 	l := newLimiter(t, client, zulipauth.Budget{Events: 5, Per: time.Hour}, redislimit.WithLogger(slog.New(logs)))
@@ -281,7 +282,7 @@ func TestScriptFlushed(t *testing.T) {
 // refusal writes nothing.
 func TestOneRoundTripPerDecision(t *testing.T) {
 	t.Parallel()
-	s := redislimit.StartRedis(t)
+	s := redistest.Start(t)
 	client := newClient(t, s)
 	admin := newClient(t, s)
 	l := newLimiter(t, client, zulipauth.Budget{Events: 3, Per: time.Hour})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/zulipauth/zulipauth-go/backends/redislimit"
+	"github.com/zulipauth/zulipauth-go/backends/redislimit/redistest"
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
 
@@ -45,7 +46,7 @@ type wrappedClient struct{ *redis.Client }
 // slowClient is a client of the given kind that waits for a hung server
 // 30 s, so only the limiter's own bound can make a call return in time. It
 // counts the commands it sends.
-func slowClient(t *testing.T, s *redislimit.RedisServer, kind clientKind) (redislimit.Client, *atomic.Int64) {
+func slowClient(t *testing.T, s *redistest.Server, kind clientKind) (redislimit.Client, *atomic.Int64) {
 	t.Helper()
 	c := newClient(t, s, func(o *redis.Options) {
 		o.Password = redisPassword
@@ -145,7 +146,7 @@ func checkLogs(t *testing.T, logs *logRecorder, wantBack int) {
 // once, and uses Redis again as soon as it is back.
 func TestRedisKilled(t *testing.T) {
 	t.Parallel()
-	s := redislimit.StartRedis(t, "--requirepass", redisPassword)
+	s := redistest.Start(t, "--requirepass", redisPassword)
 	client, sent := slowClient(t, s, plainClient)
 	logs := &logRecorder{}
 	b := zulipauth.Budget{Events: 3, Per: time.Hour}
@@ -194,7 +195,7 @@ func TestRedisHung(t *testing.T) {
 	for _, kind := range []clientKind{plainClient, contextsClient, unknownClient} {
 		t.Run(kind.String(), func(t *testing.T) {
 			t.Parallel()
-			s := redislimit.StartRedis(t, "--requirepass", redisPassword)
+			s := redistest.Start(t, "--requirepass", redisPassword)
 			client, sent := slowClient(t, s, kind)
 			logs := &logRecorder{}
 			b := zulipauth.Budget{Events: 3, Per: time.Hour}
@@ -253,15 +254,15 @@ func TestFailClosed(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name string
-		down func(s *redislimit.RedisServer)
-		up   func(s *redislimit.RedisServer)
+		down func(s *redistest.Server)
+		up   func(s *redistest.Server)
 	}{
-		{"killed", (*redislimit.RedisServer).Kill, (*redislimit.RedisServer).Restart},
-		{"hung", (*redislimit.RedisServer).Pause, (*redislimit.RedisServer).Resume},
+		{"killed", (*redistest.Server).Kill, (*redistest.Server).Restart},
+		{"hung", (*redistest.Server).Pause, (*redistest.Server).Resume},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s := redislimit.StartRedis(t, "--requirepass", redisPassword)
+			s := redistest.Start(t, "--requirepass", redisPassword)
 			client, _ := slowClient(t, s, plainClient)
 			logs := &logRecorder{}
 			l := newLimiter(t, client, zulipauth.Budget{Events: 3, Per: time.Hour},

@@ -1,4 +1,15 @@
-package redislimit
+// Package redistest starts real redis-server processes for tests, as
+// net/http/httptest starts HTTP servers: each on a free loopback port, in a
+// directory of its own, without persistence, stopped when the test ends.
+// The tests of backends/redislimit, of examples/server and of the load
+// harness use it; integration tests run against the real server, never
+// against a mock of it.
+//
+// Where redis-server is not installed (Debian's package redis-server), the
+// test is skipped with a message saying so; when the environment variable
+// CI is "true" it fails instead, since an integration test that silently
+// skips proves nothing.
+package redistest
 
 import (
 	"bufio"
@@ -13,12 +24,6 @@ import (
 	"testing"
 	"time"
 )
-
-// Exported to the external tests (package redislimit_test).
-var StartRedis = startRedis
-
-// RedisServer is a redis-server process that a test started for itself.
-type RedisServer = redisServer
 
 // redisBinary returns the path of redis-server, or skips the test when there
 // is none. In CI (CI=true) a missing binary fails the test instead:
@@ -39,12 +44,12 @@ func redisBinary(tb testing.TB) string {
 	return ""
 }
 
-// redisServer is a redis-server on a loopback port, in a directory of its
-// own, with no persistence. It can be killed and started again on the same
+// Server is a redis-server on a loopback port, in a directory of its own,
+// with no persistence. It can be killed and started again on the same
 // port, and paused (SIGSTOP: it then accepts connections and never
 // answers) and resumed. It is not safe for concurrent use; the test that
 // started it drives it.
-type redisServer struct {
+type Server struct {
 	tb     testing.TB
 	bin    string
 	dir    string
@@ -55,11 +60,12 @@ type redisServer struct {
 	paused bool
 }
 
-// startRedis starts a server with the given extra arguments (for example
-// "--requirepass", "pw") and stops it when the test ends.
-func startRedis(tb testing.TB, extra ...string) *redisServer {
+// Start starts a server with the given extra arguments of redis-server (for
+// example "--requirepass", "pw"), waits until it answers PING, and kills it
+// when the test ends.
+func Start(tb testing.TB, extra ...string) *Server {
 	tb.Helper()
-	s := &redisServer{tb: tb, bin: redisBinary(tb), dir: tb.TempDir(), extra: extra}
+	s := &Server{tb: tb, bin: redisBinary(tb), dir: tb.TempDir(), extra: extra}
 	tb.Cleanup(s.kill)
 	// A free port can be taken by someone else before the server binds
 	// it; a few tries make that harmless.
@@ -77,17 +83,25 @@ func startRedis(tb testing.TB, extra ...string) *redisServer {
 }
 
 // Addr is the server's host:port.
-func (s *redisServer) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
+func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
 
 // Dir is the server's working directory.
-func (s *redisServer) Dir() string { return s.dir }
+func (s *Server) Dir() string { return s.dir }
 
 // Kill stops the server at once (SIGKILL), as a crash would; its data is
 // gone.
-func (s *redisServer) Kill() { s.tb.Helper(); s.kill() }
+func (s *Server) Kill() { s.tb.Helper(); s.kill() }
+
+// PID is the server process's id, 0 when it is not running.
+func (s *Server) PID() int {
+	if s.cmd == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
 
 // Restart starts the server again on the same port, empty.
-func (s *redisServer) Restart() {
+func (s *Server) Restart() {
 	s.tb.Helper()
 	if err := s.start(); err != nil {
 		s.tb.Fatalf("restart redis-server: %v", err)
@@ -96,7 +110,7 @@ func (s *redisServer) Restart() {
 
 // Pause stops the process (SIGSTOP): connections are still accepted by the
 // kernel, and nothing is answered.
-func (s *redisServer) Pause() {
+func (s *Server) Pause() {
 	s.tb.Helper()
 	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		s.tb.Fatalf("SIGSTOP redis-server: %v", err)
@@ -105,7 +119,7 @@ func (s *redisServer) Pause() {
 }
 
 // Resume continues a paused server (SIGCONT), its data intact.
-func (s *redisServer) Resume() {
+func (s *Server) Resume() {
 	s.tb.Helper()
 	if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		s.tb.Fatalf("SIGCONT redis-server: %v", err)
@@ -113,7 +127,7 @@ func (s *redisServer) Resume() {
 	s.paused = false
 }
 
-func (s *redisServer) start() error {
+func (s *Server) start() error {
 	args := append([]string{
 		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", s.dir,
@@ -147,7 +161,7 @@ func (s *redisServer) start() error {
 	}
 }
 
-func (s *redisServer) kill() {
+func (s *Server) kill() {
 	if s.cmd == nil {
 		return
 	}
@@ -160,7 +174,7 @@ func (s *redisServer) kill() {
 	s.cmd = nil
 }
 
-func (s *redisServer) logTail() string {
+func (s *Server) logTail() string {
 	b, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
 	if len(b) > 2000 {
 		b = b[len(b)-2000:]
