@@ -82,6 +82,11 @@ func TestDatabaseFlagsRefusals(t *testing.T) {
 		{"no database for a command that changes one", []string{"deactivate-user", "-db", missingDB, "-email", "a@b.co"}, "", "there is no database there", false},
 		{"no database for regenerate-api-key", []string{"regenerate-api-key", "-db", missingDB, "-email", "a@b.co"}, "", "there is no database there", false},
 		{"a client-IP header without a proxy", []string{"serve", "-db", missingDB, "-client-ip-header", "X-Real-IP"}, "", "-trusted-proxy", true},
+		{"an unknown authenticator", []string{"serve", "-db", missingDB, "-auth", "ldap,kerberos"}, "", "unknown authenticator", true},
+		{"an authenticator twice", []string{"serve", "-db", missingDB, "-auth", "password,password"}, "", "listed twice", true},
+		{"ldap without its URL", []string{"serve", "-db", missingDB, "-auth", "ldap,password"}, "", "needs -ldap-url", true},
+		{"an ldap flag without ldap", []string{"serve", "-db", missingDB, "-ldap-url", "ldap://127.0.0.1:1"}, "", "-auth does not list ldap", true},
+		{"-redis-fail-closed without -redis", []string{"serve", "-db", missingDB, "-redis-fail-closed"}, "", "needs -redis", true},
 		{"an external host with a scheme", []string{"serve", "-db", missingDB, "-addr", "127.0.0.1:0", "-external-host", "https://chat.example.com"}, "", "without a scheme", true},
 	}
 	for _, tt := range tests {

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/zulipauth/zulipauth-go/backends/password"
 	"github.com/zulipauth/zulipauth-go/backends/sqlstore"
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
@@ -45,10 +44,15 @@ type serveConfig struct {
 	clientIPHeader string
 	apiKeyCache    time.Duration
 	devLogin       bool
+	auth           authFlags
+	// redis, when set, holds the budgets (see redisLimits).
+	redis           string
+	redisFailClosed bool
 	// onEvent receives every login outcome (default: none).
 	onEvent func(zulipauth.Event)
-	// Budgets; nil means zulipauth's defaults. Load tests raise them.
-	ipLimiter, userLimiter zulipauth.Limiter
+	// Budgets; nil means zulipauth's defaults. -redis shares them; load
+	// tests raise them.
+	loginLimiter, ipLimiter, userLimiter zulipauth.Limiter
 }
 
 // serveSummary is what serve's -h says it does.
@@ -73,7 +77,10 @@ func serveFlagSet() (*flag.FlagSet, *serveConfig) {
 	fs.Var(&c.trustedProxies, "trusted-proxy", "CIDR or address of a reverse proxy whose -client-ip-header is believed (repeatable)")
 	fs.StringVar(&c.clientIPHeader, "client-ip-header", "X-Forwarded-For", "the header the trusted proxies set to the client's address (X-Forwarded-For or X-Real-IP); needs -trusted-proxy")
 	fs.DurationVar(&c.apiKeyCache, "api-key-cache", 10*time.Second, "how long API-key lookups are cached (0 disables)")
+	c.auth.register(fs)
 	fs.BoolVar(&c.devLogin, "dev-login", false, "INSECURE: mount /api/v1/dev_fetch_api_key, a login without password")
+	fs.StringVar(&c.redis, "redis", "", "Redis HOST:PORT (or redis:// URL) holding the rate-limit budgets, shared by every instance (default: budgets in this process)")
+	fs.BoolVar(&c.redisFailClosed, "redis-fail-closed", false, "while Redis does not answer, refuse logins with 429 instead of limiting in this process (needs -redis)")
 	return fs, c
 }
 
@@ -87,6 +94,9 @@ func parseServeFlags(args []string, stdout io.Writer) (c serveConfig, helped boo
 	if err := cp.store.check(fs); err != nil {
 		return *cp, false, err
 	}
+	if err := cp.auth.check(fs); err != nil {
+		return *cp, false, err
+	}
 	headerSet := false
 	fs.Visit(func(f *flag.Flag) { headerSet = headerSet || f.Name == "client-ip-header" })
 	if len(cp.trustedProxies) == 0 {
@@ -94,6 +104,9 @@ func parseServeFlags(args []string, stdout io.Writer) (c serveConfig, helped boo
 			return *cp, false, fmt.Errorf("%w: serve: -client-ip-header is believed only from a -trusted-proxy: give the proxy's address too", errUsage)
 		}
 		cp.clientIPHeader = "" // no proxy: the TCP peer is the client
+	}
+	if cp.redisFailClosed && cp.redis == "" {
+		return *cp, false, fmt.Errorf("%w: serve: -redis-fail-closed needs -redis", errUsage)
 	}
 	if cp.externalHost != "" && strings.Contains(cp.externalHost, "://") {
 		return *cp, false, fmt.Errorf("%w: serve: -external-host %q: give HOST[:PORT] without a scheme", errUsage, cp.externalHost)
@@ -140,6 +153,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer st.Close()
 
+	if c.redis != "" {
+		shared, err := redisLimits(c.redis, c.redisFailClosed, log)
+		if err != nil {
+			return err
+		}
+		defer shared.close()
+		c.loginLimiter, c.ipLimiter, c.userLimiter = shared.login, shared.ip, shared.user
+	}
 	events := zulipauth.NewEventLog(log, 0)
 	defer events.Flush()
 	c.onEvent = events.Log
@@ -184,17 +205,26 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // buildHandler wires the store into zulipauth and the example's routes;
 // stop ends what zulipauth started (the change feed's follower).
 func buildHandler(st *sqlstore.Store, c serveConfig, log *slog.Logger) (h http.Handler, stop func(), err error) {
-	pw, err := password.New(st, password.WithLogger(log))
+	if c.auth.methods == nil {
+		c.auth.methods = []string{"password"}
+	}
+	tokens, err := c.auth.tokenVerifier()
+	if err != nil {
+		return nil, nil, err
+	}
+	authenticator, closeDirs, err := c.auth.authenticator(st, log)
 	if err != nil {
 		return nil, nil, err
 	}
 	auth, err := zulipauth.New(zulipauth.Config{
 		Users:            st,
-		Authenticator:    pw,
+		Authenticator:    authenticator,
+		TokenVerifier:    tokens,
 		Realms:           zulipauth.HostRealms{Realms: st, ExternalHost: c.externalHost},
 		TrustedProxies:   c.trustedProxies,
 		ClientIPHeader:   c.clientIPHeader,
 		APIKeyCacheTTL:   c.apiKeyCache,
+		LoginLimiter:     c.loginLimiter,
 		IPLimiter:        c.ipLimiter,
 		UserLimiter:      c.userLimiter,
 		InsecureDevLogin: c.devLogin,
@@ -202,12 +232,13 @@ func buildHandler(st *sqlstore.Store, c serveConfig, log *slog.Logger) (h http.H
 		OnEvent:          c.onEvent,
 	})
 	if err != nil {
+		closeDirs()
 		return nil, nil, err
 	}
 	if c.devLogin {
 		log.Warn("INSECURE: -dev-login mounts /api/v1/dev_fetch_api_key: anyone who can reach this server can log in as any user without a password. Never use it in production.")
 	}
-	return newMux(auth), func() { auth.Close() }, nil
+	return newMux(auth), func() { auth.Close(); closeDirs() }, nil
 }
 
 // storeHint repeats the store flags for the hint, never the DSN itself,

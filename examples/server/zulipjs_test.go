@@ -7,12 +7,14 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	gojwt "github.com/golang-jwt/jwt/v5"
 )
 
 // The real zulip-js client (examples/zulipjs, installed with npm ci) logs in
 // with a password, reads server_settings and users/me with the key it got,
-// regenerates its key (the old one is refused at once, the cache on), and
-// gets no key for a wrong password.
+// trades a JWT for the same key, regenerates its key (the old one is
+// refused at once, the cache on), and gets no key for a wrong password.
 func TestZulipJSClient(t *testing.T) {
 	t.Parallel()
 	dir, _ := filepath.Abs("../zulipjs")
@@ -24,12 +26,16 @@ func TestZulipJSClient(t *testing.T) {
 		t.Skip("zulip-js is not installed: run `npm ci` in examples/zulipjs")
 	}
 	db := tempDB(t)
-	srv, _ := testServer(t, db, func(c *serveConfig) { c.apiKeyCache = time.Hour })
+	srv, _ := testServer(t, db, func(c *serveConfig) {
+		c.apiKeyCache = time.Hour
+		c.auth.jwtKeys = jwtKeysFile(t)
+	})
 	u := parseUser(t, mustAdmin(t, db, "a long password\n", "create-user", "-email", "Iago@zulip.com", "-full-name", "Iago"))
 
 	cmd := exec.Command(node, "login.js")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "ZULIP_REALM="+srv.URL, "ZULIP_USERNAME=Iago@zulip.com", "ZULIP_PASSWORD=a long password")
+	cmd.Env = append(os.Environ(), "ZULIP_REALM="+srv.URL, "ZULIP_USERNAME=Iago@zulip.com", "ZULIP_PASSWORD=a long password",
+		"ZULIP_JWT_TOKEN="+signedToken(t, jwtSecret, gojwt.MapClaims{"email": "iago@zulip.com"}))
 	out, err := cmd.Output()
 	if err != nil {
 		var stderr []byte
@@ -46,11 +52,12 @@ func TestZulipJSClient(t *testing.T) {
 		WrongPasswordKey *string `json:"wrong_password_key"`
 		BogusKeyCode     string  `json:"bogus_key_code"`
 		OldKeyCode       string  `json:"old_key_code"`
+		JWTBadToken      string  `json:"jwt_bad_token"`
 	}
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("zulip-js printed %q", out)
 	}
-	if got.APIKeyLength != 32 || got.UserID != u.UserID || got.Email != "Iago@zulip.com" || got.WrongPasswordKey != nil || got.BogusKeyCode != "UNAUTHORIZED" || got.OldKeyCode != "UNAUTHORIZED" {
+	if got.APIKeyLength != 32 || got.UserID != u.UserID || got.Email != "Iago@zulip.com" || got.WrongPasswordKey != nil || got.BogusKeyCode != "UNAUTHORIZED" || got.OldKeyCode != "UNAUTHORIZED" || got.JWTBadToken != "Bad JSON web token" {
 		t.Errorf("zulip-js saw %+v", got)
 	}
 }

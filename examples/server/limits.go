@@ -1,0 +1,59 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/zulipauth/zulipauth-go/backends/redislimit"
+	"github.com/zulipauth/zulipauth-go/zulipauth"
+)
+
+// sharedLimits are the three budgets kept in Redis, so that every instance
+// of the server spends one budget per username, client and user.
+type sharedLimits struct {
+	login, ip, user zulipauth.Limiter
+	close           func() error
+}
+
+// redisLimits connects the budgets to the Redis at addr (HOST:PORT, or a
+// redis:// or rediss:// URL with a password or database number). With
+// failClosed, an unreachable Redis refuses logins (429) instead of falling
+// back to budgets in this process.
+func redisLimits(addr string, failClosed bool, log *slog.Logger) (*sharedLimits, error) {
+	opts := &redis.Options{Addr: addr}
+	if strings.Contains(addr, "://") {
+		var err error
+		if opts, err = redis.ParseURL(addr); err != nil {
+			// The URL may hold a password: say what is wrong, not what it was.
+			return nil, fmt.Errorf("%w: serve: -redis: not a redis:// URL: %v", errUsage, errors.Unwrap(err))
+		}
+	}
+	client := redis.NewClient(opts)
+	mode := []redislimit.Option{redislimit.WithLogger(log)}
+	if failClosed {
+		mode = append(mode, redislimit.WithFailClosed())
+	}
+	limiter := func(prefix string, b zulipauth.Budget) (zulipauth.Limiter, error) {
+		return redislimit.New(client, b, append(mode, redislimit.WithPrefix("zulipauth:"+prefix+":"))...)
+	}
+	var s sharedLimits
+	var err error
+	if s.login, err = limiter("login", zulipauth.DefaultLoginBudget); err != nil {
+		client.Close()
+		return nil, err
+	}
+	if s.ip, err = limiter("ip", zulipauth.DefaultIPBudget); err != nil {
+		client.Close()
+		return nil, err
+	}
+	if s.user, err = limiter("user", zulipauth.DefaultUserBudget); err != nil {
+		client.Close()
+		return nil, err
+	}
+	s.close = client.Close
+	return &s, nil
+}
