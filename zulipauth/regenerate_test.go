@@ -37,6 +37,11 @@ func TestRegenerateAPIKeyEndpoint(t *testing.T) {
 	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || w.Code != 200 || got.Result != "success" || !zulipauth.ValidAPIKeyFormat(got.APIKey) || got.APIKey == old {
 		t.Fatalf("regenerate: %d %s", w.Code, w.Body)
 	}
+	// WIRE.md §6 (the endpoint is not in Zulip's OpenAPI excerpts): exactly
+	// this body, and the REST route's never-cache and rate-limit headers.
+	if want := `{"result":"success","msg":"","api_key":"` + got.APIKey + `"}` + "\n"; w.Body.String() != want {
+		t.Errorf("body %q, want %q", w.Body, want)
+	}
 	if w.Header().Get("Cache-Control") == "" || w.Header().Get("X-RateLimit-Limit") == "" {
 		t.Errorf("regenerate lacks the API's headers: %v", w.Header())
 	}

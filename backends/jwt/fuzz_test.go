@@ -2,7 +2,9 @@ package jwt_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -97,4 +99,59 @@ func FuzzParseKeys(f *testing.F) {
 			t.Fatalf("ParseKeys accepted what New refuses: %v", err)
 		}
 	})
+}
+
+// FuzzJWTFetchAPIKey sends arbitrary tokens and include_profile values, to
+// every realm, through the whole endpoint (the core's handler and this
+// verifier): never a panic, never a 5xx, always one Zulip JSON body; only a
+// token the test signed logs in, and no answer repeats the token.
+func FuzzJWTFetchAPIKey(f *testing.F) {
+	for _, seed := range []struct{ realm, token, include string }{
+		{"", hs256(iago()), ""},
+		{"", hs256(iago()), "true"},
+		{"rsa", hs256(iago()), "false"},
+		{"", "eyJhbGciOiJub25lIn0.eyJlbWFpbCI6ImlhZ29AenVsaXAuY29tIn0.", ""},
+		{"nope", "a.b.c", "yes"},
+		{"gone", "", "null"},
+	} {
+		f.Add(seed.realm, seed.token, seed.include)
+	}
+	s := newServer(f)
+	signed := hs256(iago())
+	f.Fuzz(func(t *testing.T, realm, token, include string) {
+		if !validLabel(realm) {
+			realm = ""
+		}
+		form := url.Values{"token": {token}}
+		if include != "" {
+			form.Set("include_profile", include)
+		}
+		w := s.post(realm, form)
+		if w.Code >= 500 {
+			t.Fatalf("status %d for realm %q token %q: %s", w.Code, realm, token, w.Body)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(w.Body.Bytes(), &m); err != nil || (m["result"] != "success" && m["result"] != "error") {
+			t.Fatalf("not a Zulip JSON body: %q", w.Body)
+		}
+		if w.Code == 200 && token != signed {
+			t.Fatalf("a token the test did not sign logged in: %q", token)
+		}
+		if len(token) >= 8 && strings.Contains(w.Body.String(), token) {
+			t.Fatalf("the answer repeats the token: %s", w.Body)
+		}
+	})
+}
+
+// validLabel reports whether s can be a host name's first label.
+func validLabel(s string) bool {
+	if s == "" || len(s) > 63 {
+		return false
+	}
+	for _, c := range s {
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
