@@ -39,13 +39,20 @@
 // backends live in sibling packages of this module:
 //
 //   - backends/password: an Authenticator for argon2id password hashes kept
-//     in any UserStore (Zulip's EmailAuthBackend);
+//     in any UserStore (Zulip's EmailAuthBackend), and for hashes migrated
+//     from Django, Zulip or bcrypt applications;
+//   - backends/ldap: an Authenticator that binds to an LDAP directory
+//     (Zulip's ZulipLDAPAuthBackend);
+//   - backends/jwt: the [TokenVerifier] of the JWT login, keys per realm as
+//     Zulip's JWT_AUTH_KEYS;
+//   - backends/redislimit: a [Limiter] on Redis, one budget for every
+//     instance of an application;
 //   - backends/memstore: users and realms in memory, for tests and small
 //     applications;
 //   - backends/sqlstore: users and realms in SQLite (embedded, the default)
 //     or PostgreSQL, with migrations;
-//   - backends/storetest: the conformance suite every UserStore runs, yours
-//     included.
+//   - backends/storetest and backends/limitertest: the conformance suites
+//     every UserStore and every Limiter runs, yours included.
 //
 // [Chain] joins several authenticators as Zulip tries its backends, and
 // [ErrorFor] is the one table that maps their failures to Zulip's answers.
