@@ -17,6 +17,7 @@ import (
 	goldap "github.com/go-ldap/ldap/v3"
 
 	"github.com/zulipauth/zulipauth-go/backends/ldap"
+	"github.com/zulipauth/zulipauth-go/backends/ldap/slapdtest"
 	"github.com/zulipauth/zulipauth-go/backends/memstore"
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
@@ -43,7 +44,7 @@ func benchPassword(i int) string { return fmt.Sprintf("password-%02d", i) }
 func benchLDIF() string {
 	var b strings.Builder
 	for i := range benchUsers {
-		b.WriteString(person("uid="+benchUID(i)+","+people, benchUID(i), "User "+benchUID(i), benchUID(i)+"@zulip.com", benchPassword(i)))
+		b.WriteString(slapdtest.Person("uid="+benchUID(i)+","+slapdtest.People, benchUID(i), "User "+benchUID(i), benchUID(i)+"@zulip.com", benchPassword(i)))
 		b.WriteString("\n\n")
 	}
 	return b.String()
@@ -109,13 +110,13 @@ func processCPU() time.Duration {
 //
 //	go test -run '^$' -bench Login -benchtime 1x ./backends/ldap
 func BenchmarkLogin(b *testing.B) {
-	d := startDirectory(b, directoryOptions{ldif: benchLDIF()})
+	d := slapdtest.Start(b, slapdtest.Options{LDIF: benchLDIF()})
 	workers := 2 * runtime.GOMAXPROCS(0)
 	for _, mode := range []struct {
 		name   string
-		cfg    func(*directory, zulipauth.UserStore) ldap.Config
+		cfg    func(*slapdtest.Directory, zulipauth.UserStore) ldap.Config
 		domain string
-		bare   func(b *testing.B, d *directory) func(worker int) func(i int) bool
+		bare   func(b *testing.B, d *slapdtest.Directory) func(worker int) func(i int) bool
 	}{
 		{"dn-template", templateConfig, "example.org", bareBinds},
 		{"search", searchConfig, "zulip.com", bareSearchAndBind},
@@ -225,12 +226,12 @@ func (w *discardWriter) Write(b []byte) (int, error) {
 
 // bareBinds gives each worker a connection of its own, on which it binds
 // as the users in turn.
-func bareBinds(b *testing.B, d *directory) func(int) func(int) bool {
+func bareBinds(b *testing.B, d *slapdtest.Directory) func(int) func(int) bool {
 	conns := benchConns(b, d, 2*runtime.GOMAXPROCS(0), "")
 	return func(w int) func(int) bool {
 		c := conns[w]
 		return func(i int) bool {
-			return c.Bind("uid="+benchUID(i%benchUsers)+","+people, benchPassword(i%benchUsers)) == nil
+			return c.Bind("uid="+benchUID(i%benchUsers)+","+slapdtest.People, benchPassword(i%benchUsers)) == nil
 		}
 	}
 }
@@ -238,14 +239,14 @@ func bareBinds(b *testing.B, d *directory) func(int) func(int) bool {
 // bareSearchAndBind gives each worker a connection bound as the service
 // account, on which it searches for the user as searchConfig's logins do,
 // and another on which it binds as the entry found.
-func bareSearchAndBind(b *testing.B, d *directory) func(int) func(int) bool {
+func bareSearchAndBind(b *testing.B, d *slapdtest.Directory) func(int) func(int) bool {
 	workers := 2 * runtime.GOMAXPROCS(0)
-	searchers, binders := benchConns(b, d, workers, serviceDN), benchConns(b, d, workers, "")
+	searchers, binders := benchConns(b, d, workers, d.ServiceDN), benchConns(b, d, workers, "")
 	return func(w int) func(int) bool {
 		s, c := searchers[w], binders[w]
 		return func(i int) bool {
 			res, err := s.Search(&goldap.SearchRequest{
-				BaseDN: suffix, Scope: goldap.ScopeWholeSubtree, SizeLimit: 2,
+				BaseDN: d.BaseDN, Scope: goldap.ScopeWholeSubtree, SizeLimit: 2,
 				Filter:     "(&(objectClass=inetOrgPerson)(uid=" + goldap.EscapeFilter(benchUID(i%benchUsers)) + "))",
 				Attributes: []string{"mail"},
 			})
@@ -258,7 +259,7 @@ func bareSearchAndBind(b *testing.B, d *directory) func(int) func(int) bool {
 }
 
 // benchConns opens n go-ldap connections, bound as bindDN when it is set.
-func benchConns(b *testing.B, d *directory, n int, bindDN string) []*goldap.Conn {
+func benchConns(b *testing.B, d *slapdtest.Directory, n int, bindDN string) []*goldap.Conn {
 	conns := make([]*goldap.Conn, n)
 	for i := range conns {
 		c, err := goldap.DialURL(d.URL)
@@ -267,7 +268,7 @@ func benchConns(b *testing.B, d *directory, n int, bindDN string) []*goldap.Conn
 		}
 		b.Cleanup(func() { c.Close() })
 		if bindDN != "" {
-			if err := c.Bind(bindDN, servicePW); err != nil {
+			if err := c.Bind(bindDN, d.ServicePassword); err != nil {
 				b.Fatal(err)
 			}
 		}

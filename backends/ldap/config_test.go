@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/zulipauth/zulipauth-go/backends/ldap"
+	"github.com/zulipauth/zulipauth-go/backends/ldap/slapdtest"
 	"github.com/zulipauth/zulipauth-go/backends/memstore"
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
@@ -29,7 +30,7 @@ func TestNewRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	const secret = "the-service-secret"
-	valid := ldap.Config{Users: memstore.New(), URL: "ldap://127.0.0.1:389", UserDNTemplate: uidTemplate}
+	valid := ldap.Config{Users: memstore.New(), URL: "ldap://127.0.0.1:389", UserDNTemplate: slapdtest.UserDNTemplate}
 	tests := []struct {
 		name   string
 		modify func(*ldap.Config)
@@ -50,26 +51,26 @@ func TestNewRefuses(t *testing.T) {
 		{"CA file missing", func(c *ldap.Config) { c.URL, c.CAFile = "ldaps://127.0.0.1", filepath.Join(dir, "missing.pem") }, "CAFile"},
 		{"CA file without certificate", func(c *ldap.Config) { c.URL, c.CAFile = "ldaps://127.0.0.1", notPEM }, "CAFile"},
 		{"no way to find entries", func(c *ldap.Config) { c.UserDNTemplate = "" }, "UserDNTemplate"},
-		{"both ways to find entries", func(c *ldap.Config) { c.UsernameAttr, c.BaseDN = "uid", suffix }, "not both"},
+		{"both ways to find entries", func(c *ldap.Config) { c.UsernameAttr, c.BaseDN = "uid", slapdtest.Suffix }, "not both"},
 		{"username search without base", func(c *ldap.Config) { c.UserDNTemplate, c.UsernameAttr = "", "uid" }, "BaseDN"},
-		{"template without %s", func(c *ldap.Config) { c.UserDNTemplate = people }, "%s"},
-		{"template with two %s", func(c *ldap.Config) { c.UserDNTemplate = "uid=%s,ou=%s," + suffix }, "%s"},
-		{"template with another verb", func(c *ldap.Config) { c.UserDNTemplate = "uid=%s,ou=%d," + suffix }, "%s"},
+		{"template without %s", func(c *ldap.Config) { c.UserDNTemplate = slapdtest.People }, "%s"},
+		{"template with two %s", func(c *ldap.Config) { c.UserDNTemplate = "uid=%s,ou=%s," + slapdtest.Suffix }, "%s"},
+		{"template with another verb", func(c *ldap.Config) { c.UserDNTemplate = "uid=%s,ou=%d," + slapdtest.Suffix }, "%s"},
 		{"template not a DN", func(c *ldap.Config) { c.UserDNTemplate = "%s" }, "UserDNTemplate"},
 		{"base not a DN", func(c *ldap.Config) { c.BaseDN = "example" }, "BaseDN"},
 		{"filter that does not parse", func(c *ldap.Config) { c.UserFilter = "objectClass=person" }, "UserFilter"},
 		{"attribute with filter syntax", func(c *ldap.Config) {
-			c.UserDNTemplate, c.BaseDN, c.UsernameAttr = "", suffix, "uid=*)(cn"
+			c.UserDNTemplate, c.BaseDN, c.UsernameAttr = "", slapdtest.Suffix, "uid=*)(cn"
 		}, "UsernameAttr"},
 		{"email attribute with a space", func(c *ldap.Config) { c.EmailAttr = "e mail" }, "EmailAttr"},
 		{"membership attribute starting with a hyphen", func(c *ldap.Config) { c.OrgMembershipAttr = "-o" }, "OrgMembershipAttr"},
-		{"bind DN without password", func(c *ldap.Config) { c.BindDN = serviceDN }, "BindDN"},
+		{"bind DN without password", func(c *ldap.Config) { c.BindDN = slapdtest.ServiceDN }, "BindDN"},
 		{"password without bind DN", func(c *ldap.Config) { c.BindPassword = secret }, "BindDN"},
 		{"password twice", func(c *ldap.Config) {
-			c.BindDN, c.BindPassword, c.BindPasswordFile = serviceDN, secret, notPEM
+			c.BindDN, c.BindPassword, c.BindPasswordFile = slapdtest.ServiceDN, secret, notPEM
 		}, "not both"},
 		{"password file missing", func(c *ldap.Config) {
-			c.BindDN, c.BindPasswordFile = serviceDN, filepath.Join(dir, "missing")
+			c.BindDN, c.BindPasswordFile = slapdtest.ServiceDN, filepath.Join(dir, "missing")
 		}, "BindPasswordFile"},
 		{"bind DN not a DN", func(c *ldap.Config) { c.BindDN, c.BindPassword = "service", secret }, "BindDN"},
 		{"append-domain with @", func(c *ldap.Config) { c.AppendDomain = "@example.org" }, "AppendDomain"},
@@ -106,16 +107,16 @@ func TestNewAccepts(t *testing.T) {
 		name string
 		cfg  ldap.Config
 	}{
-		{"loopback by name", ldap.Config{URL: "ldap://localhost", UserDNTemplate: uidTemplate}},
-		{"IPv6 loopback", ldap.Config{URL: "ldap://[::1]:3389", UserDNTemplate: uidTemplate}},
-		{"clear text, insecure on purpose", ldap.Config{URL: "ldap://ldap.example.org", InsecureNoTLS: true, UserDNTemplate: uidTemplate}},
-		{"StartTLS to another host", ldap.Config{URL: "ldap://ldap.example.org", StartTLS: true, UserDNTemplate: uidTemplate}},
-		{"ldaps with a trailing slash", ldap.Config{URL: "ldaps://ldap.example.org/", UserDNTemplate: uidTemplate}},
-		{"numeric OID attributes", ldap.Config{URL: "ldap://localhost", BaseDN: suffix, UsernameAttr: "0.9.2342.19200300.100.1.1", EmailAttr: "0.9.2342.19200300.100.1.3"}},
+		{"loopback by name", ldap.Config{URL: "ldap://localhost", UserDNTemplate: slapdtest.UserDNTemplate}},
+		{"IPv6 loopback", ldap.Config{URL: "ldap://[::1]:3389", UserDNTemplate: slapdtest.UserDNTemplate}},
+		{"clear text, insecure on purpose", ldap.Config{URL: "ldap://ldap.example.org", InsecureNoTLS: true, UserDNTemplate: slapdtest.UserDNTemplate}},
+		{"StartTLS to another host", ldap.Config{URL: "ldap://ldap.example.org", StartTLS: true, UserDNTemplate: slapdtest.UserDNTemplate}},
+		{"ldaps with a trailing slash", ldap.Config{URL: "ldaps://ldap.example.org/", UserDNTemplate: slapdtest.UserDNTemplate}},
+		{"numeric OID attributes", ldap.Config{URL: "ldap://localhost", BaseDN: slapdtest.Suffix, UsernameAttr: "0.9.2342.19200300.100.1.1", EmailAttr: "0.9.2342.19200300.100.1.3"}},
 		{"everything", ldap.Config{
 			URL: "ldaps://ldap.example.org:10636", ServerName: "ldap.test",
-			BaseDN: suffix, UsernameAttr: "sAMAccountName", UserFilter: "(&(objectClass=user)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))",
-			BindDN: serviceDN, BindPassword: "x", EmailAttr: "mail", FullNameAttr: "displayName",
+			BaseDN: slapdtest.Suffix, UsernameAttr: "sAMAccountName", UserFilter: "(&(objectClass=user)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))",
+			BindDN: slapdtest.ServiceDN, BindPassword: "x", EmailAttr: "mail", FullNameAttr: "displayName",
 			OrgMembershipAttr: "department", CreateUsers: true,
 		}},
 	}
@@ -136,11 +137,11 @@ func TestNewAccepts(t *testing.T) {
 func TestConfigHidesBindPassword(t *testing.T) {
 	t.Parallel()
 	const secret = "the-service-secret"
-	cfg := ldap.Config{URL: "ldaps://ldap.example.org", BindDN: serviceDN, BindPassword: secret}
+	cfg := ldap.Config{URL: "ldaps://ldap.example.org", BindDN: slapdtest.ServiceDN, BindPassword: secret}
 	var logged strings.Builder
 	slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "cfg", cfg)
 	for _, out := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), logged.String()} {
-		if strings.Contains(out, secret) || !strings.Contains(out, serviceDN) {
+		if strings.Contains(out, secret) || !strings.Contains(out, slapdtest.ServiceDN) {
 			t.Errorf("%q: want the bind DN without the password", out)
 		}
 	}

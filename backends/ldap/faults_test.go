@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/zulipauth/zulipauth-go/backends/ldap"
+	"github.com/zulipauth/zulipauth-go/backends/ldap/slapdtest"
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
 
@@ -50,30 +51,30 @@ func TestDirectoryHung(t *testing.T) {
 	t.Parallel()
 	for _, mode := range []struct {
 		name string
-		cfg  func(*directory, zulipauth.UserStore) ldap.Config
+		cfg  func(*slapdtest.Directory, zulipauth.UserStore) ldap.Config
 	}{
 		{"DN template", templateConfig},
 		{"search then bind", searchConfig},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
 			t.Parallel()
-			d := startDirectory(t, directoryOptions{})
+			d := slapdtest.Start(t, slapdtest.Options{})
 			users := storeWith(t, "hamlet@example.org", "hamlet@zulip.com")
 			cfg := mode.cfg(d, users)
 			cfg.Timeout, cfg.DialTimeout = 300*time.Millisecond, 300*time.Millisecond
 			a := newAuth(t, cfg)
-			if _, err := login(t, a, t.Context(), "hamlet", hamletPW); err != nil {
+			if _, err := login(t, a, t.Context(), "hamlet", slapdtest.HamletPassword); err != nil {
 				t.Fatal(err)
 			}
 			d.Pause()
 			for _, which := range []string{"pooled connection", "new connection"} {
-				_, err := login(t, a, t.Context(), "hamlet", hamletPW)
+				_, err := login(t, a, t.Context(), "hamlet", slapdtest.HamletPassword)
 				if !checkErr(err, errFault) || !errors.Is(err, os.ErrDeadlineExceeded) {
 					t.Fatalf("%s to a hung directory: %v, want a fault wrapping os.ErrDeadlineExceeded", which, err)
 				}
 			}
 			d.Resume()
-			if _, err := login(t, a, t.Context(), "hamlet", hamletPW); err != nil {
+			if _, err := login(t, a, t.Context(), "hamlet", slapdtest.HamletPassword); err != nil {
 				t.Fatalf("after the directory resumed: %v", err)
 			}
 			if _, err := login(t, a, t.Context(), "hamlet", "wrong"); !errors.Is(err, zulipauth.ErrBadCredentials) {
@@ -87,23 +88,23 @@ func TestDirectoryHung(t *testing.T) {
 // Timeout is long: the login returns the context's error.
 func TestDirectoryHungContextEnds(t *testing.T) {
 	t.Parallel()
-	d := startDirectory(t, directoryOptions{})
+	d := slapdtest.Start(t, slapdtest.Options{})
 	cfg := templateConfig(d, storeWith(t, "hamlet@example.org"))
 	cfg.Timeout = time.Hour
 	a := newAuth(t, cfg)
-	if _, err := login(t, a, t.Context(), "hamlet", hamletPW); err != nil {
+	if _, err := login(t, a, t.Context(), "hamlet", slapdtest.HamletPassword); err != nil {
 		t.Fatal(err)
 	}
 	d.Pause()
 	defer d.Resume()
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
-	if _, err := login(t, a, ctx, "hamlet", hamletPW); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := login(t, a, ctx, "hamlet", slapdtest.HamletPassword); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v, want context.DeadlineExceeded", err)
 	}
 	ctx, cancel = context.WithCancel(t.Context())
 	time.AfterFunc(100*time.Millisecond, cancel)
-	if _, err := login(t, a, ctx, "hamlet", hamletPW); !errors.Is(err, context.Canceled) {
+	if _, err := login(t, a, ctx, "hamlet", slapdtest.HamletPassword); !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v, want context.Canceled", err)
 	}
 }
@@ -115,28 +116,28 @@ func TestDirectoryStopped(t *testing.T) {
 	t.Parallel()
 	for _, mode := range []struct {
 		name string
-		cfg  func(*directory, zulipauth.UserStore) ldap.Config
+		cfg  func(*slapdtest.Directory, zulipauth.UserStore) ldap.Config
 	}{
 		{"DN template", templateConfig},
 		{"search then bind", searchConfig},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
 			t.Parallel()
-			d := startDirectory(t, directoryOptions{})
+			d := slapdtest.Start(t, slapdtest.Options{})
 			users := storeWith(t, "hamlet@example.org", "hamlet@zulip.com")
 			a := newAuth(t, mode.cfg(d, users))
-			if _, err := login(t, a, t.Context(), "hamlet", hamletPW); err != nil {
+			if _, err := login(t, a, t.Context(), "hamlet", slapdtest.HamletPassword); err != nil {
 				t.Fatal(err)
 			}
 			d.Stop()
-			if _, err := login(t, a, t.Context(), "hamlet", hamletPW); !checkErr(err, errFault) {
+			if _, err := login(t, a, t.Context(), "hamlet", slapdtest.HamletPassword); !checkErr(err, errFault) {
 				t.Fatalf("directory down: %v, want a fault", err)
 			}
 			d.Restart()
 			// At once: a connection the directory closed while stopping may
 			// not be noticed as closed yet; the one retry covers that.
 			for range 3 {
-				if _, err := login(t, a, t.Context(), "hamlet", hamletPW); err != nil {
+				if _, err := login(t, a, t.Context(), "hamlet", slapdtest.HamletPassword); err != nil {
 					t.Fatalf("directory back: %v", err)
 				}
 			}
@@ -148,10 +149,10 @@ func TestDirectoryStopped(t *testing.T) {
 // connections are dead, the login still succeeds.
 func TestDirectoryRestartedBetweenLogins(t *testing.T) {
 	t.Parallel()
-	d := startDirectory(t, directoryOptions{})
+	d := slapdtest.Start(t, slapdtest.Options{})
 	a := newAuth(t, searchConfig(d, storeWith(t, "hamlet@zulip.com")))
 	for range 3 {
-		if _, err := login(t, a, t.Context(), "hamlet", hamletPW); err != nil {
+		if _, err := login(t, a, t.Context(), "hamlet", slapdtest.HamletPassword); err != nil {
 			t.Fatal(err)
 		}
 		d.Stop()
@@ -167,9 +168,9 @@ func TestDirectoryRestartedBetweenLogins(t *testing.T) {
 // next login opens another.
 func TestIdleConnectionClosedByDirectory(t *testing.T) {
 	t.Parallel()
-	d := startDirectory(t, directoryOptions{idleTimeout: 1})
+	d := slapdtest.Start(t, slapdtest.Options{IdleTimeout: time.Second})
 	a := newAuth(t, templateConfig(d, storeWith(t, "hamlet@example.org")))
-	if _, err := login(t, a, t.Context(), "hamlet", hamletPW); err != nil {
+	if _, err := login(t, a, t.Context(), "hamlet", slapdtest.HamletPassword); err != nil {
 		t.Fatal(err)
 	}
 	if idle, closed := ldap.IdleConns(a); idle != 1 || closed != 0 {
@@ -184,7 +185,7 @@ func TestIdleConnectionClosedByDirectory(t *testing.T) {
 			t.Fatalf("slapd did not close the idle connection within %v", hangGuard)
 		}
 	}
-	if _, err := login(t, a, t.Context(), "hamlet", hamletPW); err != nil {
+	if _, err := login(t, a, t.Context(), "hamlet", slapdtest.HamletPassword); err != nil {
 		t.Fatalf("login after the directory closed the pooled connection: %v", err)
 	}
 	if n := ldap.Dials(a); n != 2 {
@@ -279,11 +280,11 @@ func (r *cuttingRelay) relay(client net.Conn, gen int) {
 // the request sent again on a new one: the login succeeds.
 func TestPooledConnectionClosedUnnoticed(t *testing.T) {
 	t.Parallel()
-	d := startDirectory(t, directoryOptions{})
+	d := slapdtest.Start(t, slapdtest.Options{})
 	relay := startRelay(t, strings.TrimPrefix(d.URL, "ldap://"))
 	for _, mode := range []struct {
 		name  string
-		cfg   func(*directory, zulipauth.UserStore) ldap.Config
+		cfg   func(*slapdtest.Directory, zulipauth.UserStore) ldap.Config
 		pools int64
 	}{
 		{"DN template", templateConfig, 1},
@@ -294,11 +295,11 @@ func TestPooledConnectionClosedUnnoticed(t *testing.T) {
 			cfg := mode.cfg(d, users)
 			cfg.URL = relay.URL()
 			a := newAuth(t, cfg)
-			if _, err := login(t, a, t.Context(), "hamlet", hamletPW); err != nil {
+			if _, err := login(t, a, t.Context(), "hamlet", slapdtest.HamletPassword); err != nil {
 				t.Fatal(err)
 			}
 			relay.Cut()
-			if _, err := login(t, a, t.Context(), "hamlet", hamletPW); err != nil {
+			if _, err := login(t, a, t.Context(), "hamlet", slapdtest.HamletPassword); err != nil {
 				t.Fatalf("login on connections closed unnoticed: %v", err)
 			}
 			if n := ldap.Dials(a); n != 2*mode.pools {

@@ -15,6 +15,7 @@ import (
 	"github.com/alexedwards/argon2id"
 
 	"github.com/zulipauth/zulipauth-go/backends/ldap"
+	"github.com/zulipauth/zulipauth-go/backends/ldap/slapdtest"
 	"github.com/zulipauth/zulipauth-go/backends/memstore"
 	"github.com/zulipauth/zulipauth-go/backends/password"
 	"github.com/zulipauth/zulipauth-go/zulipauth"
@@ -65,7 +66,7 @@ func postLogin(tb testing.TB, h http.Handler, username, pw string) (int, map[str
 // what Zulip's LDAP settings would.
 func TestFetchAPIKey(t *testing.T) {
 	t.Parallel()
-	d := startDirectory(t, directoryOptions{})
+	d := slapdtest.Start(t, slapdtest.Options{})
 	users := memstore.New()
 	cfg := templateConfig(d, users)
 	cfg.CreateUsers = true
@@ -73,7 +74,7 @@ func TestFetchAPIKey(t *testing.T) {
 	z := loginHandler(t, users, newAuth(t, cfg), &log)
 	h := z.FetchAPIKey()
 
-	status, body := postLogin(t, h, "hamlet", hamletPW)
+	status, body := postLogin(t, h, "hamlet", slapdtest.HamletPassword)
 	u, err := users.UserByEmail(t.Context(), "", "hamlet@example.org")
 	if err != nil {
 		t.Fatalf("no account created: %v", err)
@@ -82,15 +83,15 @@ func TestFetchAPIKey(t *testing.T) {
 		body["email"] != "hamlet@example.org" || body["user_id"] != float64(u.ID) {
 		t.Fatalf("right password: %d %v, want 200 with %v's key", status, body, u)
 	}
-	if status, again := postLogin(t, h, "hamlet@example.org", hamletPW); status != 200 || again["api_key"] != u.APIKey {
+	if status, again := postLogin(t, h, "hamlet@example.org", slapdtest.HamletPassword); status != 200 || again["api_key"] != u.APIKey {
 		t.Fatalf("second login: %d %v, want the same key", status, again)
 	}
 
 	for _, tc := range []struct{ name, username, password string }{
 		{"wrong password", "hamlet", "wrong"},
 		{"empty password", "hamlet", ""},
-		{"no entry", "nobody", hamletPW},
-		{"another domain", "hamlet@zulip.com", hamletPW},
+		{"no entry", "nobody", slapdtest.HamletPassword},
+		{"another domain", "hamlet@zulip.com", slapdtest.HamletPassword},
 	} {
 		status, body := postLogin(t, h, tc.username, tc.password)
 		if status != 401 || body["code"] != "AUTHENTICATION_FAILED" || body["msg"] != "Your username or password is incorrect" {
@@ -99,11 +100,11 @@ func TestFetchAPIKey(t *testing.T) {
 	}
 
 	d.Stop()
-	status, body = postLogin(t, h, "hamlet", hamletPW)
+	status, body = postLogin(t, h, "hamlet", slapdtest.HamletPassword)
 	if status != 500 || body["msg"] != "Internal server error" || body["code"] != nil {
 		t.Fatalf("directory down: %d %v, want 500 Internal server error", status, body)
 	}
-	if !strings.Contains(log.String(), "connection refused") || strings.Contains(log.String(), hamletPW) {
+	if !strings.Contains(log.String(), "connection refused") || strings.Contains(log.String(), slapdtest.HamletPassword) {
 		t.Fatalf("the fault is not logged, or the password is:\n%s", log.String())
 	}
 
@@ -126,7 +127,7 @@ func TestFetchAPIKey(t *testing.T) {
 // logs in with the local password; a directory user with the directory's.
 func TestChainWithLocalPasswords(t *testing.T) {
 	t.Parallel()
-	d := startDirectory(t, directoryOptions{})
+	d := slapdtest.Start(t, slapdtest.Options{})
 	users := storeWith(t, "hamlet@example.org")
 	hash, err := argon2id.CreateHash("local-password", &cheapArgon2)
 	if err != nil {
@@ -149,7 +150,7 @@ func TestChainWithLocalPasswords(t *testing.T) {
 	}{
 		{"local user, local password", "local@example.org", "local-password", 200, "local@example.org"},
 		{"local user, wrong password", "local@example.org", "wrong", 401, ""},
-		{"directory user, directory password", "hamlet", hamletPW, 200, "hamlet@example.org"},
+		{"directory user, directory password", "hamlet", slapdtest.HamletPassword, 200, "hamlet@example.org"},
 		{"directory user, wrong password", "hamlet@example.org", "wrong", 401, ""},
 	}
 	for _, tt := range tests {
@@ -171,7 +172,7 @@ func TestChainWithLocalPasswords(t *testing.T) {
 // email attribute or an append-domain.
 func TestUsernameFormatAndMethod(t *testing.T) {
 	t.Parallel()
-	base := ldap.Config{Users: memstore.New(), URL: "ldap://127.0.0.1:1", UserDNTemplate: uidTemplate}
+	base := ldap.Config{Users: memstore.New(), URL: "ldap://127.0.0.1:1", UserDNTemplate: slapdtest.UserDNTemplate}
 	tests := []struct {
 		name   string
 		modify func(*ldap.Config)
@@ -180,11 +181,11 @@ func TestUsernameFormatAndMethod(t *testing.T) {
 		{"append-domain", func(c *ldap.Config) { c.AppendDomain = "example.org" }, true},
 		{"email attribute", func(c *ldap.Config) { c.EmailAttr = "mail" }, true},
 		{"search with email attribute", func(c *ldap.Config) {
-			c.UserDNTemplate, c.BaseDN, c.UsernameAttr, c.EmailAttr = "", suffix, "uid", "mail"
+			c.UserDNTemplate, c.BaseDN, c.UsernameAttr, c.EmailAttr = "", slapdtest.Suffix, "uid", "mail"
 		}, true},
 		{"the username is the email", func(c *ldap.Config) {}, false},
 		{"search, the username is the email", func(c *ldap.Config) {
-			c.UserDNTemplate, c.BaseDN, c.UsernameAttr = "", suffix, "mail"
+			c.UserDNTemplate, c.BaseDN, c.UsernameAttr = "", slapdtest.Suffix, "mail"
 		}, false},
 	}
 	for _, tt := range tests {

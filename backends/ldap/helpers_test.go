@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/zulipauth/zulipauth-go/backends/ldap"
+	"github.com/zulipauth/zulipauth-go/backends/ldap/slapdtest"
 	"github.com/zulipauth/zulipauth-go/backends/memstore"
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
@@ -39,19 +40,19 @@ func newAuth(tb testing.TB, cfg ldap.Config) *ldap.Authenticator {
 	return a
 }
 
-// templateConfig finds entries by uidTemplate, with users@example.org
+// templateConfig finds entries by slapdtest.UserDNTemplate, with users@example.org
 // emails (AppendDomain).
-func templateConfig(d *directory, users zulipauth.UserStore) ldap.Config {
-	return ldap.Config{Users: users, URL: d.URL, UserDNTemplate: uidTemplate, AppendDomain: "example.org"}
+func templateConfig(d *slapdtest.Directory, users zulipauth.UserStore) ldap.Config {
+	return ldap.Config{Users: users, URL: d.URL, UserDNTemplate: slapdtest.UserDNTemplate, AppendDomain: "example.org"}
 }
 
 // searchConfig finds entries by uid with the service account, emails from
 // mail.
-func searchConfig(d *directory, users zulipauth.UserStore) ldap.Config {
+func searchConfig(d *slapdtest.Directory, users zulipauth.UserStore) ldap.Config {
 	return ldap.Config{
 		Users: users, URL: d.URL,
-		BindDN: serviceDN, BindPassword: servicePW,
-		BaseDN: suffix, UsernameAttr: "uid", UserFilter: "(objectClass=inetOrgPerson)",
+		BindDN: d.ServiceDN, BindPassword: d.ServicePassword,
+		BaseDN: d.BaseDN, UsernameAttr: "uid", UserFilter: "(objectClass=inetOrgPerson)",
 		EmailAttr: "mail",
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/zulipauth/zulipauth-go/backends/ldap"
+	"github.com/zulipauth/zulipauth-go/backends/ldap/slapdtest"
 	"github.com/zulipauth/zulipauth-go/backends/memstore"
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
@@ -50,33 +51,33 @@ func runLogins(t *testing.T, a *ldap.Authenticator, users zulipauth.UserStore, c
 // The DN template with an append-domain: Zulip's LDAP_APPEND_DOMAIN rules.
 func TestDNTemplateWithAppendDomain(t *testing.T) {
 	t.Parallel()
-	d := startDirectory(t, directoryOptions{})
+	d := slapdtest.Start(t, slapdtest.Options{})
 	users := storeWith(t, "hamlet@example.org", "bot@example.org")
 	a := newAuth(t, templateConfig(d, users))
 	runLogins(t, a, users, []loginCase{
-		{"plain username", "hamlet", hamletPW, nil, "hamlet@example.org"},
-		{"email in the domain", "hamlet@example.org", hamletPW, nil, "hamlet@example.org"},
-		{"domain in other letter case", "hamlet@EXAMPLE.org", hamletPW, nil, "hamlet@example.org"},
-		{"username in other letter case", "Hamlet", hamletPW, nil, "hamlet@example.org"},
+		{"plain username", "hamlet", slapdtest.HamletPassword, nil, "hamlet@example.org"},
+		{"email in the domain", "hamlet@example.org", slapdtest.HamletPassword, nil, "hamlet@example.org"},
+		{"domain in other letter case", "hamlet@EXAMPLE.org", slapdtest.HamletPassword, nil, "hamlet@example.org"},
+		{"username in other letter case", "Hamlet", slapdtest.HamletPassword, nil, "hamlet@example.org"},
 		// Trimmed before mapping: the same account, never a second one.
-		{"surrounding spaces", "  hamlet\t", hamletPW, nil, "hamlet@example.org"},
-		{"email in another domain", "hamlet@zulip.com", hamletPW, zulipauth.ErrBadCredentials, ""},
-		{"email in a subdomain", "hamlet@sub.example.org", hamletPW, zulipauth.ErrBadCredentials, ""},
+		{"surrounding spaces", "  hamlet\t", slapdtest.HamletPassword, nil, "hamlet@example.org"},
+		{"email in another domain", "hamlet@zulip.com", slapdtest.HamletPassword, zulipauth.ErrBadCredentials, ""},
+		{"email in a subdomain", "hamlet@sub.example.org", slapdtest.HamletPassword, zulipauth.ErrBadCredentials, ""},
 		{"wrong password", "hamlet", "wrong", zulipauth.ErrBadCredentials, ""},
-		{"another user's password", "hamlet", othelloPW, zulipauth.ErrBadCredentials, ""},
+		{"another user's password", "hamlet", slapdtest.OthelloPassword, zulipauth.ErrBadCredentials, ""},
 		// slapd here answers a bind with a DN and no password with success
 		// (allow bind_anon_dn): only the authenticator's own check stands
 		// between an empty password and a login.
 		{"empty password", "hamlet", "", zulipauth.ErrBadCredentials, ""},
-		{"no entry", "nobody", hamletPW, zulipauth.ErrBadCredentials, ""},
-		{"entry without an account", "othello", othelloPW, zulipauth.ErrBadCredentials, ""},
-		{"empty username", "  ", hamletPW, zulipauth.ErrBadCredentials, ""},
+		{"no entry", "nobody", slapdtest.HamletPassword, zulipauth.ErrBadCredentials, ""},
+		{"entry without an account", "othello", slapdtest.OthelloPassword, zulipauth.ErrBadCredentials, ""},
+		{"empty username", "  ", slapdtest.HamletPassword, zulipauth.ErrBadCredentials, ""},
 		// Never an email in the domain, so refused before any bind; see
 		// TestDNTemplateWithEmailAttr for what escaping does.
-		{"DN injection into a subtree", "bot,ou=bots", botPW, zulipauth.ErrBadCredentials, ""},
-		{"DN injection with a plus", "hamlet+cn=x", hamletPW, zulipauth.ErrBadCredentials, ""},
-		{"internal space", "ham let", hamletPW, zulipauth.ErrBadCredentials, ""},
-		{"quoted local part", `"hamlet"@example.org`, hamletPW, zulipauth.ErrBadCredentials, ""},
+		{"DN injection into a subtree", "bot,ou=bots", slapdtest.BotPassword, zulipauth.ErrBadCredentials, ""},
+		{"DN injection with a plus", "hamlet+cn=x", slapdtest.HamletPassword, zulipauth.ErrBadCredentials, ""},
+		{"internal space", "ham let", slapdtest.HamletPassword, zulipauth.ErrBadCredentials, ""},
+		{"quoted local part", `"hamlet"@example.org`, slapdtest.HamletPassword, zulipauth.ErrBadCredentials, ""},
 	})
 }
 
@@ -84,49 +85,49 @@ func TestDNTemplateWithAppendDomain(t *testing.T) {
 // and the search by email (Zulip's AUTH_LDAP_REVERSE_EMAIL_SEARCH).
 func TestSearchThenBindWithEmailAttr(t *testing.T) {
 	t.Parallel()
-	d := startDirectory(t, directoryOptions{})
+	d := slapdtest.Start(t, slapdtest.Options{})
 	users := storeWith(t, "hamlet@zulip.com", "twins@zulip.com", "bot@zulip.com")
 	a := newAuth(t, searchConfig(d, users))
 	runLogins(t, a, users, []loginCase{
-		{"username", "hamlet", hamletPW, nil, "hamlet@zulip.com"},
-		{"email, found by the search by email", "hamlet@zulip.com", hamletPW, nil, "hamlet@zulip.com"},
-		{"email in other letter case", "HAMLET@zulip.com", hamletPW, nil, "hamlet@zulip.com"},
-		{"surrounding spaces", " hamlet ", hamletPW, nil, "hamlet@zulip.com"},
-		{"entry in a subtree", "bot", botPW, nil, "bot@zulip.com"},
+		{"username", "hamlet", slapdtest.HamletPassword, nil, "hamlet@zulip.com"},
+		{"email, found by the search by email", "hamlet@zulip.com", slapdtest.HamletPassword, nil, "hamlet@zulip.com"},
+		{"email in other letter case", "HAMLET@zulip.com", slapdtest.HamletPassword, nil, "hamlet@zulip.com"},
+		{"surrounding spaces", " hamlet ", slapdtest.HamletPassword, nil, "hamlet@zulip.com"},
+		{"entry in a subtree", "bot", slapdtest.BotPassword, nil, "bot@zulip.com"},
 		// Two entries have twins@zulip.com: the email does not decide, and
 		// as a username it matches no uid.
-		{"email of two entries", "twins@zulip.com", twinPW, zulipauth.ErrBadCredentials, ""},
-		{"one of the twins by username", "twin1", twinPW, nil, "twins@zulip.com"},
+		{"email of two entries", "twins@zulip.com", slapdtest.TwinPassword, zulipauth.ErrBadCredentials, ""},
+		{"one of the twins by username", "twin1", slapdtest.TwinPassword, nil, "twins@zulip.com"},
 		{"wrong password", "hamlet", "wrong", zulipauth.ErrBadCredentials, ""},
 		{"empty password", "hamlet", "", zulipauth.ErrBadCredentials, ""},
-		{"no entry", "nobody", hamletPW, zulipauth.ErrBadCredentials, ""},
-		{"no entry by email", "nobody@zulip.com", hamletPW, zulipauth.ErrBadCredentials, ""},
+		{"no entry", "nobody", slapdtest.HamletPassword, zulipauth.ErrBadCredentials, ""},
+		{"no entry by email", "nobody@zulip.com", slapdtest.HamletPassword, zulipauth.ErrBadCredentials, ""},
 		// Filter injection: unescaped, these match hamlet (or every entry)
 		// and hamlet's password would log in.
-		{"wildcard", "ham*", hamletPW, zulipauth.ErrBadCredentials, ""},
-		{"match everything", "*", hamletPW, zulipauth.ErrBadCredentials, ""},
-		{"filter injection", "*)(uid=*", hamletPW, zulipauth.ErrBadCredentials, ""},
-		{"filter injection closing the AND", "hamlet)(|(uid=*", hamletPW, zulipauth.ErrBadCredentials, ""},
-		{"wildcard email", "*@zulip.com", hamletPW, zulipauth.ErrBadCredentials, ""},
-		{"NUL", "hamlet\x00", hamletPW, zulipauth.ErrBadCredentials, ""},
+		{"wildcard", "ham*", slapdtest.HamletPassword, zulipauth.ErrBadCredentials, ""},
+		{"match everything", "*", slapdtest.HamletPassword, zulipauth.ErrBadCredentials, ""},
+		{"filter injection", "*)(uid=*", slapdtest.HamletPassword, zulipauth.ErrBadCredentials, ""},
+		{"filter injection closing the AND", "hamlet)(|(uid=*", slapdtest.HamletPassword, zulipauth.ErrBadCredentials, ""},
+		{"wildcard email", "*@zulip.com", slapdtest.HamletPassword, zulipauth.ErrBadCredentials, ""},
+		{"NUL", "hamlet\x00", slapdtest.HamletPassword, zulipauth.ErrBadCredentials, ""},
 		// The directory's data is at fault, not the user: the handler logs it.
-		{"entry without mail", "nomail", nomailPW, errFault, ""},
+		{"entry without mail", "nomail", slapdtest.NoMailPassword, errFault, ""},
 	})
 }
 
 // Search-then-bind with an append-domain; and without the service account.
 func TestSearchThenBindWithAppendDomain(t *testing.T) {
 	t.Parallel()
-	d := startDirectory(t, directoryOptions{})
+	d := slapdtest.Start(t, slapdtest.Options{})
 	users := storeWith(t, "hamlet@example.org")
 	cfg := searchConfig(d, users)
 	cfg.EmailAttr, cfg.AppendDomain = "", "example.org"
 	a := newAuth(t, cfg)
 	runLogins(t, a, users, []loginCase{
-		{"plain username", "hamlet", hamletPW, nil, "hamlet@example.org"},
-		{"email in the domain", "hamlet@example.org", hamletPW, nil, "hamlet@example.org"},
-		{"email in another domain", "hamlet@zulip.com", hamletPW, zulipauth.ErrBadCredentials, ""},
-		{"wildcard", "h*", hamletPW, zulipauth.ErrBadCredentials, ""},
+		{"plain username", "hamlet", slapdtest.HamletPassword, nil, "hamlet@example.org"},
+		{"email in the domain", "hamlet@example.org", slapdtest.HamletPassword, nil, "hamlet@example.org"},
+		{"email in another domain", "hamlet@zulip.com", slapdtest.HamletPassword, zulipauth.ErrBadCredentials, ""},
+		{"wildcard", "h*", slapdtest.HamletPassword, zulipauth.ErrBadCredentials, ""},
 	})
 
 	// This directory refuses anonymous searches (insufficient access): a
@@ -135,7 +136,7 @@ func TestSearchThenBindWithAppendDomain(t *testing.T) {
 	anon := searchConfig(d, users)
 	anon.BindDN, anon.BindPassword = "", ""
 	anon.EmailAttr, anon.AppendDomain = "", "example.org"
-	if _, err := newAuth(t, anon).Authenticate(t.Context(), attempt("hamlet", hamletPW)); !checkErr(err, errFault) {
+	if _, err := newAuth(t, anon).Authenticate(t.Context(), attempt("hamlet", slapdtest.HamletPassword)); !checkErr(err, errFault) {
 		t.Errorf("anonymous search the directory refuses: %v, want a fault", err)
 	}
 }
@@ -145,30 +146,30 @@ func TestSearchThenBindWithAppendDomain(t *testing.T) {
 // alone keeps values in place.
 func TestDNTemplateWithEmailAttr(t *testing.T) {
 	t.Parallel()
-	d := startDirectory(t, directoryOptions{})
+	d := slapdtest.Start(t, slapdtest.Options{})
 	users := storeWith(t, "jane@zulip.com", "hamlet@zulip.com", "bot@zulip.com")
-	byCN := newAuth(t, ldap.Config{Users: users, URL: d.URL, UserDNTemplate: "cn=%s," + people, EmailAttr: "mail"})
+	byCN := newAuth(t, ldap.Config{Users: users, URL: d.URL, UserDNTemplate: "cn=%s," + slapdtest.People, EmailAttr: "mail"})
 	t.Run("cn", func(t *testing.T) {
 		t.Parallel()
 		runLogins(t, byCN, users, []loginCase{
-			{"value with a comma", "Doe, Jane", janePW, nil, "jane@zulip.com"},
-			{"value with a comma, spaces around", " Doe, Jane ", janePW, nil, "jane@zulip.com"},
-			{"wrong password", "Doe, Jane", hamletPW, zulipauth.ErrBadCredentials, ""},
-			{"RDN of another attribute", "King Hamlet", hamletPW, zulipauth.ErrBadCredentials, ""},
+			{"value with a comma", "Doe, Jane", slapdtest.JanePassword, nil, "jane@zulip.com"},
+			{"value with a comma, spaces around", " Doe, Jane ", slapdtest.JanePassword, nil, "jane@zulip.com"},
+			{"wrong password", "Doe, Jane", slapdtest.HamletPassword, zulipauth.ErrBadCredentials, ""},
+			{"RDN of another attribute", "King Hamlet", slapdtest.HamletPassword, zulipauth.ErrBadCredentials, ""},
 		})
 	})
-	byUID := newAuth(t, ldap.Config{Users: users, URL: d.URL, UserDNTemplate: uidTemplate, EmailAttr: "mail"})
+	byUID := newAuth(t, ldap.Config{Users: users, URL: d.URL, UserDNTemplate: slapdtest.UserDNTemplate, EmailAttr: "mail"})
 	t.Run("uid", func(t *testing.T) {
 		t.Parallel()
 		runLogins(t, byUID, users, []loginCase{
-			{"username", "hamlet", hamletPW, nil, "hamlet@zulip.com"},
+			{"username", "hamlet", slapdtest.HamletPassword, nil, "hamlet@zulip.com"},
 			// Unescaped, "bot,ou=bots" makes the template name
 			// uid=bot,ou=bots,ou=people,..., the bot's entry in a subtree,
 			// and the bot's password would log in as bot@zulip.com.
-			{"DN injection into a subtree", "bot,ou=bots", botPW, zulipauth.ErrBadCredentials, ""},
-			{"DN injection, escaped comma", `bot\,ou=bots`, botPW, zulipauth.ErrBadCredentials, ""},
-			{"multi-valued RDN", "hamlet+cn=King Hamlet", hamletPW, zulipauth.ErrBadCredentials, ""},
-			{"leading hash", "#hamlet", hamletPW, zulipauth.ErrBadCredentials, ""},
+			{"DN injection into a subtree", "bot,ou=bots", slapdtest.BotPassword, zulipauth.ErrBadCredentials, ""},
+			{"DN injection, escaped comma", `bot\,ou=bots`, slapdtest.BotPassword, zulipauth.ErrBadCredentials, ""},
+			{"multi-valued RDN", "hamlet+cn=King Hamlet", slapdtest.HamletPassword, zulipauth.ErrBadCredentials, ""},
+			{"leading hash", "#hamlet", slapdtest.HamletPassword, zulipauth.ErrBadCredentials, ""},
 		})
 	})
 }
@@ -177,15 +178,15 @@ func TestDNTemplateWithEmailAttr(t *testing.T) {
 // must be one.
 func TestUsernameIsEmail(t *testing.T) {
 	t.Parallel()
-	d := startDirectory(t, directoryOptions{})
+	d := slapdtest.Start(t, slapdtest.Options{})
 	users := storeWith(t, "hamlet@zulip.com")
 	cfg := searchConfig(d, users)
 	cfg.UsernameAttr, cfg.EmailAttr = "mail", ""
 	a := newAuth(t, cfg)
 	runLogins(t, a, users, []loginCase{
-		{"email", "hamlet@zulip.com", hamletPW, nil, "hamlet@zulip.com"},
-		{"email in other letter case", "Hamlet@Zulip.com", hamletPW, nil, "hamlet@zulip.com"},
-		{"not an email", "hamlet", hamletPW, zulipauth.ErrBadCredentials, ""},
+		{"email", "hamlet@zulip.com", slapdtest.HamletPassword, nil, "hamlet@zulip.com"},
+		{"email in other letter case", "Hamlet@Zulip.com", slapdtest.HamletPassword, nil, "hamlet@zulip.com"},
+		{"not an email", "hamlet", slapdtest.HamletPassword, zulipauth.ErrBadCredentials, ""},
 	})
 }
 
@@ -193,7 +194,7 @@ func TestUsernameIsEmail(t *testing.T) {
 // the root realm is granted by an alias ("www").
 func TestOrgMembership(t *testing.T) {
 	t.Parallel()
-	d := startDirectory(t, directoryOptions{})
+	d := slapdtest.Start(t, slapdtest.Options{})
 	users := memstore.New()
 	ctx := t.Context()
 	for _, sub := range []string{"zulip", "lear"} {
@@ -216,12 +217,12 @@ func TestOrgMembership(t *testing.T) {
 		name, realm, username, password string
 		want                            error
 	}{
-		{"listed", "zulip", "hamlet", hamletPW, nil},
-		{"not listed", "lear", "hamlet", hamletPW, zulipauth.ErrBadCredentials},
-		{"root realm, not listed", "", "hamlet", hamletPW, zulipauth.ErrBadCredentials},
-		{"another user listed", "lear", "othello", othelloPW, nil},
-		{"another user not listed", "zulip", "othello", othelloPW, zulipauth.ErrBadCredentials},
-		{"root realm by its alias, in other letter case", "", "othello", othelloPW, nil},
+		{"listed", "zulip", "hamlet", slapdtest.HamletPassword, nil},
+		{"not listed", "lear", "hamlet", slapdtest.HamletPassword, zulipauth.ErrBadCredentials},
+		{"root realm, not listed", "", "hamlet", slapdtest.HamletPassword, zulipauth.ErrBadCredentials},
+		{"another user listed", "lear", "othello", slapdtest.OthelloPassword, nil},
+		{"another user not listed", "zulip", "othello", slapdtest.OthelloPassword, zulipauth.ErrBadCredentials},
+		{"root realm by its alias, in other letter case", "", "othello", slapdtest.OthelloPassword, nil},
 		{"not listed, wrong password", "lear", "hamlet", "wrong", zulipauth.ErrBadCredentials},
 	}
 	for _, tt := range tests {
@@ -243,16 +244,16 @@ func TestOrgMembership(t *testing.T) {
 // entry's display name and a fresh API key, and finds it again after.
 func TestCreateOnFirstLogin(t *testing.T) {
 	t.Parallel()
-	d := startDirectory(t, directoryOptions{})
+	d := slapdtest.Start(t, slapdtest.Options{})
 	tests := []struct {
 		name, fullNameAttr, username, password, wantEmail, wantName string
 		template                                                    bool
 	}{
-		{"displayName by default", "", "hamlet", hamletPW, "hamlet@example.org", "Prince Hamlet", false},
-		{"cn when there is no displayName", "", "othello", othelloPW, "othello@example.org", "Othello", false},
-		{"configured attribute", "sn", "hamlet", hamletPW, "hamlet@example.org", "King Hamlet", false},
-		{"attribute the entry lacks: the username", "title", "hamlet", hamletPW, "hamlet@example.org", "hamlet", false},
-		{"read as the user after a template bind", "", "hamlet", hamletPW, "hamlet@example.org", "Prince Hamlet", true},
+		{"displayName by default", "", "hamlet", slapdtest.HamletPassword, "hamlet@example.org", "Prince Hamlet", false},
+		{"cn when there is no displayName", "", "othello", slapdtest.OthelloPassword, "othello@example.org", "Othello", false},
+		{"configured attribute", "sn", "hamlet", slapdtest.HamletPassword, "hamlet@example.org", "King Hamlet", false},
+		{"attribute the entry lacks: the username", "title", "hamlet", slapdtest.HamletPassword, "hamlet@example.org", "hamlet", false},
+		{"read as the user after a template bind", "", "hamlet", slapdtest.HamletPassword, "hamlet@example.org", "Prince Hamlet", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -291,7 +292,7 @@ func TestCreateOnFirstLogin(t *testing.T) {
 // Concurrent first logins of one entry create one account.
 func TestCreateOnFirstLoginConcurrently(t *testing.T) {
 	t.Parallel()
-	d := startDirectory(t, directoryOptions{})
+	d := slapdtest.Start(t, slapdtest.Options{})
 	users := memstore.New()
 	cfg := templateConfig(d, users)
 	cfg.CreateUsers = true
@@ -301,7 +302,7 @@ func TestCreateOnFirstLoginConcurrently(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			u, err := a.Authenticate(t.Context(), attempt("hamlet", hamletPW))
+			u, err := a.Authenticate(t.Context(), attempt("hamlet", slapdtest.HamletPassword))
 			if err != nil {
 				t.Error(err)
 			}
@@ -320,7 +321,7 @@ func TestCreateOnFirstLoginConcurrently(t *testing.T) {
 // backend answers them: generic failures, except password login disabled.
 func TestStoreStatus(t *testing.T) {
 	t.Parallel()
-	d := startDirectory(t, directoryOptions{})
+	d := slapdtest.Start(t, slapdtest.Options{})
 	users := storeWith(t, "hamlet@example.org", "othello@example.org")
 	o, _ := users.UserByEmail(t.Context(), "", "othello@example.org")
 	if err := users.SetUserDeactivated(t.Context(), o.ID, true); err != nil {
@@ -336,11 +337,11 @@ func TestStoreStatus(t *testing.T) {
 		password string
 		want     error
 	}{
-		{"active", root, "hamlet", hamletPW, nil},
-		{"user deactivated", root, "othello", othelloPW, zulipauth.ErrBadCredentials},
+		{"active", root, "hamlet", slapdtest.HamletPassword, nil},
+		{"user deactivated", root, "othello", slapdtest.OthelloPassword, zulipauth.ErrBadCredentials},
 		{"user deactivated, wrong password", root, "othello", "wrong", zulipauth.ErrBadCredentials},
-		{"realm deactivated", zulipauth.Realm{Deactivated: true}, "hamlet", hamletPW, zulipauth.ErrBadCredentials},
-		{"password login disabled", zulipauth.Realm{PasswordAuthDisabled: true}, "hamlet", hamletPW, zulipauth.ErrPasswordAuthDisabled},
+		{"realm deactivated", zulipauth.Realm{Deactivated: true}, "hamlet", slapdtest.HamletPassword, zulipauth.ErrBadCredentials},
+		{"password login disabled", zulipauth.Realm{PasswordAuthDisabled: true}, "hamlet", slapdtest.HamletPassword, zulipauth.ErrPasswordAuthDisabled},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -361,26 +362,26 @@ func TestStoreStatus(t *testing.T) {
 // credentials, and its error does not carry the password.
 func TestServiceAccount(t *testing.T) {
 	t.Parallel()
-	d := startDirectory(t, directoryOptions{})
+	d := slapdtest.Start(t, slapdtest.Options{})
 	users := storeWith(t, "hamlet@zulip.com")
 	file := filepath.Join(t.TempDir(), "bind-password")
-	if err := os.WriteFile(file, []byte(servicePW+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(file, []byte(d.ServicePassword+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg := searchConfig(d, users)
 	cfg.BindPassword, cfg.BindPasswordFile = "", file
-	if _, err := newAuth(t, cfg).Authenticate(t.Context(), attempt("hamlet", hamletPW)); err != nil {
+	if _, err := newAuth(t, cfg).Authenticate(t.Context(), attempt("hamlet", slapdtest.HamletPassword)); err != nil {
 		t.Fatalf("password from a file: %v", err)
 	}
 
 	const wrong = "not-the-service-password"
 	cfg = searchConfig(d, users)
 	cfg.BindPassword = wrong
-	_, err := newAuth(t, cfg).Authenticate(t.Context(), attempt("hamlet", hamletPW))
+	_, err := newAuth(t, cfg).Authenticate(t.Context(), attempt("hamlet", slapdtest.HamletPassword))
 	if !checkErr(err, errFault) {
 		t.Fatalf("service account refused: %v, want a fault", err)
 	}
-	if msg := err.Error(); strings.Contains(msg, wrong) || strings.Contains(msg, hamletPW) {
+	if msg := err.Error(); strings.Contains(msg, wrong) || strings.Contains(msg, slapdtest.HamletPassword) {
 		t.Fatalf("the error carries a password: %s", msg)
 	}
 }
@@ -391,13 +392,13 @@ func TestServiceAccount(t *testing.T) {
 // pool makes every login reuse the previous one's.
 func TestUserBindDoesNotLeakIntoSearches(t *testing.T) {
 	t.Parallel()
-	d := startDirectory(t, directoryOptions{})
+	d := slapdtest.Start(t, slapdtest.Options{})
 	users := storeWith(t, "hamlet@zulip.com", "othello@zulip.com")
 	cfg := searchConfig(d, users)
 	cfg.MaxConns = 1
 	a := newAuth(t, cfg)
 	for _, login := range []struct{ username, password string }{
-		{"hamlet", hamletPW}, {"othello", othelloPW}, {"hamlet", "wrong"}, {"othello", othelloPW},
+		{"hamlet", slapdtest.HamletPassword}, {"othello", slapdtest.OthelloPassword}, {"hamlet", "wrong"}, {"othello", slapdtest.OthelloPassword},
 	} {
 		_, err := a.Authenticate(t.Context(), attempt(login.username, login.password))
 		if want := login.password != "wrong"; (err == nil) != want {
@@ -412,11 +413,11 @@ func TestUserBindDoesNotLeakIntoSearches(t *testing.T) {
 // A context that has ended stops a login before the directory is asked.
 func TestCancelledContext(t *testing.T) {
 	t.Parallel()
-	d := startDirectory(t, directoryOptions{})
+	d := slapdtest.Start(t, slapdtest.Options{})
 	a := newAuth(t, templateConfig(d, storeWith(t, "hamlet@example.org")))
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if _, err := a.Authenticate(ctx, attempt("hamlet", hamletPW)); !errors.Is(err, context.Canceled) {
+	if _, err := a.Authenticate(ctx, attempt("hamlet", slapdtest.HamletPassword)); !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v, want context.Canceled", err)
 	}
 	if n := ldap.Dials(a); n != 0 {
@@ -427,13 +428,13 @@ func TestCancelledContext(t *testing.T) {
 // After Close, logins fail as faults.
 func TestClose(t *testing.T) {
 	t.Parallel()
-	d := startDirectory(t, directoryOptions{})
+	d := slapdtest.Start(t, slapdtest.Options{})
 	a := newAuth(t, templateConfig(d, storeWith(t, "hamlet@example.org")))
-	if _, err := a.Authenticate(t.Context(), attempt("hamlet", hamletPW)); err != nil {
+	if _, err := a.Authenticate(t.Context(), attempt("hamlet", slapdtest.HamletPassword)); err != nil {
 		t.Fatal(err)
 	}
 	a.Close()
-	if _, err := a.Authenticate(t.Context(), attempt("hamlet", hamletPW)); !checkErr(err, errFault) {
+	if _, err := a.Authenticate(t.Context(), attempt("hamlet", slapdtest.HamletPassword)); !checkErr(err, errFault) {
 		t.Fatalf("after Close: %v, want a fault", err)
 	}
 }

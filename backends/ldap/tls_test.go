@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/zulipauth/zulipauth-go/backends/ldap"
+	"github.com/zulipauth/zulipauth-go/backends/ldap/slapdtest"
 )
 
 // ldaps:// and StartTLS against a slapd whose certificate a CA made by the
@@ -14,8 +15,8 @@ import (
 // credentials, and no password sent.
 func TestTLS(t *testing.T) {
 	t.Parallel()
-	d := startDirectory(t, directoryOptions{tls: true})
-	otherCA := newTestCA(t, "another CA")
+	d := slapdtest.Start(t, slapdtest.Options{TLS: true})
+	otherCA := slapdtest.NewCA(t, "another CA")
 	users := storeWith(t, "hamlet@example.org")
 	tests := []struct {
 		name       string
@@ -26,15 +27,15 @@ func TestTLS(t *testing.T) {
 		serverName string
 		want       error
 	}{
-		{"ldaps, CA file", d.LDAPSURL, false, d.CA.File, nil, "", nil},
+		{"ldaps, CA file", d.LDAPSURL, false, d.CA.CertFile, nil, "", nil},
 		{"ldaps, CA pool", d.LDAPSURL, false, "", d.CA.Pool, "", nil},
-		{"ldaps, server name", d.LDAPSURL, false, d.CA.File, nil, "ldap.test", nil},
-		{"StartTLS, CA file", d.URL, true, d.CA.File, nil, "", nil},
-		{"StartTLS, CA pool, server name", d.URL, true, "", d.CA.Pool, "ldap.test", nil},
-		{"ldaps, another CA", d.LDAPSURL, false, otherCA.File, nil, "", errFault},
+		{"ldaps, server name", d.LDAPSURL, false, d.CA.CertFile, nil, slapdtest.TLSServerName, nil},
+		{"StartTLS, CA file", d.URL, true, d.CA.CertFile, nil, "", nil},
+		{"StartTLS, CA pool, server name", d.URL, true, "", d.CA.Pool, slapdtest.TLSServerName, nil},
+		{"ldaps, another CA", d.LDAPSURL, false, otherCA.CertFile, nil, "", errFault},
 		{"StartTLS, another CA", d.URL, true, "", otherCA.Pool, "", errFault},
-		{"ldaps, name not in the certificate", d.LDAPSURL, false, d.CA.File, nil, "other.test", errFault},
-		{"StartTLS, name not in the certificate", d.URL, true, d.CA.File, nil, "other.test", errFault},
+		{"ldaps, name not in the certificate", d.LDAPSURL, false, d.CA.CertFile, nil, "other.test", errFault},
+		{"StartTLS, name not in the certificate", d.URL, true, d.CA.CertFile, nil, "other.test", errFault},
 		// The system's roots do not know the test CA.
 		{"ldaps, system roots", d.LDAPSURL, false, "", nil, "", errFault},
 	}
@@ -44,7 +45,7 @@ func TestTLS(t *testing.T) {
 			cfg := templateConfig(d, users)
 			cfg.URL, cfg.StartTLS, cfg.CAFile, cfg.RootCAs, cfg.ServerName = tt.url, tt.startTLS, tt.caFile, tt.pool, tt.serverName
 			a := newAuth(t, cfg)
-			_, err := a.Authenticate(t.Context(), attempt("hamlet", hamletPW))
+			_, err := a.Authenticate(t.Context(), attempt("hamlet", slapdtest.HamletPassword))
 			if !checkErr(err, tt.want) {
 				t.Fatalf("got %v, want %v", err, tt.want)
 			}
