@@ -153,14 +153,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer st.Close()
 
-	if c.redis != "" {
-		shared, err := redisLimits(c.redis, c.redisFailClosed, log)
-		if err != nil {
-			return err
-		}
-		defer shared.close()
-		c.loginLimiter, c.ipLimiter, c.userLimiter = shared.login, shared.ip, shared.user
-	}
 	events := zulipauth.NewEventLog(log, 0)
 	defer events.Flush()
 	c.onEvent = events.Log
@@ -212,8 +204,22 @@ func buildHandler(st *sqlstore.Store, c serveConfig, log *slog.Logger) (h http.H
 	if err != nil {
 		return nil, nil, err
 	}
+	closeRedis := func() error { return nil }
+	if c.redis != "" {
+		shared, err := redisLimits(c.redis, c.redisFailClosed, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		closeRedis = shared.close
+		// Load tests raise the client's budget; the rest are shared.
+		c.loginLimiter, c.userLimiter = shared.login, shared.user
+		if c.ipLimiter == nil {
+			c.ipLimiter = shared.ip
+		}
+	}
 	authenticator, closeDirs, err := c.auth.authenticator(st, log)
 	if err != nil {
+		closeRedis()
 		return nil, nil, err
 	}
 	auth, err := zulipauth.New(zulipauth.Config{
@@ -233,12 +239,13 @@ func buildHandler(st *sqlstore.Store, c serveConfig, log *slog.Logger) (h http.H
 	})
 	if err != nil {
 		closeDirs()
+		closeRedis()
 		return nil, nil, err
 	}
 	if c.devLogin {
 		log.Warn("INSECURE: -dev-login mounts /api/v1/dev_fetch_api_key: anyone who can reach this server can log in as any user without a password. Never use it in production.")
 	}
-	return newMux(auth), func() { auth.Close(); closeDirs() }, nil
+	return newMux(auth), func() { auth.Close(); closeDirs(); closeRedis() }, nil
 }
 
 // storeHint repeats the store flags for the hint, never the DSN itself,
