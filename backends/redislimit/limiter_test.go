@@ -18,6 +18,12 @@ import (
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
 
+// conformanceTimeout bounds each call in the conformance runs, which check
+// decisions, not outages: under -race on a loaded machine a call can take
+// over the default 100 ms, and the in-process fallback taking over would
+// then hand out a second budget (the outage tests use short timeouts).
+const conformanceTimeout = 10 * time.Second
+
 // Against one server, through each way of bounding a call (see bound.go).
 func TestConformance(t *testing.T) {
 	t.Parallel()
@@ -33,7 +39,7 @@ func TestConformance(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			limitertest.Run(t, func(t *testing.T, b zulipauth.Budget) zulipauth.Limiter {
-				return newLimiter(t, tc.client, b)
+				return newLimiter(t, tc.client, b, redislimit.WithTimeout(conformanceTimeout))
 			})
 		})
 	}
@@ -55,7 +61,7 @@ func TestConformanceRing(t *testing.T) {
 		}
 	})
 	limitertest.Run(t, func(t *testing.T, b zulipauth.Budget) zulipauth.Limiter {
-		return newLimiter(t, ring, b)
+		return newLimiter(t, ring, b, redislimit.WithTimeout(conformanceTimeout))
 	})
 }
 
@@ -80,7 +86,7 @@ func TestConformanceCluster(t *testing.T) {
 	cluster := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{s.Addr()}})
 	t.Cleanup(func() { cluster.Close() })
 	limitertest.Run(t, func(t *testing.T, b zulipauth.Budget) zulipauth.Limiter {
-		return newLimiter(t, cluster, b)
+		return newLimiter(t, cluster, b, redislimit.WithTimeout(conformanceTimeout))
 	})
 }
 
@@ -172,7 +178,7 @@ func TestKeysExpireWhenFull(t *testing.T) {
 	ctx := context.Background()
 	b := zulipauth.Budget{Events: 10, Per: time.Minute}
 	const prefix = "ttl:"
-	l, err := redislimit.New(client, b, redislimit.WithPrefix(prefix))
+	l, err := redislimit.New(client, b, redislimit.WithPrefix(prefix), redislimit.WithTimeout(conformanceTimeout))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +259,7 @@ func TestScriptFlushed(t *testing.T) {
 	s := redistest.Start(t)
 	client := newClient(t, s)
 	logs := &logRecorder{}
-	l := newLimiter(t, client, zulipauth.Budget{Events: 5, Per: time.Hour}, redislimit.WithLogger(slog.New(logs)))
+	l := newLimiter(t, client, zulipauth.Budget{Events: 5, Per: time.Hour}, redislimit.WithLogger(slog.New(logs)), redislimit.WithTimeout(conformanceTimeout))
 	allow(t, l, "k")
 	allow(t, l, "k")
 	ctx := context.Background()
@@ -285,7 +291,7 @@ func TestOneRoundTripPerDecision(t *testing.T) {
 	s := redistest.Start(t)
 	client := newClient(t, s)
 	admin := newClient(t, s)
-	l := newLimiter(t, client, zulipauth.Budget{Events: 3, Per: time.Hour})
+	l := newLimiter(t, client, zulipauth.Budget{Events: 3, Per: time.Hour}, redislimit.WithTimeout(conformanceTimeout))
 	allow(t, l, "warm-up") // opens the connection, loads the script
 	const n = 20
 	before := commandCalls(t, admin)
