@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -22,8 +23,9 @@ type sharedLimits struct {
 // redisLimits connects the budgets to the Redis at addr (HOST:PORT, or a
 // redis:// or rediss:// URL with a password or database number). With
 // failClosed, an unreachable Redis refuses logins (429) instead of falling
-// back to budgets in this process.
-func redisLimits(addr string, failClosed bool, log *slog.Logger) (*sharedLimits, error) {
+// back to budgets in this process; timeout bounds each call (0: the
+// default).
+func redisLimits(addr string, failClosed bool, timeout time.Duration, log *slog.Logger) (*sharedLimits, error) {
 	opts := &redis.Options{Addr: addr}
 	if strings.Contains(addr, "://") {
 		var err error
@@ -33,7 +35,10 @@ func redisLimits(addr string, failClosed bool, log *slog.Logger) (*sharedLimits,
 		}
 	}
 	client := redis.NewClient(opts)
-	mode := []redislimit.Option{redislimit.WithLogger(log)}
+	if timeout == 0 {
+		timeout = redislimit.DefaultTimeout
+	}
+	mode := []redislimit.Option{redislimit.WithLogger(log), redislimit.WithTimeout(timeout)}
 	if failClosed {
 		mode = append(mode, redislimit.WithFailClosed())
 	}

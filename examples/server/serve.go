@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zulipauth/zulipauth-go/backends/redislimit"
 	"github.com/zulipauth/zulipauth-go/backends/sqlstore"
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
@@ -48,6 +49,7 @@ type serveConfig struct {
 	// redis, when set, holds the budgets (see redisLimits).
 	redis           string
 	redisFailClosed bool
+	redisTimeout    time.Duration
 	// onEvent receives every login outcome (default: none).
 	onEvent func(zulipauth.Event)
 	// Budgets; nil means zulipauth's defaults. -redis shares them; load
@@ -80,6 +82,7 @@ func serveFlagSet() (*flag.FlagSet, *serveConfig) {
 	c.auth.register(fs)
 	fs.BoolVar(&c.devLogin, "dev-login", false, "INSECURE: mount /api/v1/dev_fetch_api_key, a login without password")
 	fs.StringVar(&c.redis, "redis", "", "Redis HOST:PORT (or redis:// URL) holding the rate-limit budgets, shared by every instance (default: budgets in this process)")
+	fs.DurationVar(&c.redisTimeout, "redis-timeout", redislimit.DefaultTimeout, "bound on each Redis call; a slower answer counts as an outage (needs -redis)")
 	fs.BoolVar(&c.redisFailClosed, "redis-fail-closed", false, "while Redis does not answer, refuse logins with 429 instead of limiting in this process (needs -redis)")
 	return fs, c
 }
@@ -206,7 +209,7 @@ func buildHandler(st *sqlstore.Store, c serveConfig, log *slog.Logger) (h http.H
 	}
 	closeRedis := func() error { return nil }
 	if c.redis != "" {
-		shared, err := redisLimits(c.redis, c.redisFailClosed, log)
+		shared, err := redisLimits(c.redis, c.redisFailClosed, c.redisTimeout, log)
 		if err != nil {
 			return nil, nil, err
 		}
