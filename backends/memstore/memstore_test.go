@@ -8,5 +8,7 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(*testing.T) storetest.Store { return memstore.New() })
+	storetest.Run(t, storetest.Harness[*memstore.Store]{
+		New: func(*testing.T) *memstore.Store { return memstore.New() },
+	})
 }

@@ -17,8 +17,8 @@ import (
 
 func TestConformance(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, dc driverCase) {
-		storetest.Run(t, func(t *testing.T) storetest.Store {
-			return open(t, dc.driver, dc.newDSN(t))
+		storetest.Run(t, storetest.Harness[*sqlstore.Store]{
+			New: func(t *testing.T) *sqlstore.Store { return open(t, dc.driver, dc.newDSN(t)) },
 		})
 	})
 }
@@ -26,7 +26,7 @@ func TestConformance(t *testing.T) {
 // TestConformanceNew runs the suite on Stores made by New on a caller's
 // *sql.DB, which uses one pool for reads and writes.
 func TestConformanceNew(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) storetest.Store {
+	storetest.Run(t, storetest.Harness[*sqlstore.Store]{New: func(t *testing.T) *sqlstore.Store {
 		db, err := sql.Open("sqlite", sqlstore.SQLiteDSN(filepath.Join(t.TempDir(), "own.db")))
 		if err != nil {
 			t.Fatal(err)
@@ -38,7 +38,7 @@ func TestConformanceNew(t *testing.T) {
 		}
 		t.Cleanup(func() { s.Close() })
 		return s
-	})
+	}})
 }
 
 // TestMigrationsIdempotent: opening a migrated database again applies

@@ -1,15 +1,36 @@
 package storetest
 
 import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
 
+// realmStoreTests check zulipauth.RealmStore.
+var realmStoreTests = []test{
+	{"RootRealm", nil, testRootRealm},
+	{"RealmNotFound", nil, testRealmNotFound},
+	{"CancelledContext", nil, testCancelledRealmLookup},
+}
+
+// realmAdminTests check [RealmAdmin], through zulipauth.RealmStore.
+var realmAdminTests = []test{
+	{"RootRealmExists", nil, testRootRealmExists},
+	{"Realms", nil, testRealms},
+	{"UpdateUnknownRealm", nil, testUpdateUnknownRealm},
+	{"CreateUserInNewRealm", []capability{capUserCreator}, testCreateUserInNewRealm},
+	{"CancelledContext", nil, testCancelledRealmWrites},
+	{"ConcurrentSameRealm", nil, testConcurrentSameRealm},
+}
+
 // testRootRealm: a fresh store knows the root realm, active and allowing
 // password login, so a new deployment can log in without set-up.
-func testRootRealm(t *testing.T, s Store) {
-	r := realmOf(t, s, "")
+func testRootRealm(t *testing.T, f *fixture) {
+	r := realmOf(t, f.realms(), "")
 	if r.Subdomain != "" {
 		t.Errorf("root realm Subdomain = %q, want \"\"", r.Subdomain)
 	}
@@ -19,12 +40,46 @@ func testRootRealm(t *testing.T, s Store) {
 	if r.PasswordAuthDisabled {
 		t.Error("root realm of a fresh store disables password login")
 	}
-	wantErr(t, `CreateRealm("") in a fresh store`, s.CreateRealm(t.Context(), zulipauth.Realm{Name: "Again"}), zulipauth.ErrRealmExists)
+}
+
+// testRealmNotFound: unknown subdomains are ErrRealmNotFound, never a nil
+// error with a zero Realm (which would be an active root realm).
+func testRealmNotFound(t *testing.T, f *fixture) {
+	known := ""
+	if r, ok := f.secondRealm(t); ok {
+		known = r
+	}
+	for _, sub := range []string{"nosuch", known + "2", " " + known, "%", "_" + known, " "} {
+		if sub == known {
+			continue
+		}
+		_, err := f.realms().RealmBySubdomain(t.Context(), sub)
+		wantErr(t, fmt.Sprintf("RealmBySubdomain(%q)", sub), err, zulipauth.ErrRealmNotFound)
+	}
+}
+
+// testCancelledRealmLookup: with a cancelled context RealmBySubdomain fails
+// and does not claim "not found" (which would answer 404 for a realm that
+// exists).
+func testCancelledRealmLookup(t *testing.T, f *fixture) {
+	_, err := f.realms().RealmBySubdomain(cancelled(t), "")
+	lookupFails(t, "RealmBySubdomain", err)
+}
+
+// testRootRealmExists: the root realm cannot be created again.
+func testRootRealmExists(t *testing.T, f *fixture) {
+	before := realmOf(t, f.realms(), "")
+	err := f.realmAdmin().CreateRealm(t.Context(), zulipauth.Realm{Name: "Again", Deactivated: true})
+	wantErr(t, `CreateRealm("") in a fresh store`, err, zulipauth.ErrRealmExists)
+	if got := realmOf(t, f.realms(), ""); got != before {
+		t.Errorf("a refused CreateRealm(\"\") changed the root realm to %+v, want %+v", got, before)
+	}
 }
 
 // testRealms: every field of a Realm survives CreateRealm, UpdateRealm and
 // RealmBySubdomain, and a write to one realm leaves the others alone.
-func testRealms(t *testing.T, s Store) {
+func testRealms(t *testing.T, f *fixture) {
+	s, rs := f.realmAdmin(), f.realms()
 	realms := []zulipauth.Realm{
 		{Subdomain: "lear", Name: "Lear & Co.", Description: "<p>The <b>king</b>'s court</p>", IconURL: "/user_avatars/2/realm/icon.png"},
 		{Subdomain: "zephyr", Name: "Zéphyr — ünïcode ☃", Deactivated: true},
@@ -35,7 +90,7 @@ func testRealms(t *testing.T, s Store) {
 		createRealm(t, s, r)
 	}
 	for _, r := range realms {
-		if got := realmOf(t, s, r.Subdomain); got != r {
+		if got := realmOf(t, rs, r.Subdomain); got != r {
 			t.Errorf("after CreateRealm: RealmBySubdomain(%q) = %+v, want %+v", r.Subdomain, got, r)
 		}
 	}
@@ -64,12 +119,12 @@ func testRealms(t *testing.T, s Store) {
 				if err := s.UpdateRealm(t.Context(), want); err != nil {
 					t.Fatalf("UpdateRealm(%+v): %v", want, err)
 				}
-				if got := realmOf(t, s, want.Subdomain); got != want {
+				if got := realmOf(t, rs, want.Subdomain); got != want {
 					t.Errorf("after UpdateRealm: RealmBySubdomain(%q) = %+v, want %+v", want.Subdomain, got, want)
 				}
 				realms[i] = want
 				for _, other := range realms {
-					if got := realmOf(t, s, other.Subdomain); got != other {
+					if got := realmOf(t, rs, other.Subdomain); got != other {
 						t.Errorf("UpdateRealm(%q) changed realm %q to %+v, want %+v", want.Subdomain, other.Subdomain, got, other)
 					}
 				}
@@ -80,7 +135,7 @@ func testRealms(t *testing.T, s Store) {
 	for _, r := range realms {
 		dup := zulipauth.Realm{Subdomain: r.Subdomain, Name: "Duplicate"}
 		wantErr(t, "CreateRealm of an existing "+r.Subdomain, s.CreateRealm(t.Context(), dup), zulipauth.ErrRealmExists)
-		if got := realmOf(t, s, r.Subdomain); got != r {
+		if got := realmOf(t, rs, r.Subdomain); got != r {
 			t.Errorf("a refused CreateRealm changed realm %q to %+v, want %+v", r.Subdomain, got, r)
 		}
 	}
@@ -90,77 +145,84 @@ func testRealms(t *testing.T, s Store) {
 	if err := s.UpdateRealm(t.Context(), root); err != nil {
 		t.Fatalf("UpdateRealm(root): %v", err)
 	}
-	if got := realmOf(t, s, ""); got != root {
+	if got := realmOf(t, rs, ""); got != root {
 		t.Errorf("RealmBySubdomain(\"\") = %+v, want %+v", got, root)
 	}
 }
 
-// testRealmNotFound: unknown subdomains are ErrRealmNotFound, and UpdateRealm
-// does not create the realm it did not find.
-func testRealmNotFound(t *testing.T, s Store) {
-	createRealm(t, s, zulipauth.Realm{Subdomain: "lear", Name: "Lear"})
-	for _, sub := range []string{"nosuch", "lea", "lear2", " lear", "%", "_ear"} {
-		_, err := s.RealmBySubdomain(t.Context(), sub)
-		wantErr(t, "RealmBySubdomain("+sub+")", err, zulipauth.ErrRealmNotFound)
-	}
+// testUpdateUnknownRealm: UpdateRealm of a subdomain nobody has is
+// ErrRealmNotFound and does not create the realm.
+func testUpdateUnknownRealm(t *testing.T, f *fixture) {
 	ghost := zulipauth.Realm{Subdomain: "ghost", Name: "Ghost"}
-	wantErr(t, "UpdateRealm(unknown)", s.UpdateRealm(t.Context(), ghost), zulipauth.ErrRealmNotFound)
-	_, err := s.RealmBySubdomain(t.Context(), "ghost")
+	wantErr(t, "UpdateRealm(unknown)", f.realmAdmin().UpdateRealm(t.Context(), ghost), zulipauth.ErrRealmNotFound)
+	_, err := f.realms().RealmBySubdomain(t.Context(), "ghost")
 	wantErr(t, "RealmBySubdomain after a refused UpdateRealm", err, zulipauth.ErrRealmNotFound)
 }
 
-// testUserWithRealm: a store that is a zulipauth.UserWithRealmFinder returns,
-// with the key's user, that user's realm as RealmBySubdomain has it; an
-// unknown key is ErrUserNotFound. Stores without the (optional) capability
-// have nothing to check.
-func testUserWithRealm(t *testing.T, s Store) {
-	f, ok := s.(zulipauth.UserWithRealmFinder)
-	if !ok {
-		t.Log("the store is not a zulipauth.UserWithRealmFinder: nothing to check")
-		return
+// testCreateUserInNewRealm: a realm CreateUser refused as unknown takes
+// users once it is created, and they are found there only.
+func testCreateUserInNewRealm(t *testing.T, f *fixture) {
+	nu := zulipauth.NewUser{Realm: "later", Email: "iago@zulip.com", FullName: "Iago"}
+	_, err := f.creator().CreateUser(t.Context(), nu)
+	wantErr(t, "CreateUser in an unknown realm", err, zulipauth.ErrRealmNotFound)
+	createRealm(t, f.realmAdmin(), zulipauth.Realm{Subdomain: "later", Name: "Now it exists"})
+	u, err := f.creator().CreateUser(t.Context(), nu)
+	if err != nil {
+		t.Fatalf("CreateUser after the realm was created: %v", err)
 	}
-	createRealm(t, s, zulipauth.Realm{Subdomain: "lear", Name: "Lear", Deactivated: true, Description: "<p>x</p>", IconURL: "/i.png"})
-	for _, realm := range []string{"", "lear"} {
-		u := createUser(t, s, realm, "iago@zulip.com")
-		got, r, err := f.UserWithRealmByAPIKey(t.Context(), u.APIKey)
-		if err != nil {
-			t.Fatalf("UserWithRealmByAPIKey: %v", err)
-		}
-		sameUser(t, "UserWithRealmByAPIKey", got, u)
-		if want := realmOf(t, s, realm); r != want {
-			t.Errorf("UserWithRealmByAPIKey realm = %+v, want %+v", r, want)
-		}
+	if u.Realm != "later" {
+		t.Errorf("CreateUser in realm later: Realm = %q", u.Realm)
 	}
-	_, _, err := f.UserWithRealmByAPIKey(t.Context(), zulipauth.GenerateAPIKey())
-	wantErr(t, "UserWithRealmByAPIKey(unknown key)", err, zulipauth.ErrUserNotFound)
+	checkStored(t, f.store, u)
+	_, err = f.store.UserByEmail(t.Context(), "", nu.Email)
+	wantErr(t, "UserByEmail in the root realm", err, zulipauth.ErrUserNotFound)
 }
 
-// testOtherRealm: a store that is a zulipauth.OtherRealmFinder tells whether
-// a realm other than the one asked about has the email, ignoring case.
-// Stores without the (optional) capability have nothing to check.
-func testOtherRealm(t *testing.T, s Store) {
-	f, ok := s.(zulipauth.OtherRealmFinder)
-	if !ok {
-		t.Log("the store is not a zulipauth.OtherRealmFinder: nothing to check")
-		return
+// testCancelledRealmWrites: with a cancelled context CreateRealm and
+// UpdateRealm fail and change nothing.
+func testCancelledRealmWrites(t *testing.T, f *fixture) {
+	s, rs := f.realmAdmin(), f.realms()
+	createRealm(t, s, zulipauth.Realm{Subdomain: "lear", Name: "Lear"})
+	ctx := cancelled(t)
+	writeFails(t, "CreateRealm", s.CreateRealm(ctx, zulipauth.Realm{Subdomain: "new"}))
+	writeFails(t, "UpdateRealm", s.UpdateRealm(ctx, zulipauth.Realm{Subdomain: "lear", Name: "Changed", Deactivated: true}))
+	_, err := rs.RealmBySubdomain(t.Context(), "new")
+	wantErr(t, "RealmBySubdomain of a realm created with a cancelled context", err, zulipauth.ErrRealmNotFound)
+	if got, want := realmOf(t, rs, "lear"), (zulipauth.Realm{Subdomain: "lear", Name: "Lear"}); got != want {
+		t.Errorf("UpdateRealm with a cancelled context changed the realm to %+v", got)
 	}
-	createRealm(t, s, zulipauth.Realm{Subdomain: "lear"})
-	createUser(t, s, "lear", "King@Lear.example")
-	createUser(t, s, "", "iago@zulip.com")
-	for _, tc := range []struct {
-		realm, email string
-		want         bool
-	}{
-		{"", "king@lear.example", true},
-		{"", " KING@LEAR.EXAMPLE ", true},
-		{"lear", "king@lear.example", false},
-		{"lear", "iago@zulip.com", true},
-		{"", "iago@zulip.com", false},
-		{"other", "nobody@zulip.com", false},
-	} {
-		got, err := f.EmailInOtherRealm(t.Context(), tc.realm, tc.email)
-		if err != nil || got != tc.want {
-			t.Errorf("EmailInOtherRealm(%q, %q) = %v, %v; want %v", tc.realm, tc.email, got, err, tc.want)
-		}
+}
+
+// testConcurrentSameRealm: of many writers racing to create one realm,
+// exactly one wins and the others get ErrRealmExists.
+func testConcurrentSameRealm(t *testing.T, f *fixture) {
+	const racers = 8
+	var (
+		wg   sync.WaitGroup
+		wins atomic.Int32
+		name atomic.Value
+	)
+	start := make(chan struct{})
+	for i := range racers {
+		wg.Go(func() {
+			<-start
+			r := zulipauth.Realm{Subdomain: "race", Name: fmt.Sprintf("Racer %d", i)}
+			err := f.realmAdmin().CreateRealm(t.Context(), r)
+			switch {
+			case err == nil:
+				wins.Add(1)
+				name.Store(r.Name)
+			case !errors.Is(err, zulipauth.ErrRealmExists):
+				t.Errorf("racer %d: CreateRealm: %v, want nil or ErrRealmExists", i, err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if n := wins.Load(); n != 1 {
+		t.Fatalf("%d of %d racers created the same realm, want exactly 1", n, racers)
+	}
+	if got := realmOf(t, f.realms(), "race"); got.Name != name.Load() {
+		t.Errorf("realm race is named %q, the winner was %q", got.Name, name.Load())
 	}
 }

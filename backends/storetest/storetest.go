@@ -2,109 +2,170 @@
 // implementations: every store of this module runs it, and so should a store
 // that an application writes over its own users table.
 //
-// Call [Run] from a test, with a function that returns a fresh, empty store:
+// The suite is in layers. The core checks what every UserStore must do, and
+// runs on every store; each optional capability has a layer of its own, which
+// runs when the store has the capability and is otherwise reported as a
+// skipped sub-test that names it ("store has no zulipauth.APIKeyRegenerator").
+// So a read-only adapter over an existing users table proves the core and
+// is told what it lacks, and a full store proves every capability:
+//
+//	Core                  zulipauth.UserStore: lookups by email under every
+//	                      spelling zulipauth.FoldEmail folds alike and never
+//	                      across realms, by API key exactly, "not found" as
+//	                      zulipauth.ErrUserNotFound, a cancelled context,
+//	                      concurrent lookups
+//	UserCreator           zulipauth.UserCreator: ids, keys, creation times,
+//	                      duplicates (also racing), unknown realms
+//	APIKeyRegenerator     zulipauth.APIKeyRegenerator: the old key stops at
+//	                      once, also while others read
+//	PasswordHashUpdater   zulipauth.PasswordHashUpdater: stored byte for byte
+//	RealmStore            zulipauth.RealmStore: the root realm, not found
+//	RealmAdmin            [RealmAdmin]: every realm field round-trips
+//	UserDeactivator       [UserDeactivator]
+//	PasswordResetRequirer [PasswordResetRequirer]
+//	UserWithRealmFinder   zulipauth.UserWithRealmFinder
+//	OtherRealmFinder      zulipauth.OtherRealmFinder
+//
+// Each property is a named sub-test of its layer, so
+// `go test -run 'TestConformance/Core/EmailFolding'` runs one. Every write
+// that a layer makes is checked through the core's lookups.
+//
+// A store that creates users (zulipauth.UserCreator) needs only New:
 //
 //	func TestConformance(t *testing.T) {
-//		storetest.Run(t, func(t *testing.T) storetest.Store {
-//			s, err := mystore.Open(t.Context(), t.TempDir()+"/users.db")
-//			if err != nil {
-//				t.Fatal(err)
-//			}
-//			t.Cleanup(func() { s.Close() })
-//			return s
+//		storetest.Run(t, storetest.Harness[*mystore.Store]{
+//			New: func(t *testing.T) *mystore.Store {
+//				s, err := mystore.Open(t.Context(), t.TempDir()+"/users.db")
+//				if err != nil {
+//					t.Fatal(err)
+//				}
+//				t.Cleanup(func() { s.Close() })
+//				return s
+//			},
 //		})
 //	}
 //
-// The suite checks the contract written on zulipauth.UserStore and on the
-// optional capabilities: lookups by email ignore letter case and surrounding
-// white space exactly as zulipauth.FoldEmail does and never cross realms; API
-// keys have Zulip's format, are unique and are looked up case-sensitively;
-// "not found" is zulipauth.ErrUserNotFound or zulipauth.ErrRealmNotFound
-// (compared with errors.Is), never a nil error; every write is visible to the
-// next read; a cancelled context fails a call without side effects; and the
-// store stays consistent under concurrent writers. Each property is its own
-// named sub-test, so `go test -run 'TestConformance/EmailFolding'` runs one.
+// A store that only reads the application's users also gives Seed, which
+// adds a user the way the application does (an INSERT into its own table,
+// say); see [Harness].
 package storetest
 
 import (
-	"context"
+	"reflect"
 	"testing"
 
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
 
-// Store is what the suite needs of a store under test: the
-// zulipauth.UserStore contract and every optional capability of the core, plus
-// the administrative methods that let the suite set up realms and flip a
-// user's flags. backends/memstore and backends/sqlstore have all of them.
-type Store interface {
-	zulipauth.UserStore
-	zulipauth.UserCreator
-	zulipauth.APIKeyRegenerator
-	zulipauth.PasswordHashUpdater
-	zulipauth.RealmStore
+// Harness tells [Run] how to make the stores under test and how to put users
+// in them. S is the store's type; New and Seed receive it as it is, so Seed
+// can reach the store's database without a type assertion.
+type Harness[S zulipauth.UserStore] struct {
+	// New returns a new store, independent of every other store it
+	// returned: no users, and the root realm (subdomain ""), active and
+	// allowing password login, where the store keeps realms. It is called
+	// at the start of each sub-test with that sub-test's t, registers any
+	// clean-up with t.Cleanup and reports set-up failures with t.Fatal.
+	// Sub-tests run one after another, so New is never called
+	// concurrently, but the store it returns is used from many goroutines
+	// at once. Required.
+	New func(t *testing.T) S
 
-	// CreateRealm adds a realm with every field of r. A subdomain that
-	// already exists (the root realm "" included) is zulipauth.ErrRealmExists.
-	CreateRealm(ctx context.Context, r zulipauth.Realm) error
-	// UpdateRealm replaces every field of the realm with r's subdomain. An
-	// unknown subdomain is zulipauth.ErrRealmNotFound.
-	UpdateRealm(ctx context.Context, r zulipauth.Realm) error
-	// SetUserDeactivated deactivates (true) or reactivates (false) a user.
-	// An unknown id is zulipauth.ErrUserNotFound.
-	SetUserDeactivated(ctx context.Context, userID int64, deactivated bool) error
-	// SetPasswordResetRequired sets or clears the user's required password
-	// reset. An unknown id is zulipauth.ErrUserNotFound.
-	SetPasswordResetRequired(ctx context.Context, userID int64, required bool) error
+	// Seed adds the user nu describes to s by the application's own means
+	// (for an adapter over an existing table: an INSERT into that table),
+	// with a fresh API key of Zulip's format (zulipauth.GenerateAPIKey),
+	// and returns the user as the store's lookups will report it. The
+	// email, full name and password hash must be kept exactly as given;
+	// nu.Realm is "" or OtherRealm. Seed may be called from one goroutine
+	// at a time.
+	//
+	// Seed is required unless the store is a zulipauth.UserCreator, whose
+	// CreateUser the suite then calls instead. When both are there, the
+	// core uses Seed and the UserCreator layer still checks CreateUser.
+	Seed func(t *testing.T, s S, nu zulipauth.NewUser) zulipauth.User
+
+	// OtherRealm is the subdomain of a second realm that every store New
+	// returns already holds and Seed can put users in, for the tests that
+	// a user of one realm is never found in another. When it is "", a
+	// store that is a [RealmAdmin] gets one from CreateRealm, and for any
+	// other store those tests are skipped, saying so.
+	OtherRealm string
 }
 
-// Run runs the conformance suite against the stores that newStore makes.
-//
-// newStore is called once at the start of each sub-test, with that sub-test's
-// t, and must return a new store that is independent of every other store it
-// returned: no users, and exactly one realm, the root realm (subdomain ""),
-// active and allowing password login. It registers any clean-up with
-// t.Cleanup and reports set-up failures with t.Fatal. Sub-tests run one after
-// another, so newStore is never called concurrently, but the store it returns
-// is used from many goroutines at once.
-func Run(t *testing.T, newStore func(t *testing.T) Store) {
+// Run runs the conformance suite against the stores that h makes: each
+// layer as a sub-test of t, each property as a sub-test of its layer, each
+// on a store of its own. It stops at once, with a message saying what to
+// fix, when h cannot be used (no New, or no Seed for a store that does not
+// create users).
+func Run[S zulipauth.UserStore](t *testing.T, h Harness[S]) {
 	t.Helper()
-	for _, tc := range []struct {
-		name string
-		test func(t *testing.T, s Store)
-	}{
-		{"RootRealm", testRootRealm},
-		{"Realms", testRealms},
-		{"RealmNotFound", testRealmNotFound},
-		{"CreateUser", testCreateUser},
-		{"CreatedAt", testCreatedAt},
-		{"EmailFolding", testEmailFolding},
-		{"EmailNotFolded", testEmailNotFolded},
-		{"DuplicateEmail", testDuplicateEmail},
-		{"SameEmailTwoRealms", testSameEmailTwoRealms},
-		{"RealmScoping", testRealmScoping},
-		{"CreateUserUnknownRealm", testCreateUserUnknownRealm},
-		{"UserNotFound", testUserNotFound},
-		{"UnknownUserID", testUnknownUserID},
-		{"APIKeys", testAPIKeys},
-		{"APIKeyCaseSensitive", testAPIKeyCaseSensitive},
-		{"RegenerateAPIKey", testRegenerateAPIKey},
-		{"UpdatePasswordHash", testUpdatePasswordHash},
-		{"UserFlags", testUserFlags},
-		{"CancelledContext", testCancelledContext},
-		{"ConcurrentCreate", testConcurrentCreate},
-		{"ConcurrentSameEmail", testConcurrentSameEmail},
-		{"ConcurrentSameRealm", testConcurrentSameRealm},
-		{"ConcurrentRegenerate", testConcurrentRegenerate},
-		{"UserWithRealm", testUserWithRealm},
-		{"OtherRealm", testOtherRealm},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s := newStore(t)
-			if s == nil {
-				t.Fatal("newStore returned nil")
+	if h.New == nil {
+		t.Fatal("storetest: Harness.New is nil")
+	}
+	// A first store tells which capabilities the stores have, so that a
+	// layer the store lacks is skipped without making a store for it.
+	probe := h.newStore(t)
+	if h.Seed == nil && !capUserCreator.in(probe) {
+		t.Fatalf("storetest: %T is not a zulipauth.UserCreator, so the suite cannot add users to it: "+
+			"give Harness.Seed, a function that adds a user the way the application does", probe)
+	}
+	for _, l := range layers {
+		t.Run(l.name, func(t *testing.T) {
+			if missing, ok := lacks(probe, l.needs); ok {
+				t.Skip("store has no " + missing)
 			}
-			tc.test(t, s)
+			for _, tc := range l.tests {
+				t.Run(tc.name, func(t *testing.T) {
+					f := h.fixture(t)
+					if missing, ok := lacks(f.store, tc.needs); ok {
+						t.Skip("store has no " + missing)
+					}
+					tc.run(t, f)
+				})
+			}
 		})
 	}
+}
+
+// newStore calls New and refuses a nil store.
+func (h Harness[S]) newStore(t *testing.T) S {
+	t.Helper()
+	s := h.New(t)
+	if isNil(s) {
+		t.Fatal("storetest: Harness.New returned nil")
+	}
+	return s
+}
+
+// fixture makes a store for one sub-test, with the means to fill it.
+func (h Harness[S]) fixture(t *testing.T) *fixture {
+	t.Helper()
+	s := h.newStore(t)
+	f := &fixture{store: s, otherRealm: h.OtherRealm}
+	if h.Seed != nil {
+		f.seedFn = func(t *testing.T, nu zulipauth.NewUser) zulipauth.User { return h.Seed(t, s, nu) }
+	} else {
+		c := any(s).(zulipauth.UserCreator) // Run checked
+		f.seedFn = func(t *testing.T, nu zulipauth.NewUser) zulipauth.User {
+			u, err := c.CreateUser(t.Context(), nu)
+			if err != nil {
+				t.Fatalf("CreateUser(%q, %q): %v", nu.Realm, nu.Email, err)
+			}
+			return u
+		}
+	}
+	return f
+}
+
+// isNil reports whether v is nil or a nil pointer, map, slice, func,
+// channel or interface, which a New returning "no store" might give.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface:
+		return rv.IsNil()
+	}
+	return false
 }

@@ -115,6 +115,12 @@ var adminCommands = map[string]adminCommand{
 			return updateUser(ctx, st, a, env, func(u zulipauth.User) error { return st.SetPasswordResetRequired(ctx, u.ID, true) })
 		},
 	},
+	"import-users": {
+		synopsis: "[-db PATH | -postgres DSN] < users.jsonl",
+		short:    "import users with their password hashes, JSON lines on stdin",
+		summary:  importUsersSummary,
+		creates:  true, run: importUsers,
+	},
 	"regenerate-api-key": {
 		synopsis: userSynopsis, short: "give a user a new API key (the old one stops working)",
 		summary: "Gives a user a new API key and prints it as one JSON line; the old key stops working.",

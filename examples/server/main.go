@@ -15,6 +15,7 @@
 //	server reactivate-user   -email E [-realm S]
 //	server require-password-reset -email E [-realm S]
 //	server regenerate-api-key -email E [-realm S]
+//	server import-users < users.jsonl                             (JSON lines; all or none)
 //	server help [COMMAND]
 //
 // Every command takes -db PATH (default zulipauth.db) or -postgres DSN, and
