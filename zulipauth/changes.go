@@ -24,7 +24,7 @@ type Change struct {
 // application) then stops the old credentials everywhere within
 // Config.ChangePollInterval, the API-key cache on, at the cost of one cheap
 // indexed query per interval per process. backends/sqlstore and
-// backends/memstore implement it; backends/storetest checks it.
+// backends/memstore implement it; backends/storetest checks it (its ChangeFeed layer).
 //
 // LastChange returns the newest sequence number recorded, 0 when none.
 // ChangesSince returns up to limit changes whose Seq is above after, oldest

@@ -57,6 +57,7 @@ var (
 	capPasswordResetRequirer = implements[PasswordResetRequirer]("storetest.PasswordResetRequirer (SetPasswordResetRequired)")
 	capUserWithRealmFinder   = implements[zulipauth.UserWithRealmFinder]("zulipauth.UserWithRealmFinder")
 	capOtherRealmFinder      = implements[zulipauth.OtherRealmFinder]("zulipauth.OtherRealmFinder")
+	capChangeFeed            = implements[zulipauth.ChangeFeed]("zulipauth.ChangeFeed")
 )
 
 // lacks returns the name of the first capability in needs that s lacks.
@@ -98,4 +99,5 @@ var layers = []layer{
 	{"PasswordResetRequirer", []capability{capPasswordResetRequirer}, resetRequirerTests},
 	{"UserWithRealmFinder", []capability{capUserWithRealmFinder, capRealmStore}, userWithRealmTests},
 	{"OtherRealmFinder", []capability{capOtherRealmFinder}, otherRealmTests},
+	{"ChangeFeed", []capability{capChangeFeed}, changeFeedTests},
 }

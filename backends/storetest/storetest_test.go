@@ -44,6 +44,7 @@ type mutant struct {
 	updateRealm  func(ctx context.Context, r zulipauth.Realm) error
 	withRealm    func(ctx context.Context, key string) (zulipauth.User, zulipauth.Realm, error)
 	otherRealm   func(ctx context.Context, realm, email string) (bool, error)
+	changesSince func(ctx context.Context, after int64, limit int) ([]zulipauth.Change, error)
 
 	created sync.Map // id -> [2]string{realm, email} of every user created
 }
@@ -116,6 +117,13 @@ func (m *mutant) EmailInOtherRealm(ctx context.Context, realm, email string) (bo
 	return m.Store.EmailInOtherRealm(ctx, realm, email)
 }
 
+func (m *mutant) ChangesSince(ctx context.Context, after int64, limit int) ([]zulipauth.Change, error) {
+	if m.changesSince != nil {
+		return m.changesSince(ctx, after, limit)
+	}
+	return m.Store.ChangesSince(ctx, after, limit)
+}
+
 func (m *mutant) RealmBySubdomain(ctx context.Context, sub string) (zulipauth.Realm, error) {
 	if m.realmBySub != nil {
 		return m.realmBySub(ctx, sub)
@@ -161,6 +169,17 @@ func nilErrorWhenNotFound(m *mutant) {
 }
 
 var mutants = map[string]bug{
+	// A feed that loses changes: a revocation made elsewhere would never
+	// reach the other instances' caches.
+	"a feed that loses changes": {[]string{"ChangeFeed/RegenerationRecorded", "ChangeFeed/DeactivationRecorded", "ChangeFeed/RealmChangeRecorded"}, false, func(m *mutant) {
+		m.changesSince = func(context.Context, int64, int) ([]zulipauth.Change, error) { return nil, nil }
+	}},
+	// A feed that ignores its limit: a follower's bounded read is not.
+	"a feed that ignores its limit": {[]string{"ChangeFeed/OrderAndLimit"}, false, func(m *mutant) {
+		m.changesSince = func(ctx context.Context, after int64, _ int) ([]zulipauth.Change, error) {
+			return m.Store.ChangesSince(ctx, after, 1<<20)
+		}
+	}},
 	"exact email match":            {[]string{"Core/EmailFolding"}, false, exactEmailMatch},
 	"read-only: exact email match": {[]string{"Core/EmailFolding"}, true, exactEmailMatch},
 	"lower-casing instead of folding": {[]string{"Core/EmailFolding"}, false, func(m *mutant) {
@@ -414,6 +433,7 @@ var optionalLayers = map[string]string{
 	"PasswordResetRequirer": "storetest.PasswordResetRequirer",
 	"UserWithRealmFinder":   "zulipauth.UserWithRealmFinder",
 	"OtherRealmFinder":      "zulipauth.OtherRealmFinder",
+	"ChangeFeed":            "zulipauth.ChangeFeed",
 }
 
 // layerLine matches the result line of a layer in the child's output.
