@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// class is how one operation ended, as the checks see it.
+type class uint8
+
+const (
+	classExpected    class = iota // the answer the scenario is about
+	classOther                    // a Zulip JSON answer, not the expected one
+	classServerError              // a 5xx
+	classNotJSON                  // an answer that is not Zulip's JSON
+	classTransport                // no answer: refused, reset, timed out
+	numClasses
+)
+
+var classNames = [numClasses]string{"expected", "other", "server-error", "not-json", "transport-error"}
+
+// outcome is one operation's end: its class, the HTTP status (0 for
+// operations that are not requests), and the error of a transport failure.
+type outcome struct {
+	class  class
+	status int
+	busy   bool // the busy answer (429 with budget left)
+	err    error
+}
+
+// worker is one closed loop: it performs one operation at a time, each
+// answered before the next starts, as a client waiting for its answer does.
+// seq numbers the operations of a run across its workers, so that each
+// request can have its own username or address.
+type worker interface {
+	do(seq uint64) outcome
+}
+
+// tally is what a run measured.
+type tally struct {
+	classes   [numClasses]int64
+	statuses  map[string]int64 // "200", "401", "429-busy", "429"
+	latencies []time.Duration  // of every operation, in no order
+	elapsed   time.Duration
+	// cpu is the CPU time the process serving the run used during it, 0
+	// when not measured (see side).
+	cpu      time.Duration
+	firstErr string // the first transport error, for the report
+}
+
+func newTally() tally { return tally{statuses: map[string]int64{}} }
+
+func (t *tally) record(o outcome, d time.Duration) {
+	t.classes[o.class]++
+	t.latencies = append(t.latencies, d)
+	switch {
+	case o.class == classTransport:
+		if t.firstErr == "" && o.err != nil {
+			t.firstErr = o.err.Error()
+		}
+	case o.busy:
+		t.statuses["429-busy"]++
+	case o.status != 0:
+		t.statuses[strconv.Itoa(o.status)]++
+	}
+}
+
+// merge adds u's counts and samples to t; elapsed is the longer of the two,
+// for the workers of one run, or the sum (add) for successive runs.
+func (t *tally) merge(u tally) {
+	for i := range t.classes {
+		t.classes[i] += u.classes[i]
+	}
+	for k, n := range u.statuses {
+		t.statuses[k] += n
+	}
+	t.latencies = append(t.latencies, u.latencies...)
+	if t.firstErr == "" {
+		t.firstErr = u.firstErr
+	}
+}
+
+// add appends a later run u to t.
+func (t *tally) add(u tally) {
+	t.merge(u)
+	t.elapsed += u.elapsed
+	t.cpu += u.cpu
+}
+
+// cpuPerOp is the serving process's CPU time per expected operation, in
+// microseconds; 0 when not measured.
+func (t tally) cpuPerOp() float64 {
+	if t.cpu == 0 || t.classes[classExpected] == 0 {
+		return 0
+	}
+	return float64(t.cpu) / float64(time.Microsecond) / float64(t.classes[classExpected])
+}
+
+// rate is the expected operations per second.
+func (t tally) rate() float64 {
+	if t.elapsed <= 0 {
+		return 0
+	}
+	return float64(t.classes[classExpected]) / t.elapsed.Seconds()
+}
+
+func (t tally) total() int64 {
+	var n int64
+	for _, c := range t.classes {
+		n += c
+	}
+	return n
+}
+
+// counts are the classes and statuses for the report.
+func (t tally) counts() map[string]int64 {
+	out := map[string]int64{}
+	for k, n := range t.statuses {
+		out[k] = n
+	}
+	for i := classServerError; i < numClasses; i++ {
+		if t.classes[i] > 0 {
+			out[classNames[i]] = t.classes[i]
+		}
+	}
+	return out
+}
+
+// percentileMS is the q-quantile (0..1) of the latencies in milliseconds,
+// by nearest rank; 0 without samples.
+func (t tally) percentileMS(q float64) float64 {
+	if len(t.latencies) == 0 {
+		return 0
+	}
+	s := slices.Clone(t.latencies)
+	slices.Sort(s)
+	return float64(percentile(s, q)) / float64(time.Millisecond)
+}
+
+// runFor drives workers, each in its own goroutine, for d (or until ctx
+// ends), numbering their operations from seq. An operation under way at
+// the deadline is finished and counted: the run's elapsed time includes it.
+func runFor(ctx context.Context, d time.Duration, workers []worker, seq *atomic.Uint64) tally {
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	parts := make([]tally, len(workers))
+	var wg sync.WaitGroup
+	for i, w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := newTally()
+			for {
+				now := time.Now()
+				if !now.Before(deadline) || ctx.Err() != nil {
+					break
+				}
+				o := w.do(seq.Add(1) - 1)
+				t.record(o, time.Since(now))
+			}
+			parts[i] = t
+		}()
+	}
+	wg.Wait()
+	all := newTally()
+	for _, p := range parts {
+		all.merge(p)
+	}
+	all.elapsed = time.Since(start)
+	return all
+}
+
+// comparison is a scenario and its baseline measured in alternating rounds.
+type comparison struct {
+	base, subject tally
+	ratios        []float64 // per round: subject's rate over the baseline's
+}
+
+// ratio is the median of the rounds' ratios, so that a burst of noise from
+// elsewhere on the shared machine during one round does not move it.
+func (c comparison) ratio() float64 { return median(c.ratios) }
+
+// compare runs base and subject for d each, split into rounds, alternating
+// which goes first (ABBA) so that drift in the machine's speed falls on both
+// alike.
+func compare(ctx context.Context, rounds int, d time.Duration, base, subject func(time.Duration) tally) comparison {
+	c := comparison{base: newTally(), subject: newTally()}
+	per := d / time.Duration(rounds)
+	for round := range rounds {
+		var b, s tally
+		if round%2 == 0 {
+			b, s = base(per), subject(per)
+		} else {
+			s, b = subject(per), base(per)
+		}
+		c.base.add(b)
+		c.subject.add(s)
+		if b.rate() > 0 {
+			c.ratios = append(c.ratios, s.rate()/b.rate())
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return c
+}

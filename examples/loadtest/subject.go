@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/zulipauth/zulipauth-go/backends/sqlstore"
+	"github.com/zulipauth/zulipauth-go/zulipauth"
+)
+
+// subject is the server under test of one run: examples/server started for
+// it, the -target, or the in-process wiring of -cpuprofile.
+type subject struct {
+	host string // host:port
+	// pid is the server's process, for its RSS; 0 when it is not measured.
+	pid int
+	// users are the accounts created for the run, in the order asked.
+	users []zulipauth.User
+	proc  *child // the server process, when the harness started it
+	stop  func()
+}
+
+// seedUser is an account a run needs. hash "" is an account without a
+// local password (the ldap variant's: the directory holds the password).
+type seedUser struct {
+	email, hash string
+}
+
+// subjectSpec says what a run's server needs.
+type subjectSpec struct {
+	variant string
+	// ldapOnly: -auth ldap, the directory alone deciding (timing's second
+	// LDAP part), instead of the ldap variant's -auth ldap,password.
+	ldapOnly bool
+	users    []seedUser
+}
+
+// startSubject creates spec's users in a new database and starts a server
+// on it: examples/server as a child process, with the variant's flags, or
+// in this process with -cpuprofile. With -target it creates the users in
+// -target-db instead, and the target serves them.
+func (e *env) startSubject(ctx context.Context, spec subjectSpec) (*subject, error) {
+	if e.o.target != "" {
+		users, err := seedUsers(ctx, e.o.targetDB, spec.users)
+		if err != nil {
+			return nil, err
+		}
+		host, err := hostOf(e.o.target)
+		if err != nil {
+			return nil, err
+		}
+		return &subject{host: host, pid: e.o.targetPID, users: users, stop: func() {}}, nil
+	}
+	dir, err := os.MkdirTemp(e.dir, "server-")
+	if err != nil {
+		return nil, err
+	}
+	db := filepath.Join(dir, "zulipauth.db")
+	e.logf("creating %d users", len(spec.users))
+	users, err := seedUsers(ctx, db, spec.users)
+	if err != nil {
+		return nil, err
+	}
+	if e.o.cpuProfile != "" {
+		s, err := startInProcess(ctx, db, e.stderr)
+		if err != nil {
+			return nil, err
+		}
+		s.users = users
+		return s, nil
+	}
+	args := []string{"serve", "-db", db, "-addr", "127.0.0.1:0", "-trusted-proxy", "127.0.0.1"}
+	flags, err := e.variantFlags(spec, dir)
+	if err != nil {
+		return nil, err
+	}
+	args = append(args, flags...)
+	proc, host, err := startServing(ctx, "examples/server", e.serverBin, args, dir)
+	if err != nil {
+		return nil, err
+	}
+	return &subject{host: host, pid: proc.pid(), users: users, proc: proc, stop: proc.stop}, nil
+}
+
+// variantFlags are the server's flags for spec's variant.
+func (e *env) variantFlags(spec subjectSpec, dir string) ([]string, error) {
+	switch spec.variant {
+	case "":
+		return nil, nil
+	case "redis":
+		return []string{"-redis", e.redisAddr}, nil
+	case "ldap":
+		pwFile := filepath.Join(dir, "bind-password")
+		if err := os.WriteFile(pwFile, []byte(ldapServicePassword+"\n"), 0o600); err != nil {
+			return nil, err
+		}
+		auth := "ldap,password"
+		if spec.ldapOnly {
+			auth = "ldap"
+		}
+		return []string{
+			"-auth", auth, "-ldap-url", e.directory.url,
+			"-ldap-search-base", ldapPeople, "-ldap-username-attr", "uid",
+			"-ldap-bind-dn", ldapServiceDN, "-ldap-bind-password-file", pwFile,
+			"-ldap-append-domain", ldapDomain,
+		}, nil
+	}
+	return nil, fmt.Errorf("unknown variant %q", spec.variant)
+}
+
+// peakRSSMiB is the server's peak resident set (VmHWM), 0 when not measured.
+func (s *subject) peakRSSMiB() (float64, error) { return s.memory("VmHWM") }
+
+// rssMiB is the server's resident set now (VmRSS), 0 when not measured.
+func (s *subject) rssMiB() (float64, error) { return s.memory("VmRSS") }
+
+func (s *subject) memory(field string) (float64, error) {
+	if s.pid == 0 {
+		return 0, nil
+	}
+	kib, err := memoryKiB(s.pid, field)
+	return mib(kib), err
+}
+
+// serverLog is the last lines of the server's log, for an error message.
+func (s *subject) serverLog() string {
+	if s.proc == nil {
+		return "(not captured)"
+	}
+	lines := strings.Split(s.proc.tail(), "\n")
+	return strings.Join(lines[max(0, len(lines)-8):], "\n")
+}
+
+// seedUsers creates users in the root realm of the SQLite database at path
+// (created and migrated if new) with the store's own CreateUser, as the
+// server's create-user command does minus the hashing: every user shares
+// one hash.
+func seedUsers(ctx context.Context, path string, users []seedUser) ([]zulipauth.User, error) {
+	st, err := sqlstore.Open(ctx, "sqlite", path)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	defer st.Close()
+	out := make([]zulipauth.User, len(users))
+	for i, u := range users {
+		if out[i], err = st.CreateUser(ctx, zulipauth.NewUser{Email: u.email, FullName: u.email, PasswordHash: u.hash}); err != nil {
+			return nil, fmt.Errorf("creating user %s: %w", u.email, err)
+		}
+	}
+	return out, nil
+}
+
+// usersWithHash makes n seed users of a kind, all with hash.
+func usersWithHash(ns namespace, kind string, n int, hash string) []seedUser {
+	out := make([]seedUser, n)
+	for i := range out {
+		out[i] = seedUser{email: ns.email(kind, i), hash: hash}
+	}
+	return out
+}
+
+// hostOf is the host:port of a server URL such as http://127.0.0.1:9991.
+func hostOf(rawURL string) (string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Scheme != "http" || u.Host == "" || (u.Path != "" && u.Path != "/") {
+		return "", fmt.Errorf("%w: -target %q: give the server's http://HOST:PORT", errUsage, rawURL)
+	}
+	return u.Host, nil
+}
