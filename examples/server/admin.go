@@ -91,30 +91,20 @@ var adminCommands = map[string]adminCommand{
 			"twice, without echo; otherwise it reads the first line of standard input.",
 		flags: userFlags, required: []string{"email"}, run: changePassword,
 	},
-	"deactivate-user": {
-		synopsis: userSynopsis, short: "refuse a user's logins and API requests",
-		summary: "Deactivates a user: logins and API requests are refused (USER_DEACTIVATED).",
-		flags:   userFlags, required: []string{"email"},
-		run: func(ctx context.Context, st *sqlstore.Store, a adminArgs, env adminEnv) error {
-			return updateUser(ctx, st, a, env, func(u zulipauth.User) error { return st.SetUserDeactivated(ctx, u.ID, true) })
-		},
-	},
-	"reactivate-user": {
-		synopsis: userSynopsis, short: "undo deactivate-user",
-		summary: "Reactivates a deactivated user.",
-		flags:   userFlags, required: []string{"email"},
-		run: func(ctx context.Context, st *sqlstore.Store, a adminArgs, env adminEnv) error {
-			return updateUser(ctx, st, a, env, func(u zulipauth.User) error { return st.SetUserDeactivated(ctx, u.ID, false) })
-		},
-	},
-	"require-password-reset": {
-		synopsis: userSynopsis, short: "refuse a user's password until it is changed",
-		summary: "Flags a user's password for a reset: a correct password is answered PASSWORD_RESET_REQUIRED\nuntil change-password sets a new one.",
-		flags:   userFlags, required: []string{"email"},
-		run: func(ctx context.Context, st *sqlstore.Store, a adminArgs, env adminEnv) error {
-			return updateUser(ctx, st, a, env, func(u zulipauth.User) error { return st.SetPasswordResetRequired(ctx, u.ID, true) })
-		},
-	},
+	"deactivate-user": userFlagCommand("refuse a user's logins and API requests",
+		"Deactivates a user: logins and API requests are refused (USER_DEACTIVATED).",
+		func(ctx context.Context, st *sqlstore.Store, id int64) error {
+			return st.SetUserDeactivated(ctx, id, true)
+		}),
+	"reactivate-user": userFlagCommand("undo deactivate-user", "Reactivates a deactivated user.",
+		func(ctx context.Context, st *sqlstore.Store, id int64) error {
+			return st.SetUserDeactivated(ctx, id, false)
+		}),
+	"require-password-reset": userFlagCommand("refuse a user's password until it is changed",
+		"Flags a user's password for a reset: a correct password is answered PASSWORD_RESET_REQUIRED\nuntil change-password sets a new one.",
+		func(ctx context.Context, st *sqlstore.Store, id int64) error {
+			return st.SetPasswordResetRequired(ctx, id, true)
+		}),
 	"import-users": {
 		synopsis: "[-db PATH | -postgres DSN] < users.jsonl",
 		short:    "import users with their password hashes, JSON lines on stdin",
@@ -126,6 +116,16 @@ var adminCommands = map[string]adminCommand{
 		summary: "Gives a user a new API key and prints it as one JSON line; the old key stops working.",
 		flags:   userFlags, required: []string{"email"}, run: regenerateAPIKey,
 	},
+}
+
+// userFlagCommand is a command that changes one flag of one user.
+func userFlagCommand(short, summary string, change func(ctx context.Context, st *sqlstore.Store, userID int64) error) adminCommand {
+	return adminCommand{
+		synopsis: userSynopsis, short: short, summary: summary, flags: userFlags, required: []string{"email"},
+		run: func(ctx context.Context, st *sqlstore.Store, a adminArgs, env adminEnv) error {
+			return updateUser(ctx, st, a, env, func(u zulipauth.User) error { return change(ctx, st, u.ID) })
+		},
+	}
 }
 
 func sortedAdminCommands() []string {
