@@ -86,7 +86,7 @@ func parseOptions(args []string, stdout io.Writer) (o options, helped bool, err 
 	fs.StringVar(&o.redisAddr, "redis", "", "run the redis variant with the budgets in this Redis (HOST:PORT); nothing in it is deleted, the scenarios' keys are new")
 	fs.BoolVar(&o.redisServer, "redis-server", false, "run the redis variant against a redis-server started here (Debian's redis-server)")
 	fs.BoolVar(&o.slapd, "slapd", false, "run the ldap variant against an OpenLDAP slapd started here, with its users (Debian's slapd)")
-	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "serve the default variant in this process, with the wiring of examples/server, and write the CPU profile of each measured comparison into this folder as NAME.prof (RSS is then not measured, and the client shares the server's runtime)")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "serve the default variant in this process, with the wiring of examples/server, and write the CPU profile of each measured comparison into this folder as NAME.prof; read the profiles, not the figures (the client then shares the server's runtime, RSS is not measured)")
 	fs.StringVar(&o.serveBaseline, "serve-baseline", "", "internal: serve a baseline ("+strings.Join(baselineKinds(), ", ")+") instead of running scenarios")
 	fs.StringVar(&o.baselineAddr, "baseline-addr", "127.0.0.1:0", "internal: the address -serve-baseline listens on")
 
