@@ -18,8 +18,8 @@ const keptChanges = 10_000
 const changesLock = `SELECT pg_advisory_xact_lock(hashtextextended('zulipauth/sqlstore changes ' || current_schema(), 0))`
 
 var (
-	qRecordChange = define("recordChange", onWrite, `INSERT INTO changes (user_id, realm) VALUES (?, ?) RETURNING seq`)
-	qPruneChanges = define("pruneChanges", onWrite, `DELETE FROM changes WHERE seq <= ?`)
+	qRecordChange = defineInTx("recordChange", `INSERT INTO changes (user_id, realm) VALUES (?, ?) RETURNING seq`)
+	qPruneChanges = defineInTx("pruneChanges", `DELETE FROM changes WHERE seq <= ?`)
 	qLastChange   = define("LastChange", onRead, `SELECT seq FROM changes ORDER BY seq DESC LIMIT 1`)
 	qOldestChange = define("oldestChange", onRead, `SELECT seq FROM changes ORDER BY seq LIMIT 1`)
 	qChangesSince = define("ChangesSince", onRead, `SELECT seq, user_id, realm FROM changes WHERE seq > ? ORDER BY seq LIMIT ?`)

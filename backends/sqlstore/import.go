@@ -73,12 +73,12 @@ const importLock = `SELECT pg_advisory_xact_lock(hashtextextended('zulipauth/sql
 // another *sql.DB, which a transaction cannot use). Each probes a unique
 // index: realms_subdomain_key, users_realm_email_key, users_api_key_key.
 var (
-	qImportRealmID    = define("importRealmID", onWrite, `SELECT id FROM realms WHERE subdomain = ?`)
-	qImportEmailTaken = define("importEmailTaken", onWrite, `SELECT 1 FROM users WHERE realm_id = ? AND email_key = ?`)
+	qImportRealmID    = defineInTx("importRealmID", `SELECT id FROM realms WHERE subdomain = ?`)
+	qImportEmailTaken = defineInTx("importEmailTaken", `SELECT 1 FROM users WHERE realm_id = ? AND email_key = ?`)
 	// ON CONFLICT DO NOTHING: a user whose email or key is taken is left
 	// out without aborting the transaction (PostgreSQL aborts it on a
 	// failed INSERT), so every refusal of the import is found in one pass.
-	qImportUser = define("ImportUsers", onWrite, `INSERT INTO users (realm_id, email, email_key, full_name, password_hash, api_key, deactivated, created_at)
+	qImportUser = defineInTx("ImportUsers", `INSERT INTO users (realm_id, email, email_key, full_name, password_hash, api_key, deactivated, created_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`)
 )
 

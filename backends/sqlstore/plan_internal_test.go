@@ -135,8 +135,8 @@ func TestStatementsAreDefinedOnce(t *testing.T) {
 		t.Fatalf("%d statements prepared, %d registered", len(s.stmts), len(registry))
 	}
 	for _, q := range registry {
-		if s.stmt(q) == nil {
-			t.Errorf("%s not prepared", q.name)
+		if prepared := s.stmt(q) != nil; prepared == q.inTx {
+			t.Errorf("%s prepared: %v, want %v (it runs in a transaction: %v)", q.name, prepared, !q.inTx, q.inTx)
 		}
 	}
 	if got, want := strings.Count(selectUser, ","), len(userColumns)-1; got != want {

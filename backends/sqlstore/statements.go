@@ -20,7 +20,10 @@ type query struct {
 	name  string // for errors and tests
 	sql   string
 	write bool // prepared on the write pool; lookups on the read pool
-	index int  // its place in Store.stmts
+	// inTx: run from its text inside a transaction (see inTx), so no Store
+	// prepares it at start-up; s.stmt(q) is nil.
+	inTx  bool
+	index int // its place in Store.stmts
 }
 
 // registry lists every statement, in definition order.
@@ -35,6 +38,15 @@ const (
 func define(name string, write bool, sql string) *query {
 	q := &query{name: name, sql: sql, write: write, index: len(registry)}
 	registry = append(registry, q)
+	return q
+}
+
+// defineInTx registers a write that only ever runs inside a transaction,
+// from its text: preparing it on the pool would cost every start-up a
+// statement nothing uses.
+func defineInTx(name, sql string) *query {
+	q := define(name, onWrite, sql)
+	q.inTx = true
 	return q
 }
 
@@ -114,19 +126,22 @@ var (
 	qCreateUser = define("CreateUser", onWrite, `INSERT INTO users (realm_id, email, email_key, full_name, password_hash, api_key, created_at)
 VALUES ((SELECT id FROM realms WHERE subdomain = ?), ?, ?, ?, ?, ?, ?) RETURNING id`)
 	qUpdatePasswordHash = define("UpdatePasswordHash", onWrite, `UPDATE users SET password_hash = ? WHERE id = ?`)
-	qUpdateAPIKey       = define("RegenerateAPIKey", onWrite, `UPDATE users SET api_key = ? WHERE id = ?`)
-	qSetDeactivated     = define("SetUserDeactivated", onWrite, `UPDATE users SET deactivated = ? WHERE id = ?`)
+	qUpdateAPIKey       = defineInTx("RegenerateAPIKey", `UPDATE users SET api_key = ? WHERE id = ?`)
+	qSetDeactivated     = defineInTx("SetUserDeactivated", `UPDATE users SET deactivated = ? WHERE id = ?`)
 	qSetResetRequired   = define("SetPasswordResetRequired", onWrite, `UPDATE users SET password_reset_required = ? WHERE id = ?`)
 	qSetPassword        = define("SetPassword", onWrite, `UPDATE users SET password_hash = ?, password_reset_required = ? WHERE id = ?`)
 	qCreateRealm        = define("CreateRealm", onWrite, `INSERT INTO realms (subdomain, name, deactivated, password_auth_disabled, description, icon_url) VALUES (?, ?, ?, ?, ?, ?)`)
-	qUpdateRealm        = define("UpdateRealm", onWrite, `UPDATE realms SET name = ?, deactivated = ?, password_auth_disabled = ?, description = ?, icon_url = ? WHERE subdomain = ?`)
+	qUpdateRealm        = defineInTx("UpdateRealm", `UPDATE realms SET name = ?, deactivated = ?, password_auth_disabled = ?, description = ?, icon_url = ? WHERE subdomain = ?`)
 )
 
-// prepare prepares every registered statement, lookups on the read pool and
-// writes on the write pool.
+// prepare prepares every registered statement but those run in a
+// transaction, lookups on the read pool and writes on the write pool.
 func (s *Store) prepare(ctx context.Context) error {
 	s.stmts = make([]*sql.Stmt, len(registry))
 	for _, q := range registry {
+		if q.inTx {
+			continue
+		}
 		db := s.read
 		if q.write {
 			db = s.write
