@@ -14,8 +14,10 @@ import (
 type Auth struct {
 	cfg  Config
 	keys *apiKeyCache // nil when Config.APIKeyCacheTTL is 0
-	// follower applies the store's changes to keys (nil when the cache is
-	// off or the store has no ChangeFeed).
+	// realms caches realms by subdomain (nil when Config.RealmCacheTTL is 0).
+	realms *realmCache
+	// follower applies the store's changes to keys and realms (nil when
+	// both caches are off or the store has no ChangeFeed).
 	follower *changeFollower
 
 	// userAt is Config.UserLimiter when it is a MemoryLimiter reading the
@@ -33,7 +35,7 @@ type Auth struct {
 // New checks cfg, fills in its defaults and returns the Auth it describes.
 // Every misconfiguration New can see is an error here, naming the field,
 // rather than a panic or a surprise on the first request. With the API-key
-// cache on and a store that is a [ChangeFeed], New reads where the feed
+// or the realm cache on and a store that is a [ChangeFeed], New reads where the feed
 // stands and starts following it (see Config.ChangePollInterval); call
 // [Auth.Close] to stop.
 func New(cfg Config) (*Auth, error) {
@@ -53,10 +55,16 @@ func New(cfg Config) (*Auth, error) {
 			size = apiKeyCacheDefaultSize
 		}
 		a.keys = newAPIKeyCache(cfg.APIKeyCacheTTL, size)
-		if feed, ok := cfg.Users.(ChangeFeed); ok && cfg.ChangePollInterval > 0 {
-			if err := a.startChangeFollower(feed, cfg.ChangePollInterval); err != nil {
-				return nil, fmt.Errorf("zulipauth: reading the store's change feed: %w", err)
-			}
+	}
+	if cfg.RealmCacheTTL > 0 {
+		if _, ok := cfg.Realms.(SubdomainResolver); !ok {
+			return nil, fmt.Errorf("zulipauth: Config.RealmCacheTTL needs a Realms resolver that names a request's subdomain without a lookup (a SubdomainResolver, as HostRealms is); %T is not one: leave RealmCacheTTL 0", cfg.Realms)
+		}
+		a.realms = newRealmCache(cfg.RealmCacheTTL)
+	}
+	if feed, ok := cfg.Users.(ChangeFeed); ok && cfg.ChangePollInterval > 0 && (a.keys != nil || a.realms != nil) {
+		if err := a.startChangeFollower(feed, cfg.ChangePollInterval); err != nil {
+			return nil, fmt.Errorf("zulipauth: reading the store's change feed: %w", err)
 		}
 	}
 	return a, nil

@@ -40,18 +40,20 @@ type ChangeFeed interface {
 // longer holds every change after the one asked for.
 var ErrChangesPruned = errors.New("zulipauth: changes were pruned")
 
-// DefaultChangePollInterval is how often an Auth whose API-key cache is on
-// reads a [ChangeFeed] store's new changes, unless Config says otherwise.
+// DefaultChangePollInterval is how often an Auth whose API-key or realm
+// cache is on reads a [ChangeFeed] store's new changes, unless Config says otherwise.
 const DefaultChangePollInterval = 250 * time.Millisecond
 
 // changesPerPoll bounds one read of the feed; a follower that is further
 // behind reads again at once.
 const changesPerPoll = 1000
 
-// changeFollower applies a store's changes to the API-key cache.
+// changeFollower applies a store's changes to the API-key and realm
+// caches (either may be nil).
 type changeFollower struct {
 	feed     ChangeFeed
 	keys     *apiKeyCache
+	realms   *realmCache
 	interval time.Duration
 	a        *Auth
 
@@ -72,7 +74,7 @@ func (a *Auth) startChangeFollower(feed ChangeFeed, interval time.Duration) erro
 	if err != nil {
 		return err
 	}
-	f := &changeFollower{feed: feed, keys: a.keys, interval: interval, a: a, last: last,
+	f := &changeFollower{feed: feed, keys: a.keys, realms: a.realms, interval: interval, a: a, last: last,
 		stop: make(chan struct{}), done: make(chan struct{})}
 	a.follower = f
 	go f.run()
@@ -109,6 +111,7 @@ func (f *changeFollower) poll() {
 				return
 			}
 			f.keys.forgetAll()
+			f.realms.forgetAll()
 			f.last = last
 			return
 		}
@@ -124,6 +127,7 @@ func (f *changeFollower) poll() {
 			return
 		}
 		f.keys.forgetChanges(changes)
+		f.realms.forgetChanges(changes)
 		f.last = changes[len(changes)-1].Seq
 		if len(changes) < changesPerPoll {
 			return
@@ -132,11 +136,11 @@ func (f *changeFollower) poll() {
 }
 
 // fail logs the first of a run of failed reads; entries cached meanwhile
-// still expire within Config.APIKeyCacheTTL.
+// still expire within Config.APIKeyCacheTTL and Config.RealmCacheTTL.
 func (f *changeFollower) fail(err error) {
 	if !f.failed {
 		f.failed = true
-		f.a.cfg.Logger.Error("zulipauth: reading the store's change feed failed; cached API keys now expire only by their TTL until it answers", "error", err)
+		f.a.cfg.Logger.Error("zulipauth: reading the store's change feed failed; cached API keys and realms now expire only by their TTL until it answers", "error", err)
 	}
 }
 

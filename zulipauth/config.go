@@ -57,18 +57,30 @@ type Config struct {
 	// memstore are), else within the TTL; [Auth.RegenerateAPIKey] and
 	// [Auth.ForgetUser] act at once. Default: 0, no cache.
 	APIKeyCacheTTL time.Duration
-	// ChangePollInterval is how often, with the API-key cache on and a store
-	// that is a [ChangeFeed], New's follower reads the store's new changes
-	// and drops what they revoke from the cache, so a deactivation or a new
-	// key made by any process takes effect here within about this long.
-	// Default: [DefaultChangePollInterval]; negative: do not follow (changes
-	// made elsewhere then take effect within APIKeyCacheTTL). Stop the
-	// follower with [Auth.Close].
+	// ChangePollInterval is how often, with the API-key or the realm cache
+	// on and a store that is a [ChangeFeed], New's follower reads the
+	// store's new changes and drops what they revoke from the caches, so a
+	// deactivation or a new key made by any process takes effect here
+	// within about this long. Default: [DefaultChangePollInterval];
+	// negative: do not follow (changes made elsewhere then take effect
+	// within APIKeyCacheTTL or RealmCacheTTL). Stop the follower with
+	// [Auth.Close].
 	ChangePollInterval time.Duration
 	// APIKeyCacheSize bounds each of the cache's parts: users, unknown keys
 	// and canonical headers, so that a flood of made-up keys never pushes a
 	// user out. Default: 10,000.
 	APIKeyCacheSize int
+	// RealmCacheTTL, when positive, caches for that long the realm each
+	// subdomain resolves to (unknown subdomains are not cached), so that a
+	// login or server_settings costs no realm lookup in the store: with
+	// SQLite that lookup is most of what refusing a flood from many
+	// addresses costs. A realm changed by another process (deactivated,
+	// password login turned off) takes effect here within
+	// ChangePollInterval where the store is a [ChangeFeed], else within the
+	// TTL. Needs a Realms resolver that names a request's subdomain without
+	// a lookup (a [SubdomainResolver], as [HostRealms] is). Default: 0,
+	// every request asks the resolver.
+	RealmCacheTTL time.Duration
 
 	// ZulipVersion, ZulipMergeBase and ZulipFeatureLevel are what
 	// server_settings reports. Clients gate features on the feature level;
@@ -157,6 +169,7 @@ func (c *Config) check() error {
 	for name, v := range map[string]int64{
 		"MaxBodyBytes": c.MaxBodyBytes, "MaxPasswordBytes": int64(c.MaxPasswordBytes),
 		"APIKeyCacheTTL": int64(c.APIKeyCacheTTL), "APIKeyCacheSize": int64(c.APIKeyCacheSize),
+		"RealmCacheTTL":     int64(c.RealmCacheTTL),
 		"ZulipFeatureLevel": int64(c.ZulipFeatureLevel),
 	} {
 		if v < 0 {

@@ -56,6 +56,11 @@ func TestNewRejectsMisconfiguration(t *testing.T) {
 		{"a negative password cap", valid(func(c *zulipauth.Config) { c.MaxPasswordBytes = -1 }), "Config.MaxPasswordBytes is negative"},
 		{"a negative cache TTL", valid(func(c *zulipauth.Config) { c.APIKeyCacheTTL = -time.Second }), "Config.APIKeyCacheTTL is negative"},
 		{"a negative cache size", valid(func(c *zulipauth.Config) { c.APIKeyCacheTTL, c.APIKeyCacheSize = time.Second, -1 }), "Config.APIKeyCacheSize is negative"},
+		{"a negative realm cache TTL", valid(func(c *zulipauth.Config) { c.RealmCacheTTL = -time.Second }), "Config.RealmCacheTTL is negative"},
+		{"a realm cache without a subdomain resolver", valid(func(c *zulipauth.Config) {
+			c.RealmCacheTTL = time.Second
+			c.Realms = zulipauth.RealmResolverFunc(func(*http.Request) (zulipauth.Realm, error) { return zulipauth.Realm{}, nil })
+		}), "RealmCacheTTL needs a Realms resolver that names a request's subdomain"},
 		{"a negative feature level", valid(func(c *zulipauth.Config) { c.ZulipFeatureLevel = -1 }), "Config.ZulipFeatureLevel is negative"},
 		{"a cache size without a TTL", valid(func(c *zulipauth.Config) { c.APIKeyCacheSize = 100 }), "APIKeyCacheTTL is 0"},
 		{"an invalid proxy prefix", valid(func(c *zulipauth.Config) { c.TrustedProxies = []netip.Prefix{{}} }), "TrustedProxies holds an invalid prefix"},

@@ -76,7 +76,7 @@ func (a *Auth) begin(l *login, w http.ResponseWriter, r *http.Request, required 
 	if zerr := a.spendClientBudget(l); zerr != nil {
 		return zerr
 	}
-	realm, err := a.cfg.Realms.ResolveRealm(r)
+	realm, err := a.resolveRealm(r, l.ev.Time)
 	if err != nil {
 		return a.answer(r.Context(), "resolving the realm", err, "host", r.Host)
 	}

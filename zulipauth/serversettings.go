@@ -84,7 +84,7 @@ func (a *Auth) serveServerSettings(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, MethodNotAllowed(http.MethodGet, http.MethodHead))
 		return
 	}
-	realm, err := a.cfg.Realms.ResolveRealm(r)
+	realm, err := a.resolveRealm(r, a.cfg.Now())
 	if errors.Is(err, ErrRealmNotFound) {
 		WriteError(w, BadRequest("Invalid subdomain"))
 		return

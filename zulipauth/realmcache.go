@@ -1,0 +1,122 @@
+package zulipauth
+
+import (
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// realmCache remembers, for Config.RealmCacheTTL, the realm each subdomain
+// resolved to. A login resolves its realm after the client's budget and
+// before the username's, so a flood from many addresses at a few spent
+// usernames (each address a fresh client budget) would otherwise cost one
+// store query per refused attempt: with SQLite, most of what such a refusal
+// costs. Realms change rarely, and the store's change feed names the realm
+// that changed, so the follower that keeps the API-key cache honest drops a
+// changed realm here too.
+//
+// Only realms found are cached: an unknown subdomain is asked of the store
+// every time, so a realm created elsewhere is seen at once, and made-up
+// Host headers cannot fill the map (each such request has spent a client
+// budget event before it gets here).
+//
+// A nil *realmCache caches nothing.
+type realmCache struct {
+	ttl    time.Duration
+	realms *expiringMap[Realm]
+	// gen counts forgets, as apiKeyCache.gen does: a lookup that began
+	// before a forget does not put its (possibly stale) realm back.
+	forgetMu sync.RWMutex
+	gen      atomic.Uint64
+}
+
+// realmCacheSize bounds the cached realms. Hosts with more active
+// organizations than this still work; the rest cost a store query per
+// login, as with no cache.
+const realmCacheSize = 10_000
+
+func newRealmCache(ttl time.Duration) *realmCache {
+	return &realmCache{ttl: ttl, realms: newExpiringMap[Realm](realmCacheSize, ttl/2)}
+}
+
+func (c *realmCache) get(subdomain string, now time.Time) (Realm, bool) {
+	if c == nil {
+		return Realm{}, false
+	}
+	realm, _, ok := c.realms.get(subdomain, now)
+	return realm, ok
+}
+
+func (c *realmCache) generation() uint64 {
+	if c == nil {
+		return 0
+	}
+	return c.gen.Load()
+}
+
+// put caches realm under its subdomain, unless a forget happened since gen
+// was read.
+func (c *realmCache) put(gen uint64, realm Realm, now time.Time) {
+	if c == nil {
+		return
+	}
+	c.forgetMu.RLock()
+	defer c.forgetMu.RUnlock()
+	if c.gen.Load() != gen {
+		return
+	}
+	c.realms.put(realm.Subdomain, realm, now.Add(c.ttl), now)
+}
+
+// forgetChanges drops the realms the changes name (a change with UserID 0).
+func (c *realmCache) forgetChanges(changes []Change) {
+	if c == nil {
+		return
+	}
+	changed := map[string]bool{}
+	for _, ch := range changes {
+		if ch.UserID == 0 {
+			changed[ch.Realm] = true
+		}
+	}
+	if len(changed) == 0 {
+		return
+	}
+	c.forgetMu.Lock()
+	defer c.forgetMu.Unlock()
+	c.realms.deleteFunc(func(r Realm) bool { return changed[r.Subdomain] })
+	c.gen.Add(1) // last, as in apiKeyCache.forget
+}
+
+// forgetAll drops every realm.
+func (c *realmCache) forgetAll() {
+	if c == nil {
+		return
+	}
+	c.forgetMu.Lock()
+	defer c.forgetMu.Unlock()
+	c.realms.deleteFunc(func(Realm) bool { return true })
+	c.gen.Add(1)
+}
+
+// resolveRealm is Config.Realms.ResolveRealm(r), through the realm cache
+// when it is on: the resolver then names the subdomain (it is a
+// [SubdomainResolver], which New checks) and only a miss asks the store.
+// A realm whose subdomain is not the one the request names (a resolver
+// that maps hosts its own way) is not cached.
+func (a *Auth) resolveRealm(r *http.Request, now time.Time) (Realm, error) {
+	if a.realms == nil {
+		return a.cfg.Realms.ResolveRealm(r)
+	}
+	sub := a.cfg.Realms.(SubdomainResolver).RequestSubdomain(r)
+	if realm, ok := a.realms.get(sub, now); ok {
+		return realm, nil
+	}
+	gen := a.realms.generation()
+	realm, err := a.cfg.Realms.ResolveRealm(r)
+	if err == nil && realm.Subdomain == sub {
+		a.realms.put(gen, realm, now)
+	}
+	return realm, err
+}
