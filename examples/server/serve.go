@@ -44,6 +44,7 @@ type serveConfig struct {
 	trustedProxies prefixList
 	clientIPHeader string
 	apiKeyCache    time.Duration
+	realmCache     time.Duration
 	devLogin       bool
 	auth           authFlags
 	// redis, when set, holds the budgets (see redisLimits).
@@ -66,7 +67,11 @@ server_settings tells clients the server's URL (realm_url), to which they send p
 configured, never taken from a request's Host header: it is -external-host, or the -addr the server
 listens on when that is one address. A wildcard -addr such as :9991 or 0.0.0.0:9991 therefore needs
 -external-host, the HOST[:PORT] clients reach the server by (chat.example.com, localhost:9991);
-SUB.HOST then selects realm SUB.`
+SUB.HOST then selects realm SUB.
+
+The Go runtime gets a soft memory limit of the hash slots' argon2id memory (GOMAXPROCS slots) plus
+64 MiB, so that a burst of logins does not leave the heap at twice what it holds; set GOMEMLIMIT to
+choose another.`
 
 // serveFlagSet builds serve's flags, filling c.
 func serveFlagSet() (*flag.FlagSet, *serveConfig) {
@@ -79,6 +84,7 @@ func serveFlagSet() (*flag.FlagSet, *serveConfig) {
 	fs.Var(&c.trustedProxies, "trusted-proxy", "CIDR or address of a reverse proxy whose -client-ip-header is believed (repeatable)")
 	fs.StringVar(&c.clientIPHeader, "client-ip-header", "X-Forwarded-For", "the header the trusted proxies set to the client's address (X-Forwarded-For or X-Real-IP); needs -trusted-proxy")
 	fs.DurationVar(&c.apiKeyCache, "api-key-cache", 10*time.Second, "how long API-key lookups are cached (0 disables)")
+	fs.DurationVar(&c.realmCache, "realm-cache", 10*time.Second, "how long realm lookups are cached; a realm changed by another process takes effect within 250 ms (0 disables)")
 	c.auth.register(fs)
 	fs.BoolVar(&c.devLogin, "dev-login", false, "INSECURE: mount /api/v1/dev_fetch_api_key, a login without password")
 	fs.StringVar(&c.redis, "redis", "", "Redis HOST:PORT (or redis:// URL) holding the rate-limit budgets, shared by every instance (default: budgets in this process)")
@@ -140,6 +146,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	setMemoryLimit(log)
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return err
@@ -233,6 +240,7 @@ func buildHandler(st *sqlstore.Store, c serveConfig, log *slog.Logger) (h http.H
 		TrustedProxies:   c.trustedProxies,
 		ClientIPHeader:   c.clientIPHeader,
 		APIKeyCacheTTL:   c.apiKeyCache,
+		RealmCacheTTL:    c.realmCache,
 		LoginLimiter:     c.loginLimiter,
 		IPLimiter:        c.ipLimiter,
 		UserLimiter:      c.userLimiter,

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/zulipauth/zulipauth-go/backends/password"
+)
+
+// memoryHeadroom is what the server may hold beyond its hash slots: the
+// runtime, the store, the limiters and the connections of a stampede.
+const memoryHeadroom = 64 << 20
+
+// memoryLimit is the soft memory limit serve gives the Go runtime: every
+// hash slot's argon2id memory (backends/password runs GOMAXPROCS
+// verifications at once by default, each allocating Params.Memory KiB) plus
+// memoryHeadroom.
+func memoryLimit() int64 {
+	return int64(runtime.GOMAXPROCS(0))*int64(password.DefaultParams().Memory)<<10 + memoryHeadroom
+}
+
+// setMemoryLimit sets memoryLimit as the runtime's soft limit, unless the
+// operator set GOMEMLIMIT. Why: each verification leaves its argon2id
+// memory as garbage, and with the default GOGC the heap may grow to twice
+// what is live before it is collected, so a burst of logins (1,000 at
+// once) raised the resident set well past what the slots hold at one time.
+// The limit makes the collector run earlier instead; it is soft, so a
+// server that needs more still gets it, at the cost of more collection.
+func setMemoryLimit(log *slog.Logger) {
+	if v := os.Getenv("GOMEMLIMIT"); v != "" {
+		log.Info("memory limit from GOMEMLIMIT", "GOMEMLIMIT", v)
+		return
+	}
+	limit := memoryLimit()
+	debug.SetMemoryLimit(limit)
+	log.Info("memory limit", "MiB", limit>>20, "hash_slots", runtime.GOMAXPROCS(0), "override", "GOMEMLIMIT")
+}
