@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"strings"
 	"sync/atomic"
-	"time"
 )
 
 // Auth holds one configuration of Zulip's login and hands out its handlers.
@@ -25,9 +24,11 @@ type Auth struct {
 	// read, a clock read less per API request.
 	userAt *MemoryLimiter
 
-	// refused holds the clients whose failed API authentications spent
-	// their budget, until it refills.
-	refused *expiringMap[struct{}]
+	// refused holds the clients whose budget (Config.IPLimiter) refused
+	// them, in a login or a failed API authentication, until one event is
+	// allowed again; spentUsernames the same for Config.LoginLimiter. See
+	// refusal.
+	refused, spentUsernames *expiringMap[refusal]
 
 	date atomic.Pointer[httpDateValue] // Expires header, formatted once a second
 }
@@ -48,7 +49,7 @@ func New(cfg Config) (*Auth, error) {
 	if m, ok := cfg.UserLimiter.(*MemoryLimiter); ok && systemClock && m.systemClock {
 		userAt = m
 	}
-	a := &Auth{cfg: cfg, userAt: userAt, refused: newExpiringMap[struct{}](DefaultMaxKeys, time.Second)}
+	a := &Auth{cfg: cfg, userAt: userAt, refused: newRefusalMemory(), spentUsernames: newRefusalMemory()}
 	if cfg.APIKeyCacheTTL > 0 {
 		size := cfg.APIKeyCacheSize
 		if size == 0 {

@@ -15,6 +15,7 @@ type login struct {
 	form   *form
 	values [maxLoginParams]string // the required parameters, in order
 	ev     Event
+	ipKey  string // the client's key in Config.IPLimiter
 	realm  Realm
 	// limits[:nLimits] are the budgets whose X-RateLimit-* headers the
 	// answer carries: the client's alone when it refused the request, both
@@ -31,15 +32,18 @@ const maxLoginParams = 2
 // begin is the preamble every login shares, cheapest first:
 //
 //  1. POST only: 405 with Allow: POST;
-//  2. the body, under Config.MaxBodyBytes (413), urlencoded or multipart,
+//  2. a client its budget (Config.IPLimiter) refused is refused again, with
+//     the same 429, until the budget allows one event: before its body is
+//     read, so that a client hammering a spent budget costs no parsing and
+//     no limiter call (see refusal; Event.Username is then empty);
+//  3. the body, under Config.MaxBodyBytes (413), urlencoded or multipart,
 //     then the query string;
-//  3. the required parameters, in Zulip's order: 400 REQUEST_VARIABLE_MISSING
+//  4. the required parameters, in Zulip's order: 400 REQUEST_VARIABLE_MISSING
 //     for the first one absent; their values are returned in that order;
-//  4. check, the login's own checks of those values that need no store and
+//  5. check, the login's own checks of those values that need no store and
 //     no realm (a password's length, say), when not nil;
-//  5. the client's budget (Config.IPLimiter): 429, before any work that may
-//     reach a store;
-//  6. the realm: 404 NONEXISTENT_SUBDOMAIN when unknown.
+//  6. the client's budget: 429, before any work that may reach a store;
+//  7. the realm: 404 NONEXISTENT_SUBDOMAIN when unknown.
 //
 // It fills l, the caller's, so that the answer of a refusal carries the
 // headers it needs; l.values holds the required parameters' values.
@@ -47,6 +51,14 @@ func (a *Auth) begin(l *login, w http.ResponseWriter, r *http.Request, required 
 	l.r = r
 	if r.Method != http.MethodPost {
 		return MethodNotAllowed(http.MethodPost)
+	}
+	l.ev.Time = a.cfg.Now()
+	l.ev.ClientIP = a.ClientIP(r)
+	l.ev.UserAgent = r.UserAgent()
+	l.ipKey = ipKey(l.ev.ClientIP)
+	if d, refused := recall(a.refused, l.ipKey, l.ev.Time); refused {
+		l.limits[0], l.nLimits = d, 1
+		return a.refuse(l, "ip", d)
 	}
 	f, zerr := parseForm(w, r, a.cfg.MaxBodyBytes) // w only lets the body cap close the connection
 	if zerr != nil {
@@ -70,9 +82,6 @@ func (a *Auth) begin(l *login, w http.ResponseWriter, r *http.Request, required 
 	if len(required) > 0 {
 		l.ev.Username = l.values[0]
 	}
-	l.ev.Time = a.cfg.Now()
-	l.ev.ClientIP = a.ClientIP(r)
-	l.ev.UserAgent = r.UserAgent()
 	if zerr := a.spendClientBudget(l); zerr != nil {
 		return zerr
 	}
@@ -86,15 +95,17 @@ func (a *Auth) begin(l *login, w http.ResponseWriter, r *http.Request, required 
 }
 
 // spendClientBudget spends one event of the client's budget. A refusal is
-// reported to Config.OnEvent and answered with 429.
+// reported to Config.OnEvent, remembered (see refusal) and answered with
+// 429.
 func (a *Auth) spendClientBudget(l *login) *Error {
 	ctx := l.r.Context()
-	d, err := a.cfg.IPLimiter.Allow(ctx, ipKey(l.ev.ClientIP))
+	d, err := a.cfg.IPLimiter.Allow(ctx, l.ipKey)
 	if err != nil {
 		return a.answer(ctx, "the client-IP rate limiter", err)
 	}
 	l.limits[0] = d // its headers go out with a refusal, or with the username's budget
 	if !d.Allowed {
+		remember(a.refused, l.ipKey, d, l.ev.Time)
 		l.nLimits = 1
 		return a.refuse(l, "ip", d)
 	}
@@ -102,15 +113,21 @@ func (a *Auth) spendClientBudget(l *login) *Error {
 }
 
 // spendUsernameBudget spends one event of the username's budget; from here
-// on the answer carries the X-RateLimit headers of both budgets.
+// on the answer carries the X-RateLimit headers of both budgets. A username
+// its budget refused is refused again without asking the limiter until the
+// budget allows one event (see refusal).
 func (a *Auth) spendUsernameBudget(l *login, userKey string) *Error {
 	ctx := l.r.Context()
-	d, err := a.cfg.LoginLimiter.Allow(ctx, userKey)
-	if err != nil {
-		return a.answer(ctx, "the username rate limiter", err)
+	d, refused := recall(a.spentUsernames, userKey, l.ev.Time)
+	if !refused {
+		var err error
+		if d, err = a.cfg.LoginLimiter.Allow(ctx, userKey); err != nil {
+			return a.answer(ctx, "the username rate limiter", err)
+		}
 	}
 	l.limits[1], l.nLimits = d, 2
 	if !d.Allowed {
+		remember(a.spentUsernames, userKey, d, l.ev.Time)
 		return a.refuse(l, "username", d)
 	}
 	return nil

@@ -101,7 +101,7 @@ func (a *Auth) chargeFailure(w http.ResponseWriter, r *http.Request, now time.Ti
 	if d.Allowed {
 		return zerr
 	}
-	a.refused.put(ipk, struct{}{}, now.Add(d.RetryAfter), now)
+	remember(a.refused, ipk, d, now)
 	setRateLimitHeaders(w.Header(), now, []Decision{d})
 	return RateLimited(d.RetryAfter)
 }

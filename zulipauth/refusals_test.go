@@ -1,0 +1,167 @@
+package zulipauth_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/zulipauth/zulipauth-go/zulipauth"
+)
+
+// countingLimiter counts the calls that reach a limiter.
+type countingLimiter struct {
+	zulipauth.Limiter
+	calls atomic.Int64
+}
+
+func (c *countingLimiter) Allow(ctx context.Context, key string) (zulipauth.Decision, error) {
+	c.calls.Add(1)
+	return c.Limiter.Allow(ctx, key)
+}
+
+// unreadBody fails the test when the handler reads it.
+type unreadBody struct{ t *testing.T }
+
+func (b unreadBody) Read([]byte) (int, error) {
+	b.t.Error("the body of a refused client was read")
+	return 0, io.EOF
+}
+
+// A client its budget refused is refused again, with the same 429 and
+// headers, before its body is read and without a limiter call, until the
+// budget allows one event: a client hammering a spent budget (the load
+// harness's one-address flood) then costs no parsing and, with Redis, no
+// round trip.
+func TestRefusedClientIsAnsweredBeforeItsBody(t *testing.T) {
+	t.Parallel()
+	var ip *countingLimiter
+	f := newFixture(t, func(c *zulipauth.Config) {
+		ip = &countingLimiter{Limiter: zulipauth.NewMemoryLimiter(zulipauth.Budget{Events: 2, Per: time.Minute}, zulipauth.WithClock(c.Now))}
+		c.IPLimiter = ip
+	})
+	for i := range 2 {
+		if w := f.login("not-an-email", "pw", "192.0.2.7:1"); w.Code != 400 {
+			t.Fatalf("spending %d: %d %s", i, w.Code, w.Body)
+		}
+	}
+	if w := f.login("not-an-email", "pw", "192.0.2.7:1"); w.Code != 429 {
+		t.Fatalf("spent: %d %s", w.Code, w.Body)
+	}
+	if n := ip.calls.Load(); n != 3 {
+		t.Fatalf("%d limiter calls, want 3", n)
+	}
+	f.clock.Advance(10 * time.Second)
+	r := formRequest("")
+	r.Body = io.NopCloser(unreadBody{t})
+	r.RemoteAddr = "192.0.2.7:1"
+	w := f.do(r)
+	if w.Code != 429 || !strings.Contains(w.Body.String(), `"retry-after":20.0`) {
+		t.Errorf("remembered refusal: %d %s, want 429 with retry-after 20.0", w.Code, w.Body)
+	}
+	for name, want := range map[string]string{
+		"Retry-After": "20", "X-Ratelimit-Limit": "2", "X-Ratelimit-Remaining": "0",
+		// Full again a minute after the two events spent at the start.
+		"X-Ratelimit-Reset": strconv.FormatInt(f.clock.Now().Add(50*time.Second).Unix(), 10),
+		"Cache-Control":     "no-store",
+	} {
+		if got := w.Header().Get(name); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+	if n := ip.calls.Load(); n != 3 {
+		t.Errorf("%d limiter calls after the remembered refusal, want still 3", n)
+	}
+	if ev := f.lastEvent(); ev.Kind != zulipauth.LoginRateLimited || ev.Limit != "ip" || ev.ClientIP.String() != "192.0.2.7" {
+		t.Errorf("event %+v, want a rate-limited one for the ip budget", ev)
+	}
+	// Another client is not affected.
+	if w := f.login("not-an-email", "pw", "192.0.2.8:1"); w.Code != 400 {
+		t.Errorf("another client: %d, want 400", w.Code)
+	}
+	// Once one event is allowed again, the limiter decides.
+	f.clock.Advance(20 * time.Second)
+	if w := f.login("not-an-email", "pw", "192.0.2.7:1"); w.Code != 400 {
+		t.Errorf("after the refill: %d %s, want 400", w.Code, w.Body)
+	}
+	if n := ip.calls.Load(); n != 5 {
+		t.Errorf("%d limiter calls, want 5", n)
+	}
+}
+
+// A username its budget refused is refused again without a limiter call
+// until the budget allows one event.
+func TestSpentUsernameCostsNoLimiterCall(t *testing.T) {
+	t.Parallel()
+	var login *countingLimiter
+	f := newFixture(t, func(c *zulipauth.Config) {
+		login = &countingLimiter{Limiter: zulipauth.NewMemoryLimiter(zulipauth.DefaultLoginBudget, zulipauth.WithClock(c.Now))}
+		c.LoginLimiter = login
+	})
+	for i := range 5 {
+		f.login(iagoEmail, "wrong", fmt.Sprintf("192.0.2.%d:1", i))
+	}
+	for i := range 3 {
+		if w := f.login(strings.ToUpper(iagoEmail), iagoPassword, fmt.Sprintf("198.51.100.%d:1", i)); w.Code != 429 {
+			t.Fatalf("spent username, attempt %d: %d %s", i, w.Code, w.Body)
+		}
+	}
+	if n := login.calls.Load(); n != 6 {
+		t.Errorf("%d limiter calls, want 6 (5 spending, 1 refusal, then none)", n)
+	}
+	f.clock.Advance(zulipauth.DefaultLoginBudget.Per / time.Duration(zulipauth.DefaultLoginBudget.Events))
+	if w := f.login(iagoEmail, iagoPassword, "203.0.113.1:1"); w.Code != 200 {
+		t.Errorf("after one event refilled: %d %s, want 200", w.Code, w.Body)
+	}
+}
+
+// The remembered refusals change no answer: a random sequence of attempts
+// from a few clients at a few usernames, at random times, is answered as a
+// pair of reference limiters with the same budgets decide, every one of
+// them asked every time. Pins the exactness argument of refusal: a
+// remembered refusal must never outlast the budget's own.
+func TestRefusalMemoryChangesNoAnswer(t *testing.T) {
+	t.Parallel()
+	ipBudget, userBudget := zulipauth.Budget{Events: 3, Per: 10 * time.Second}, zulipauth.Budget{Events: 2, Per: 20 * time.Second}
+	f := newFixture(t, func(c *zulipauth.Config) {
+		c.IPLimiter = zulipauth.NewMemoryLimiter(ipBudget, zulipauth.WithClock(c.Now))
+		c.LoginLimiter = zulipauth.NewMemoryLimiter(userBudget, zulipauth.WithClock(c.Now))
+	})
+	refIP, refUser := zulipauth.NewMemoryLimiter(ipBudget), zulipauth.NewMemoryLimiter(userBudget)
+	rng := rand.New(rand.NewPCG(1, 2))
+	refused := 0
+	for i := range 3000 {
+		f.clock.Advance(time.Duration(rng.IntN(1500)) * time.Millisecond)
+		now := f.clock.Now()
+		client := fmt.Sprintf("192.0.2.%d", rng.IntN(3))
+		user := fmt.Sprintf("user%d@zulip.test", rng.IntN(3))
+		want, wantRetry := 401, time.Duration(0)
+		if d := refIP.AllowAt(client, now); !d.Allowed {
+			want, wantRetry = 429, d.RetryAfter
+		} else if d := refUser.AllowAt(user, now); !d.Allowed {
+			want, wantRetry = 429, d.RetryAfter
+		}
+		r := formRequest(url.Values{"username": {user}, "password": {"wrong"}}.Encode())
+		r.RemoteAddr = client + ":1"
+		w := f.do(r)
+		if w.Code != want {
+			t.Fatalf("attempt %d (%s from %s at +%v): %d, the budgets say %d", i, user, client, now.Sub(time.Time{}), w.Code, want)
+		}
+		if want == 429 {
+			refused++
+			got, _ := strconv.Atoi(w.Header().Get("Retry-After"))
+			if wantSecs := int((wantRetry + time.Second - 1) / time.Second); got != wantSecs {
+				t.Fatalf("attempt %d: Retry-After %d, the budget says %d", i, got, wantSecs)
+			}
+		}
+	}
+	if refused < 300 {
+		t.Errorf("only %d of 3000 attempts refused: the sequence does not exercise the budgets", refused)
+	}
+}
