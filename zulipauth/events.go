@@ -43,7 +43,8 @@ type Event struct {
 	// Realm is the subdomain the attempt was for; "" also when the client's
 	// budget refused it before the realm was looked up.
 	Realm string
-	// Username is as typed by the client.
+	// Username is as typed by the client; "" when the client was refused
+	// as one its budget had refused, before its body was read.
 	Username string
 	// User is the authenticated user (LoginSucceeded only), without secrets.
 	User User

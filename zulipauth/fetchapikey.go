@@ -17,7 +17,10 @@ import (
 //     the query string (the last of duplicates wins): 400
 //     REQUEST_VARIABLE_MISSING if absent; a body over MaxBodyBytes is 413, a
 //     password over MaxPasswordBytes 400;
-//  3. the per-IP budget: 429 RATE_LIMIT_HIT;
+//  3. the per-IP budget: 429 RATE_LIMIT_HIT. Until a budget that refused
+//     allows one event again, a client it refused is refused before its
+//     body is read, and a username it refused before the client's budget is
+//     spent, with that budget's headers;
 //  4. the realm: 404 NONEXISTENT_SUBDOMAIN if unknown;
 //  5. unless the authenticator accepts other usernames in this realm, the
 //     username must be an email address ([ValidEmail]): 400;
@@ -56,6 +59,7 @@ var passwordLoginParams = []string{"username", "password"}
 // fetchAPIKey decides fetch_api_key's answer (see FetchAPIKey); it writes
 // nothing.
 func (a *Auth) fetchAPIKey(l *login, w http.ResponseWriter, r *http.Request) (any, *Error) {
+	l.spendsUsername = true
 	if zerr := a.begin(l, w, r, passwordLoginParams, a.checkPasswordLength); zerr != nil {
 		return nil, zerr
 	}

@@ -16,7 +16,11 @@ type login struct {
 	values [maxLoginParams]string // the required parameters, in order
 	ev     Event
 	ipKey  string // the client's key in Config.IPLimiter
-	realm  Realm
+	// spendsUsername: the login spends the username's budget (values[0] is
+	// the username), so a username remembered as refused is refused before
+	// the client's budget (see refuseSpentUsername).
+	spendsUsername bool
+	realm          Realm
 	// limits[:nLimits] are the budgets whose X-RateLimit-* headers the
 	// answer carries: the client's alone when it refused the request, both
 	// once the username's budget was spent. Arrays, not slices, so that a
@@ -42,8 +46,10 @@ const maxLoginParams = 2
 //     for the first one absent; their values are returned in that order;
 //  5. check, the login's own checks of those values that need no store and
 //     no realm (a password's length, say), when not nil;
-//  6. the client's budget: 429, before any work that may reach a store;
-//  7. the realm: 404 NONEXISTENT_SUBDOMAIN when unknown.
+//  6. with l.spendsUsername, a username its budget refused is refused again
+//     until that budget allows one event (see refuseSpentUsername);
+//  7. the client's budget: 429, before any work that may reach a store;
+//  8. the realm: 404 NONEXISTENT_SUBDOMAIN when unknown.
 //
 // It fills l, the caller's, so that the answer of a refusal carries the
 // headers it needs; l.values holds the required parameters' values.
@@ -82,6 +88,11 @@ func (a *Auth) begin(l *login, w http.ResponseWriter, r *http.Request, required 
 	if len(required) > 0 {
 		l.ev.Username = l.values[0]
 	}
+	if l.spendsUsername {
+		if zerr := a.refuseSpentUsername(l); zerr != nil {
+			return zerr
+		}
+	}
 	if zerr := a.spendClientBudget(l); zerr != nil {
 		return zerr
 	}
@@ -110,6 +121,31 @@ func (a *Auth) spendClientBudget(l *login) *Error {
 		return a.refuse(l, "ip", d)
 	}
 	return nil
+}
+
+// refuseSpentUsername refuses an attempt at a username whose budget is
+// remembered as refused (see refusal) before the client's budget is
+// spent: such an attempt costs nothing and tells nothing, so charging the
+// client for it would protect nothing, and a flood from many addresses at
+// spent usernames then costs no limiter call (with Redis, no round trip)
+// and no new bucket per address. The answer carries the username's budget's
+// headers alone, as Zulip's does (it has no per-client budget here). The
+// subdomain comes from the resolver without a lookup; a resolver that
+// cannot name it (not a SubdomainResolver) leaves the check to
+// spendUsernameBudget, after the realm.
+func (a *Auth) refuseSpentUsername(l *login) *Error {
+	sr, ok := a.cfg.Realms.(SubdomainResolver)
+	if !ok {
+		return nil
+	}
+	sub := sr.RequestSubdomain(l.r)
+	d, refused := recall(a.spentUsernames, usernameKey(sub, l.values[0]), l.ev.Time)
+	if !refused {
+		return nil
+	}
+	l.ev.Realm = sub
+	l.limits[0], l.nLimits = d, 1
+	return a.refuse(l, "username", d)
 }
 
 // spendUsernameBudget spends one event of the username's budget; from here

@@ -96,24 +96,39 @@ func TestRefusedClientIsAnsweredBeforeItsBody(t *testing.T) {
 }
 
 // A username its budget refused is refused again without a limiter call
-// until the budget allows one event.
+// until the budget allows one event, and before the client's budget: from
+// new addresses (the load harness's many-address flood), such attempts cost
+// no client bucket either, and are answered with the username budget's
+// headers, as Zulip answers.
 func TestSpentUsernameCostsNoLimiterCall(t *testing.T) {
 	t.Parallel()
-	var login *countingLimiter
+	var login, ip *countingLimiter
 	f := newFixture(t, func(c *zulipauth.Config) {
 		login = &countingLimiter{Limiter: zulipauth.NewMemoryLimiter(zulipauth.DefaultLoginBudget, zulipauth.WithClock(c.Now))}
-		c.LoginLimiter = login
+		ip = &countingLimiter{Limiter: c.IPLimiter}
+		c.LoginLimiter, c.IPLimiter = login, ip
 	})
 	for i := range 5 {
 		f.login(iagoEmail, "wrong", fmt.Sprintf("192.0.2.%d:1", i))
 	}
+	if w := f.login(iagoEmail, iagoPassword, "198.51.100.99:1"); w.Code != 429 {
+		t.Fatalf("spent username: %d %s", w.Code, w.Body)
+	}
+	ipCalls := ip.calls.Load()
 	for i := range 3 {
-		if w := f.login(strings.ToUpper(iagoEmail), iagoPassword, fmt.Sprintf("198.51.100.%d:1", i)); w.Code != 429 {
-			t.Fatalf("spent username, attempt %d: %d %s", i, w.Code, w.Body)
+		w := f.login(strings.ToUpper(iagoEmail), iagoPassword, fmt.Sprintf("198.51.100.%d:1", i))
+		if w.Code != 429 || w.Header().Get("X-Ratelimit-Limit") != "5" || w.Header().Get("X-Ratelimit-Remaining") != "0" || w.Header().Get("Retry-After") != "360" {
+			t.Fatalf("spent username, attempt %d: %d %v %s", i, w.Code, w.Header(), w.Body)
+		}
+		if ev := f.lastEvent(); ev.Kind != zulipauth.LoginRateLimited || ev.Limit != "username" {
+			t.Errorf("event %+v, want rate-limited by the username's budget", ev)
 		}
 	}
 	if n := login.calls.Load(); n != 6 {
-		t.Errorf("%d limiter calls, want 6 (5 spending, 1 refusal, then none)", n)
+		t.Errorf("%d username-limiter calls, want 6 (5 spending, 1 refusal, then none)", n)
+	}
+	if n := ip.calls.Load() - ipCalls; n != 0 {
+		t.Errorf("%d client-limiter calls for attempts at a spent username, want 0", n)
 	}
 	f.clock.Advance(zulipauth.DefaultLoginBudget.Per / time.Duration(zulipauth.DefaultLoginBudget.Events))
 	if w := f.login(iagoEmail, iagoPassword, "203.0.113.1:1"); w.Code != 200 {
@@ -121,11 +136,14 @@ func TestSpentUsernameCostsNoLimiterCall(t *testing.T) {
 	}
 }
 
-// The remembered refusals change no answer: a random sequence of attempts
-// from a few clients at a few usernames, at random times, is answered as a
-// pair of reference limiters with the same budgets decide, every one of
-// them asked every time. Pins the exactness argument of refusal: a
-// remembered refusal must never outlast the budget's own.
+// The remembered refusals change no answer a budget gives: a random
+// sequence of attempts from a few clients at a few usernames, at random
+// times, is answered as a pair of reference limiters with the same budgets
+// decide, in fetch_api_key's order: a client refused before stays refused
+// until its budget allows one event, then likewise a username (the
+// reference budget must agree that it would refuse either, which pins the
+// exactness argument of refusal), then the client's budget, then the
+// username's.
 func TestRefusalMemoryChangesNoAnswer(t *testing.T) {
 	t.Parallel()
 	ipBudget, userBudget := zulipauth.Budget{Events: 3, Per: 10 * time.Second}, zulipauth.Budget{Events: 2, Per: 20 * time.Second}
@@ -135,6 +153,7 @@ func TestRefusalMemoryChangesNoAnswer(t *testing.T) {
 	})
 	refIP, refUser := zulipauth.NewMemoryLimiter(ipBudget), zulipauth.NewMemoryLimiter(userBudget)
 	rng := rand.New(rand.NewPCG(1, 2))
+	ipRefusedUntil, userRefusedUntil := map[string]time.Time{}, map[string]time.Time{}
 	refused := 0
 	for i := range 3000 {
 		f.clock.Advance(time.Duration(rng.IntN(1500)) * time.Millisecond)
@@ -142,10 +161,24 @@ func TestRefusalMemoryChangesNoAnswer(t *testing.T) {
 		client := fmt.Sprintf("192.0.2.%d", rng.IntN(3))
 		user := fmt.Sprintf("user%d@zulip.test", rng.IntN(3))
 		want, wantRetry := 401, time.Duration(0)
-		if d := refIP.AllowAt(client, now); !d.Allowed {
+		// A refused attempt spends nothing, so asking the reference
+		// budgets whether they still refuse changes nothing.
+		if until := ipRefusedUntil[client]; now.Before(until) {
+			if d := refIP.AllowAt(client, now); d.Allowed {
+				t.Fatalf("attempt %d: %s is refused as remembered, but its budget allows it", i, client)
+			}
+			want, wantRetry = 429, until.Sub(now)
+		} else if until := userRefusedUntil[user]; now.Before(until) {
+			if d := refUser.AllowAt(user, now); d.Allowed {
+				t.Fatalf("attempt %d: %s is refused as remembered, but its budget allows it", i, user)
+			}
+			want, wantRetry = 429, until.Sub(now)
+		} else if d := refIP.AllowAt(client, now); !d.Allowed {
 			want, wantRetry = 429, d.RetryAfter
+			ipRefusedUntil[client] = now.Add(d.RetryAfter)
 		} else if d := refUser.AllowAt(user, now); !d.Allowed {
 			want, wantRetry = 429, d.RetryAfter
+			userRefusedUntil[user] = now.Add(d.RetryAfter)
 		}
 		r := formRequest(url.Values{"username": {user}, "password": {"wrong"}}.Encode())
 		r.RemoteAddr = client + ":1"
