@@ -63,7 +63,9 @@ type Config struct {
 	// BaseDN whose attribute UsernameAttr equals the username (escaped with
 	// ldap.EscapeFilter), as with Zulip's AUTH_LDAP_USER_SEARCH and
 	// AUTH_LDAP_USERNAME_ATTR, e.g. "uid" or "sAMAccountName". No entry, or
-	// several, fail like a wrong password. Set either this or UserDNTemplate.
+	// several, fail like a wrong password, and as slowly: after a bind to a
+	// DN that no entry has (see the package documentation). Set either this
+	// or UserDNTemplate.
 	UsernameAttr string
 	// UserFilter, when set, is a filter every entry found by a search must
 	// also match, such as "(objectClass=inetOrgPerson)" or
@@ -98,8 +100,10 @@ type Config struct {
 	// with AppendDomain. With BaseDN set, a username that contains "@" is
 	// first searched for in this attribute, as Zulip's
 	// AUTH_LDAP_REVERSE_EMAIL_SEARCH: exactly one match is the entry,
-	// otherwise the username is looked up as usual. Default: "", the
-	// username is the email (and must be one).
+	// otherwise the username is looked up as usual. With UsernameAttr, that
+	// search by username runs in either case, so that an email with an
+	// entry takes as long as one without. Default: "", the username is the
+	// email (and must be one).
 	EmailAttr string
 	// FullNameAttr is the entry's attribute that holds the display name of
 	// a user created on first login (Zulip's AUTH_LDAP_USER_ATTR_MAP

@@ -2,9 +2,11 @@ package ldap
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
@@ -128,4 +130,51 @@ func (a *Authenticator) bind(ctx context.Context, e *entry, password string) err
 		e.attrs = res.Entries[0]
 		return nil
 	})
+}
+
+// noEntryPrefix starts the value of noEntryDN's RDN, so that a directory's
+// administrator who sees failed binds to it in the directory's log can
+// tell what they are.
+const noEntryPrefix = "zulipauth-no-entry-"
+
+// newNoEntryDN is a DN that no entry has, for bindNoEntry: under BaseDN
+// (or, without one, in UserDNTemplate's place), with an RDN cn whose value
+// is noEntryPrefix and 26 random characters from crypto/rand (130 bits),
+// escaped. It is chosen once, by New: were it fixed, a directory could
+// hold it; were it new at every login, nothing would be gained.
+//
+// cn rather than UsernameAttr: cn is a naming attribute in every schema
+// (Active Directory names entries CN=...), and sAMAccountName, say, is not.
+func newNoEntryDN(cfg Config) string {
+	value := goldap.EscapeDN(noEntryPrefix + rand.Text())
+	if cfg.BaseDN == "" {
+		return strings.Replace(cfg.UserDNTemplate, "%s", value, 1)
+	}
+	return "cn=" + value + "," + cfg.BaseDN
+}
+
+// bindNoEntry is what a login whose username names no entry (or several)
+// spends instead of the user's bind: a bind with the password as
+// a.noEntryDN, which no entry has, on the bind pool and through bind, as a
+// wrong password's. So it costs what a wrong password costs, the time of
+// the answer does not tell which usernames the directory holds, and the
+// connection is left as a failed bind leaves it (anonymous, reused, bound
+// again by its next use).
+//
+// The answer is zulipauth.ErrBadCredentials: on the directory's "invalid
+// credentials" (what slapd answers for a DN without an entry, as the tests
+// check against it; a directory answers so rather than reveal which DNs
+// exist) or "no such object", and even on a success, since no entry stands
+// behind the DN. Every other failure is a fault, or zulipauth.ErrBusy, or
+// ctx's error, exactly as bind reports them for a real entry: a directory
+// that is down does not answer unknown usernames with 401 while it answers
+// known ones with 500.
+func (a *Authenticator) bindNoEntry(ctx context.Context, password string) error {
+	// attrs set: nothing to read after the bind, as for an entry found by
+	// a search.
+	err := a.bind(ctx, &entry{dn: a.noEntryDN, attrs: &goldap.Entry{}}, password)
+	if err == nil {
+		return zulipauth.ErrBadCredentials
+	}
+	return err
 }

@@ -23,15 +23,23 @@ type entry struct {
 // findEntry names the entry of the LDAP username name, as Zulip's
 // django_to_ldap_username does: by the search by email when it applies and
 // finds exactly one entry, otherwise by UserDNTemplate, or by the search on
-// UsernameAttr, where no entry (or several) is bad credentials.
+// UsernameAttr. It returns a nil entry, and no error, when the username
+// search finds no entry or several: the login then fails after
+// bindNoEntry.
+//
+// With both searches configured, the username search runs even when the
+// search by email found the entry, and its result is then dropped: a known
+// email would otherwise cost one search and an unknown one two, and the
+// time of the answer would tell which emails the directory holds.
 func (a *Authenticator) findEntry(ctx context.Context, name string) (*entry, error) {
+	var byEmail *entry
 	if a.reverseEmailSearch && strings.Contains(name, "@") {
 		found, err := a.search(ctx, a.filter(a.cfg.EmailAttr, name))
 		if err != nil {
 			return nil, err
 		}
 		if len(found) == 1 {
-			return &entry{dn: found[0].DN, attrs: found[0]}, nil
+			byEmail = &entry{dn: found[0].DN, attrs: found[0]}
 		}
 		if len(found) > 1 {
 			a.cfg.Logger.WarnContext(ctx, "ldap: several entries have the email a user typed; looking the username up instead",
@@ -39,21 +47,28 @@ func (a *Authenticator) findEntry(ctx context.Context, name string) (*entry, err
 		}
 	}
 	if a.cfg.UserDNTemplate != "" {
+		// No search to balance: either way one bind follows.
+		if byEmail != nil {
+			return byEmail, nil
+		}
 		return &entry{dn: a.userDN(name)}, nil
 	}
 	found, err := a.search(ctx, a.filter(a.cfg.UsernameAttr, name))
 	if err != nil {
 		return nil, err
 	}
+	if byEmail != nil {
+		return byEmail, nil
+	}
 	switch len(found) {
 	case 0:
-		return nil, zulipauth.ErrBadCredentials
+		return nil, nil
 	case 1:
 		return &entry{dn: found[0].DN, attrs: found[0]}, nil
 	}
 	a.cfg.Logger.WarnContext(ctx, "ldap: several entries match a username; login refused",
 		"attribute", a.cfg.UsernameAttr, "entries", dns(found))
-	return nil, zulipauth.ErrBadCredentials
+	return nil, nil
 }
 
 func dns(entries []*goldap.Entry) []string {

@@ -17,13 +17,36 @@
 //     fails, and so does a username that cannot make a valid email where
 //     the email is built from it;
 //  5. the entry is found: named by Config.UserDNTemplate, or searched for
-//     under Config.BaseDN by Config.UsernameAttr (or by email), as the
-//     service account; no entry, or several, fail;
+//     under Config.BaseDN by Config.UsernameAttr (for an email with
+//     Config.EmailAttr, by email first), as the service account;
 //  6. the user binds as the entry with the password: "invalid credentials"
-//     fails;
+//     fails. Where step 5 found no entry, or several, the bind is made all
+//     the same, with the password, to a DN that no entry has, and fails;
 //  7. Config.OrgMembershipAttr, when set, must list the realm's subdomain;
 //  8. the account with the entry's email is looked up in the store, or
 //     created (Config.CreateUsers); none, or a deactivated one, fails.
+//
+// # Timing
+//
+// The time of a failed login must not tell which usernames the directory
+// holds, so a username without an entry costs what a wrong password
+// costs: the same searches (the search by email is followed by the
+// username search even when it found the entry) and then one bind, as
+// cn=zulipauth-no-entry-<random>,<BaseDN> when there is no entry to bind
+// as. The random part is chosen by New, from crypto/rand; a directory's log
+// shows these failed binds under that DN. Steps 1 to 4 answer sooner, and
+// may: they depend only on the realm and on the username as typed, never on
+// the directory. Steps 7 and 8 come after a bind that succeeded, which
+// only the right password passes.
+//
+// Two differences remain, both in what the directory does, which no bind
+// makes up for exactly. A search that finds the entry sends it, one message
+// more than a search that finds none: against a slapd on the same machine,
+// some 10 µs of slapd's time and 30 to 60 µs of a login's, as this
+// package's benchmarks measure it. And a wrong password costs the
+// directory the check of the entry's password hash, which a DN without an
+// entry skips: a few microseconds for OpenLDAP's default {SSHA}, more for a
+// deliberately slow scheme ({ARGON2}, {CRYPT} with many rounds).
 //
 // Every value put into a DN is escaped with ldap.EscapeDN and every value
 // put into a filter with ldap.EscapeFilter, so no username can reach an
@@ -69,6 +92,9 @@ type Authenticator struct {
 	// EmailAttr under BaseDN (Zulip's AUTH_LDAP_REVERSE_EMAIL_SEARCH).
 	reverseEmailSearch bool
 	creator            zulipauth.UserCreator // nil unless CreateUsers
+	// noEntryDN names no entry: the DN bindNoEntry binds to when a login
+	// finds none. Random, chosen by New.
+	noEntryDN string
 
 	searches *pool // bound as the service account
 	binds    *pool // each use starts with a user's bind
@@ -120,6 +146,11 @@ func (a *Authenticator) Authenticate(ctx context.Context, at zulipauth.Attempt) 
 	e, err := a.findEntry(ctx, m.name)
 	if err != nil {
 		return zulipauth.User{}, err
+	}
+	if e == nil {
+		// No entry, or several: still a bind, so that this answer takes as
+		// long as a wrong password's.
+		return zulipauth.User{}, a.bindNoEntry(ctx, at.Password)
 	}
 	if err := a.bind(ctx, e, at.Password); err != nil {
 		return zulipauth.User{}, err

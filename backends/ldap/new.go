@@ -50,6 +50,7 @@ func New(cfg Config) (*Authenticator, error) {
 	if a.cfg.Logger == nil {
 		a.cfg.Logger = slog.Default()
 	}
+	a.noEntryDN = newNoEntryDN(a.cfg)
 	a.searches = newPool(a.cfg.MaxConns, a.cfg.IdleTimeout, a.dialSearch)
 	a.binds = newPool(a.cfg.MaxConns, a.cfg.IdleTimeout, a.dialBind)
 	return a, nil
