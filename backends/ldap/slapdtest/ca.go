@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"path/filepath"
@@ -40,9 +41,25 @@ type CA struct {
 // test ends. It fails the test if a key or certificate cannot be made.
 func NewCA(tb testing.TB, name string) *CA {
 	tb.Helper()
-	key := newKey(tb)
+	ca, err := newCA(filepath.Join(tb.TempDir(), "ca.pem"), name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ca
+}
+
+// newCA is NewCA writing the certificate to certFile.
+func newCA(certFile, name string) (*CA, error) {
+	key, err := newKey()
+	if err != nil {
+		return nil, err
+	}
+	sn, err := serial()
+	if err != nil {
+		return nil, err
+	}
 	tmpl := &x509.Certificate{
-		SerialNumber:          serial(tb),
+		SerialNumber:          sn,
 		Subject:               pkix.Name{CommonName: name},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(24 * time.Hour),
@@ -52,25 +69,33 @@ func NewCA(tb testing.TB, name string) *CA {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		tb.Fatalf("slapdtest: making the CA certificate: %v", err)
+		return nil, fmt.Errorf("slapdtest: making the CA certificate: %w", err)
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		tb.Fatalf("slapdtest: parsing the CA certificate: %v", err)
+		return nil, fmt.Errorf("slapdtest: parsing the CA certificate: %w", err)
 	}
-	ca := &CA{CertFile: filepath.Join(tb.TempDir(), "ca.pem"), Pool: x509.NewCertPool(), cert: cert, key: key}
+	ca := &CA{CertFile: certFile, Pool: x509.NewCertPool(), cert: cert, key: key}
 	ca.Pool.AddCert(cert)
-	writeFile(tb, ca.CertFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-	return ca
+	if err := writeFile(ca.CertFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})); err != nil {
+		return nil, err
+	}
+	return ca, nil
 }
 
 // issueServerCert writes a server certificate for dnsName and 127.0.0.1,
 // signed by ca, and its private key, into dir; slapd reads both at start.
-func (ca *CA) issueServerCert(tb testing.TB, dir, dnsName string) (certFile, keyFile string) {
-	tb.Helper()
-	key := newKey(tb)
+func (ca *CA) issueServerCert(dir, dnsName string) (certFile, keyFile string, err error) {
+	key, err := newKey()
+	if err != nil {
+		return "", "", err
+	}
+	sn, err := serial()
+	if err != nil {
+		return "", "", err
+	}
 	tmpl := &x509.Certificate{
-		SerialNumber: serial(tb),
+		SerialNumber: sn,
 		Subject:      pkix.Name{CommonName: dnsName},
 		DNSNames:     []string{dnsName},
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
@@ -81,34 +106,36 @@ func (ca *CA) issueServerCert(tb testing.TB, dir, dnsName string) (certFile, key
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {
-		tb.Fatalf("slapdtest: making the server certificate: %v", err)
+		return "", "", fmt.Errorf("slapdtest: making the server certificate: %w", err)
 	}
 	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		tb.Fatalf("slapdtest: encoding the server key: %v", err)
+		return "", "", fmt.Errorf("slapdtest: encoding the server key: %w", err)
 	}
 	certFile, keyFile = filepath.Join(dir, "server.pem"), filepath.Join(dir, "server-key.pem")
-	writeFile(tb, certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-	writeFile(tb, keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))
-	return certFile, keyFile
+	if err := writeFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})); err != nil {
+		return "", "", err
+	}
+	if err := writeFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})); err != nil {
+		return "", "", err
+	}
+	return certFile, keyFile, nil
 }
 
-func newKey(tb testing.TB) *ecdsa.PrivateKey {
-	tb.Helper()
+func newKey() (*ecdsa.PrivateKey, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		tb.Fatalf("slapdtest: generating a key: %v", err)
+		return nil, fmt.Errorf("slapdtest: generating a key: %w", err)
 	}
-	return key
+	return key, nil
 }
 
 // serial is a random certificate serial number: two certificates of one CA
 // must not share one.
-func serial(tb testing.TB) *big.Int {
-	tb.Helper()
+func serial() (*big.Int, error) {
 	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
 	if err != nil {
-		tb.Fatalf("slapdtest: a serial number: %v", err)
+		return nil, fmt.Errorf("slapdtest: a serial number: %w", err)
 	}
-	return n
+	return n, nil
 }

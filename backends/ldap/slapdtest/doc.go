@@ -74,6 +74,14 @@
 // install. When the environment variable CI is "true" it fails the test
 // instead: in CI an integration test that silently skips proves nothing.
 //
+// # Programs
+//
+// [Launch] starts the same directory for a program that is not a test (the
+// load harness, examples/loadtest): it returns an error instead of failing
+// a test, [ErrNotInstalled] where OpenLDAP is missing, and the program ends
+// the directory with [Directory.Close]. [Options.LDIF] gives it the
+// program's own people; the fixture and the service account are there too.
+//
 // Pause needs Unix signals, and Linux's /proc to wait until slapd has
 // stopped; elsewhere it fails the test rather than pretend the directory
 // hangs.

@@ -91,10 +91,10 @@ func (d *Directory) Stop() {
 // does not start, for instance because another process took its port
 // while it was stopped.
 func (d *Directory) Restart() {
-	d.tb.Helper()
+	d.helper()
 	d.Stop()
 	if err := d.start(); err != nil {
-		d.tb.Fatalf("slapdtest: restarting: %v", err)
+		d.fatalf("slapdtest: restarting: %v", err)
 	}
 }
 
@@ -104,15 +104,15 @@ func (d *Directory) Restart() {
 // Resume continues it; Stop and the end of the test do too. It fails the
 // test if slapd is not running, or where signals or /proc are missing.
 func (d *Directory) Pause() {
-	d.tb.Helper()
+	d.helper()
 	d.mu.Lock()
 	cmd := d.cmd
 	d.mu.Unlock()
 	if cmd == nil {
-		d.tb.Fatal("slapdtest: Pause: slapd is not running")
+		d.fatalf("slapdtest: Pause: slapd is not running")
 	}
 	if err := pause(cmd.Process, startTimeout); err != nil {
-		d.tb.Fatalf("slapdtest: Pause: %v", err)
+		d.fatalf("slapdtest: Pause: %v", err)
 	}
 }
 
@@ -121,7 +121,7 @@ func (d *Directory) Pause() {
 // nothing, and so does Resume on a stopped one, so that a deferred Resume
 // is always safe.
 func (d *Directory) Resume() {
-	d.tb.Helper()
+	d.helper()
 	d.mu.Lock()
 	cmd := d.cmd
 	d.mu.Unlock()
@@ -129,8 +129,25 @@ func (d *Directory) Resume() {
 		return
 	}
 	if err := resume(cmd.Process); err != nil {
-		d.tb.Fatalf("slapdtest: Resume: %v", err)
+		d.fatalf("slapdtest: Resume: %v", err)
 	}
+}
+
+// helper marks the caller as a test helper, when there is a test.
+func (d *Directory) helper() {
+	if d.tb != nil {
+		d.tb.Helper()
+	}
+}
+
+// fatalf fails the test, or panics for a Directory from Launch (see
+// Directory).
+func (d *Directory) fatalf(format string, args ...any) {
+	if d.tb != nil {
+		d.tb.Helper()
+		d.tb.Fatalf(format, args...)
+	}
+	panic(fmt.Sprintf(format, args...))
 }
 
 // Log is what slapd has written so far, every run since Start, at the

@@ -1,6 +1,7 @@
 package slapdtest
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -46,14 +47,17 @@ type Options struct {
 }
 
 // Directory is a running slapd, started by Start for one test (or
-// benchmark) and stopped when it ends.
+// benchmark) and stopped when it ends, or by Launch for a program, which
+// ends it with Close.
 //
 // It serves any number of clients at once, so parallel subtests may share
 // one. The fields are set by Start and never change, Restart included.
-// Stop and Log may be called from any goroutine. Restart, Pause and Resume
-// report failures with Fatal on the testing.TB given to Start, so call them
-// from that test's own goroutine, not from a subtest or a goroutine it
-// started.
+// Stop, Close and Log may be called from any goroutine. Restart, Pause and
+// Resume report failures with Fatal on the testing.TB given to Start, so
+// call them from that test's own goroutine, not from a subtest or a
+// goroutine it started. A Directory from Launch has no test to fail: there
+// they panic on failure, so a program should keep to the fields, Stop,
+// Close and Log.
 type Directory struct {
 	// URL is the plain listener, ldap://127.0.0.1:port, on a port that was
 	// free when Start chose it. It accepts StartTLS when Options.TLS is set.
@@ -71,9 +75,11 @@ type Directory struct {
 	// CA signed the directory's certificate, with Options.TLS; nil without.
 	CA *CA
 
-	tb       testing.TB
-	slapd    string // the binary
-	conf     string // slapd.conf
+	tb       testing.TB // nil for a Directory from Launch
+	dir      string     // the configuration and database
+	ownsDir  bool       // Launch made dir, and Close removes it
+	slapd    string     // the binary
+	conf     string     // slapd.conf
 	logLevel string
 	log      lockedBuffer // every run's output, appended
 
@@ -81,6 +87,10 @@ type Directory struct {
 	cmd  *exec.Cmd     // nil while stopped
 	done chan struct{} // closed when cmd has exited
 }
+
+// ErrNotInstalled is the error of Launch where slapd, slapadd, OpenLDAP's
+// schema or its back_mdb module is missing, wrapped with what to install.
+var ErrNotInstalled = errors.New("slapdtest: OpenLDAP's slapd, slapadd, /etc/ldap/schema or /usr/lib/ldap/back_mdb.so not found")
 
 // Start writes a configuration and a database into a temporary directory
 // of tb, loads the fixture's entries and opts.LDIF with slapadd, starts
@@ -95,39 +105,107 @@ type Directory struct {
 func Start(tb testing.TB, opts Options) *Directory {
 	tb.Helper()
 	slapd, slapadd := binaries(tb)
-	if opts.IdleTimeout < 0 {
-		tb.Fatalf("slapdtest: Options.IdleTimeout is %v, want 0 (never) or more", opts.IdleTimeout)
+	d, err := launch(tb.TempDir(), slapd, slapadd, opts)
+	if err != nil {
+		tb.Fatal(err)
 	}
-	dir := tb.TempDir()
+	d.tb = tb
+	tb.Cleanup(func() {
+		d.Stop()
+		if tb.Failed() {
+			tb.Logf("slapdtest: the log of slapd at %s (-d %s):\n%s", d.URL, d.logLevel, d.Log())
+		}
+	})
+	return d
+}
+
+// Launch is Start for a program: the same directory, fixture and options,
+// with its files in a new temporary directory. The caller must call Close,
+// which stops slapd and removes the files. The error wraps ErrNotInstalled
+// where OpenLDAP is missing; otherwise it says what was wrong with opts or
+// quotes slapadd's or slapd's own words. On an error nothing is left
+// running or on disk.
+func Launch(opts Options) (*Directory, error) {
+	slapd, slapadd, err := findBinaries()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "slapdtest-")
+	if err != nil {
+		return nil, fmt.Errorf("slapdtest: %w", err)
+	}
+	d, err := launch(dir, slapd, slapadd, opts)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	d.ownsDir = true
+	return d, nil
+}
+
+// Close stops slapd, as Stop does, and removes the files of a Directory
+// from Launch; a Directory from Start keeps them until its test ends. It is
+// safe to call more than once.
+func (d *Directory) Close() {
+	d.Stop()
+	d.mu.Lock()
+	owns := d.ownsDir
+	d.ownsDir = false
+	d.mu.Unlock()
+	if owns {
+		os.RemoveAll(d.dir)
+	}
+}
+
+// launch writes the configuration and database into dir, loads the
+// entries and starts slapd: Start and Launch without their handling of
+// failures.
+func launch(dir, slapd, slapadd string, opts Options) (*Directory, error) {
+	if opts.IdleTimeout < 0 {
+		return nil, fmt.Errorf("slapdtest: Options.IdleTimeout is %v, want 0 (never) or more", opts.IdleTimeout)
+	}
 	d := &Directory{
 		BaseDN: Suffix, ServiceDN: ServiceDN, ServicePassword: ServicePassword,
-		tb: tb, slapd: slapd, conf: filepath.Join(dir, "slapd.conf"), logLevel: opts.LogLevel,
+		dir: dir, slapd: slapd, conf: filepath.Join(dir, "slapd.conf"), logLevel: opts.LogLevel,
 	}
 	if d.logLevel == "" {
 		d.logLevel = "none"
 	}
 	if err := os.Mkdir(filepath.Join(dir, "db"), 0o700); err != nil {
-		tb.Fatalf("slapdtest: %v", err)
+		return nil, fmt.Errorf("slapdtest: %w", err)
 	}
 	var tlsConf string
 	if opts.TLS {
-		d.CA = NewCA(tb, "slapdtest CA")
-		certFile, keyFile := d.CA.issueServerCert(tb, dir, TLSServerName)
+		var err error
+		if d.CA, err = newCA(filepath.Join(dir, "ca.pem"), "slapdtest CA"); err != nil {
+			return nil, err
+		}
+		certFile, keyFile, err := d.CA.issueServerCert(dir, TLSServerName)
+		if err != nil {
+			return nil, err
+		}
 		tlsConf = fmt.Sprintf("TLSCACertificateFile %s\nTLSCertificateFile %s\nTLSCertificateKeyFile %s\n",
 			d.CA.CertFile, certFile, keyFile)
 	}
-	writeFile(tb, d.conf, []byte(config(dir, opts.IdleTimeout, tlsConf)))
+	if err := writeFile(d.conf, []byte(config(dir, opts.IdleTimeout, tlsConf))); err != nil {
+		return nil, err
+	}
 	data := filepath.Join(dir, "data.ldif")
-	writeFile(tb, data, []byte(fixtureLDIF()+"\n"+opts.LDIF))
+	if err := writeFile(data, []byte(fixtureLDIF()+"\n"+opts.LDIF)); err != nil {
+		return nil, err
+	}
 	if out, err := exec.Command(slapadd, "-q", "-f", d.conf, "-l", data).CombinedOutput(); err != nil {
-		tb.Fatalf("slapdtest: slapadd refused the entries: %v\n%s", err, out)
+		return nil, fmt.Errorf("slapdtest: slapadd refused the entries: %v\n%s", err, out)
 	}
 
 	// A port is free when it is chosen, and another process may take it
 	// before slapd binds it: try others then, and only then.
 	var err error
 	for range 5 {
-		ports := freePorts(tb, 2)
+		var ports []int
+		if ports, err = freePorts(2); err != nil {
+			break
+		}
 		d.URL = fmt.Sprintf("ldap://127.0.0.1:%d", ports[0])
 		if opts.TLS {
 			d.LDAPSURL = fmt.Sprintf("ldaps://127.0.0.1:%d", ports[1])
@@ -137,15 +215,9 @@ func Start(tb testing.TB, opts Options) *Directory {
 		}
 	}
 	if err != nil {
-		tb.Fatalf("slapdtest: %v", err)
+		return nil, fmt.Errorf("slapdtest: %w", err)
 	}
-	tb.Cleanup(func() {
-		d.Stop()
-		if tb.Failed() {
-			tb.Logf("slapdtest: the log of slapd at %s (-d %s):\n%s", d.URL, d.logLevel, d.Log())
-		}
-	})
-	return d
+	return d, nil
 }
 
 // config is slapd.conf for a directory in dir.
@@ -184,10 +256,9 @@ access to *
 `
 }
 
-// binaries returns the paths of slapd and slapadd, or skips tb (fails it
-// when CI=true) where they, the schema or back_mdb are missing.
-func binaries(tb testing.TB) (slapd, slapadd string) {
-	tb.Helper()
+// findBinaries returns the paths of slapd and slapadd, or an error wrapping
+// ErrNotInstalled where they, the schema or back_mdb are missing.
+func findBinaries() (slapd, slapadd string, err error) {
 	find := func(name string) string {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
@@ -199,12 +270,21 @@ func binaries(tb testing.TB) (slapd, slapadd string) {
 	}
 	slapd, slapadd = find("slapd"), find("slapadd")
 	if slapd == "" || slapadd == "" || !fileExists("/etc/ldap/schema/inetorgperson.schema") || !fileExists("/usr/lib/ldap/back_mdb.so") {
-		msg := "slapdtest: OpenLDAP's slapd, slapadd, /etc/ldap/schema or /usr/lib/ldap/back_mdb.so not found: " +
-			"no directory to test against (install Debian's slapd package: apt-get install slapd)"
+		return "", "", fmt.Errorf("%w: no directory to test against (install Debian's slapd package: apt-get install slapd)", ErrNotInstalled)
+	}
+	return slapd, slapadd, nil
+}
+
+// binaries returns the paths of slapd and slapadd, or skips tb (fails it
+// when CI=true) where they, the schema or back_mdb are missing.
+func binaries(tb testing.TB) (slapd, slapadd string) {
+	tb.Helper()
+	slapd, slapadd, err := findBinaries()
+	if err != nil {
 		if os.Getenv("CI") == "true" {
-			tb.Fatal(msg + "; CI=true, so this is a failure, not a skip")
+			tb.Fatal(err.Error() + "; CI=true, so this is a failure, not a skip")
 		}
-		tb.Skip(msg)
+		tb.Skip(err.Error())
 	}
 	return slapd, slapadd
 }
@@ -214,27 +294,26 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
-// writeFile writes a file only the test's user can read: slapd's key and
+// writeFile writes a file only the owner can read: slapd's key and
 // configuration among them.
-func writeFile(tb testing.TB, name string, content []byte) {
-	tb.Helper()
+func writeFile(name string, content []byte) error {
 	if err := os.WriteFile(name, content, 0o600); err != nil {
-		tb.Fatalf("slapdtest: %v", err)
+		return fmt.Errorf("slapdtest: %w", err)
 	}
+	return nil
 }
 
 // freePorts returns n distinct loopback ports that were free a moment ago:
 // all n are held open together, so the kernel cannot hand out one twice.
-func freePorts(tb testing.TB, n int) []int {
-	tb.Helper()
+func freePorts(n int) ([]int, error) {
 	ports := make([]int, n)
 	for i := range ports {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			tb.Fatalf("slapdtest: finding a free port: %v", err)
+			return nil, fmt.Errorf("finding a free port: %w", err)
 		}
 		defer l.Close()
 		ports[i] = l.Addr().(*net.TCPAddr).Port
 	}
-	return ports
+	return ports, nil
 }
