@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"math"
-	"sync/atomic"
+	"strings"
 
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
@@ -47,6 +47,7 @@ func runAPI(ctx context.Context, e *env, variant string) ([]*result, error) {
 	auths := make([]string, len(sub.users))
 	for i, u := range sub.users {
 		auths[i] = basicAuth(u.Email, u.APIKey)
+		secrets.add(secretBasicCredentials, strings.TrimPrefix(auths[i], "Basic "))
 	}
 	get := func(host string) func([]byte, uint64) []byte {
 		return func(buf []byte, seq uint64) []byte {
@@ -57,11 +58,7 @@ func runAPI(ctx context.Context, e *env, variant string) ([]*result, error) {
 	defer closeWorkers(subj)
 	base := httpWorkers(e.o.workers, bareHost, get(bareHost), status(200))
 	defer closeWorkers(base)
-	var seqS, seqB atomic.Uint64
-	runSubject, runBase := side(ctx, subj, &seqS, sub.pid), side(ctx, base, &seqB, bare.pid())
-	runSubject(e.warmup())
-	runBase(e.warmup())
-	c := e.compare(ctx, "api", runBase, runSubject)
+	c := e.measure(ctx, "api", subj, sub.pid, base, bare.pid())
 
 	r := &result{Unit: "req/s"}
 	fillComparison(r, c, "bare users/me")

@@ -34,6 +34,7 @@ var baselineHandlers = map[string]func() http.Handler{
 	"users-me": bareUsersMe,
 }
 
+// baselineKinds are the kinds -serve-baseline accepts, sorted.
 func baselineKinds() []string {
 	kinds := make([]string, 0, len(baselineHandlers))
 	for k := range baselineHandlers {
@@ -43,6 +44,7 @@ func baselineKinds() []string {
 	return kinds
 }
 
+// isBaselineKind reports whether -serve-baseline accepts k.
 func isBaselineKind(k string) bool { return slices.Contains(baselineKinds(), k) }
 
 // rateLimitBody is Zulip's answer to a spent budget, as examples/server
@@ -50,6 +52,7 @@ func isBaselineKind(k string) bool { return slices.Contains(baselineKinds(), k) 
 // most).
 const rateLimitBody = `{"result":"error","msg":"API usage exceeded rate limit","code":"RATE_LIMIT_HIT","retry-after":60.0}` + "\n"
 
+// bare429 is the bare-429 baseline (see baselineHandlers).
 func bare429() http.Handler {
 	body := []byte(rateLimitBody)
 	length := strconv.Itoa(len(body))
@@ -91,6 +94,7 @@ type profile struct {
 	DateJoined    string `json:"date_joined"`
 }
 
+// bareUsersMe is the users-me baseline (see baselineHandlers).
 func bareUsersMe() http.Handler {
 	joined := time.Now().UTC().Format(time.RFC3339)
 	me := func(w http.ResponseWriter, r *http.Request) {

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
+	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -15,90 +13,63 @@ import (
 	"time"
 )
 
-// child is a process the harness started: a server under test, a baseline
-// server, redis-server or slapd. Its output is read line by line; the last
-// lines are kept for the error that reports its failure.
+// child is a process the harness started: a server under test or a
+// baseline server. Its standard output and error go, every byte, to its log
+// file (with -log-dir) and, line by line, to a ring of the last lines for
+// the error that reports its failure.
 type child struct {
 	name string
 	cmd  *exec.Cmd
+	out  *output
 	done chan struct{} // closed when the process has exited
 	err  error         // its exit, once done is closed
-
-	mu    sync.Mutex
-	lines []string // the last maxLines lines of output
-	match func(line string)
 }
 
-const maxLines = 40
-
-// startChild starts bin with args in dir. Standard output and error are
-// read line by line (match, when not nil, sees each). The process is killed
-// if the harness dies (see setParentDeath).
-func startChild(name, bin string, args []string, dir string, match func(line string)) (*child, error) {
+// startChild starts bin with args in dir. Its output is written to log
+// (nil: nowhere but the ring), which is closed when the process has
+// exited; match, when not nil, sees each line. The process is killed if
+// the harness dies (see setParentDeath).
+func startChild(name, bin string, args []string, dir string, log io.WriteCloser, match func(line string)) (*child, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	setParentDeath(cmd)
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
-	c := &child{name: name, cmd: cmd, done: make(chan struct{}), match: match}
+	out := &output{log: log, match: match}
+	// One writer for both: os/exec then gives the child one pipe for both
+	// and copies it in one goroutine, so Write is never called
+	// concurrently, and the lines stay in the order the child wrote them.
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
+		if log != nil {
+			log.Close()
+		}
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
-	go c.readLines(pr)
+	c := &child{name: name, cmd: cmd, out: out, done: make(chan struct{})}
 	go func() {
+		// Wait returns once the process has exited and os/exec has copied
+		// all its output into out.
 		c.err = cmd.Wait()
-		pw.Close()
+		out.finish()
 		close(c.done)
 	}()
 	return c, nil
-}
-
-func (c *child) readLines(r io.Reader) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		c.mu.Lock()
-		c.lines = append(c.lines, line)
-		if len(c.lines) > maxLines {
-			c.lines = c.lines[len(c.lines)-maxLines:]
-		}
-		match := c.match
-		c.mu.Unlock()
-		if match != nil {
-			match(line)
-		}
-	}
-	io.Copy(io.Discard, r) // a line too long: keep the child writing
 }
 
 // pid is the process id.
 func (c *child) pid() int { return c.cmd.Process.Pid }
 
 // tail is the last lines of output, for an error message.
-func (c *child) tail() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return strings.Join(c.lines, "\n")
-}
+func (c *child) tail() string { return c.out.tail() }
 
-// exited reports whether the process has ended.
-func (c *child) exited() bool {
+// stop ends the process: SIGTERM (a server then shuts down gracefully and
+// says so in its log), SIGKILL after 10 s. It waits for the exit and is
+// safe to call twice.
+func (c *child) stop() {
 	select {
 	case <-c.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// stop ends the process: SIGTERM (a server then shuts down gracefully),
-// SIGKILL after 10 s. It waits for the exit and is safe to call twice.
-func (c *child) stop() {
-	if c.exited() {
 		return
+	default:
 	}
-	c.cmd.Process.Signal(syscall.SIGCONT) // a paused process cannot handle SIGTERM
 	c.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-c.done:
@@ -114,9 +85,9 @@ var servingRE = regexp.MustCompile(`msg=serving addr=http://(\S+)`)
 
 // startServing starts a child that logs a "serving" line and waits for it,
 // returning the host:port it serves on.
-func startServing(ctx context.Context, name, bin string, args []string, dir string) (*child, string, error) {
+func startServing(ctx context.Context, name, bin string, args []string, dir string, log io.WriteCloser) (*child, string, error) {
 	addr := make(chan string, 1)
-	c, err := startChild(name, bin, args, dir, func(line string) {
+	c, err := startChild(name, bin, args, dir, log, func(line string) {
 		if m := servingRE.FindStringSubmatch(line); m != nil {
 			select {
 			case addr <- m[1]:
@@ -143,49 +114,96 @@ func startServing(ctx context.Context, name, bin string, args []string, dir stri
 	}
 }
 
-// waitDial waits until something accepts connections at addr, while c runs.
-func waitDial(ctx context.Context, c *child, addr string, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	for {
-		if conn, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			conn.Close()
-			return nil
+// tailLines is how many of a child's last lines are kept for errors.
+const tailLines = 40
+
+// maxLine bounds a line kept in the ring and shown to match: a child that
+// writes megabytes without a newline is cut there (its log file still
+// gets every byte).
+const maxLine = 64 << 10
+
+// output is a child's standard output and error (see child). os/exec calls
+// Write from one goroutine; tail may be called from any.
+type output struct {
+	log   io.WriteCloser // nil without -log-dir
+	match func(line string)
+
+	partial []byte // the line being written; only Write and finish use it
+
+	mu     sync.Mutex
+	logErr error    // the first failure to write or close log
+	lines  []string // the last tailLines complete lines
+}
+
+// Write copies p to the log and hands its complete lines to the ring and
+// to match. It never fails, so that a log that cannot be written does not
+// stop the child's output (the child would then block on a full pipe);
+// the failure is reported by logFailure.
+func (o *output) Write(p []byte) (int, error) {
+	if o.log != nil && o.logFailure() == nil {
+		if _, err := o.log.Write(p); err != nil {
+			o.mu.Lock()
+			o.logErr = err
+			o.mu.Unlock()
 		}
-		switch {
-		case c.exited():
-			return fmt.Errorf("%s exited at start (%v):\n%s", c.name, c.err, c.tail())
-		case time.Now().After(deadline):
-			return fmt.Errorf("%s did not listen on %s within %v:\n%s", c.name, addr, within, c.tail())
-		case ctx.Err() != nil:
-			return ctx.Err()
+	}
+	for rest := p; len(rest) > 0; {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			o.partial = append(o.partial, rest[:min(len(rest), maxLine-len(o.partial))]...)
+			break
 		}
-		time.Sleep(10 * time.Millisecond)
+		o.partial = append(o.partial, rest[:min(i, maxLine-len(o.partial))]...)
+		rest = rest[i+1:]
+		o.line()
+	}
+	return len(p), nil
+}
+
+// line ends the partial line.
+func (o *output) line() {
+	line := string(o.partial)
+	o.partial = o.partial[:0]
+	o.mu.Lock()
+	o.lines = append(o.lines, line)
+	if len(o.lines) > tailLines {
+		o.lines = o.lines[len(o.lines)-tailLines:]
+	}
+	o.mu.Unlock()
+	if o.match != nil {
+		o.match(line)
 	}
 }
 
-// freePort returns a loopback port free when asked. Another process may
-// take it before the child binds it; the callers retry.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+// finish takes the last line, unended, and closes the log. A failure to
+// write the log is kept for logFailure: a log scanned for secrets must be all
+// of it.
+func (o *output) finish() {
+	if len(o.partial) > 0 {
+		o.line()
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	if o.log == nil {
+		return
+	}
+	err := o.log.Close()
+	o.mu.Lock()
+	if o.logErr == nil {
+		o.logErr = err
+	}
+	o.mu.Unlock()
 }
 
-var errNoBinary = errors.New("not installed")
+// logFailure is the first failure to write or close the log, nil when it
+// is complete (or there is none).
+func (o *output) logFailure() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.logErr
+}
 
-// findBinary looks name up on PATH, then in the sbin folders that a
-// user's PATH often lacks (slapd lives in /usr/sbin).
-func findBinary(name string) (string, error) {
-	if p, err := exec.LookPath(name); err == nil {
-		return p, nil
-	}
-	for _, dir := range []string{"/usr/sbin", "/usr/bin", "/sbin"} {
-		if p, err := exec.LookPath(dir + "/" + name); err == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("%s: %w", name, errNoBinary)
+// tail is the last lines, for an error message.
+func (o *output) tail() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return strings.Join(o.lines, "\n")
 }

@@ -6,7 +6,6 @@ import (
 	"math"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -37,6 +36,18 @@ func side(ctx context.Context, ws []worker, seq *atomic.Uint64, pid int) func(ti
 		}
 		return t
 	}
+}
+
+// measure warms both sides up, unmeasured, then compares them in paired
+// rounds (see env.compare): subj are the scenario's workers, loading the
+// server process subjPID, base the baseline's, loading basePID (0: the CPU
+// time is not measured). Each side numbers its operations from 0.
+func (e *env) measure(ctx context.Context, label string, subj []worker, subjPID int, base []worker, basePID int) comparison {
+	var seqS, seqB atomic.Uint64
+	runSubject, runBase := side(ctx, subj, &seqS, subjPID), side(ctx, base, &seqB, basePID)
+	runSubject(e.warmup())
+	runBase(e.warmup())
+	return e.compare(ctx, label, runBase, runSubject)
 }
 
 // fillComparison puts a comparison's figures into r: the subject's
@@ -74,6 +85,8 @@ func checkPhase(r *result, t tally, phase, expected string) {
 	r.hard(phase+"answers", t.total() > 0, fmt.Sprintf("%d", t.total()))
 }
 
+// countDetail is a check's detail: "n of total", and an example of
+// what went wrong when n is not 0.
 func countDetail(n, of int64, example string) string {
 	s := fmt.Sprintf("%d of %d", n, of)
 	if n > 0 && example != "" {
@@ -115,32 +128,10 @@ func runCount(ctx context.Context, host string, workers int, n uint64, build fun
 	ws := httpWorkers(workers, host, build, expect)
 	defer closeWorkers(ws)
 	var seq atomic.Uint64
-	parts := make([]tally, len(ws))
-	var wg sync.WaitGroup
-	start := time.Now()
-	for i, w := range ws {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t := newTally()
-			for ctx.Err() == nil {
-				s := seq.Add(1) - 1
-				if s >= n {
-					break
-				}
-				begin := time.Now()
-				t.record(w.do(s), time.Since(begin))
-			}
-			parts[i] = t
-		}()
-	}
-	wg.Wait()
-	all := newTally()
-	for _, p := range parts {
-		all.merge(p)
-	}
-	all.elapsed = time.Since(start)
-	return all
+	return drive(ctx, ws, func() (uint64, bool) {
+		s := seq.Add(1) - 1
+		return s, s < n
+	})
 }
 
 // finite is x, or 0 for NaN and infinities (a run without rounds), which

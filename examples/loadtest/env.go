@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -15,20 +16,24 @@ import (
 
 	"github.com/alexedwards/argon2id"
 
+	"github.com/zulipauth/zulipauth-go/backends/ldap/slapdtest"
 	"github.com/zulipauth/zulipauth-go/backends/password"
+	"github.com/zulipauth/zulipauth-go/backends/redislimit/redistest"
 )
 
-// The passwords of the scenarios' users. Not secrets: test accounts in
-// databases the harness creates and deletes.
+// The passwords of the scenarios' users: test accounts in databases the
+// harness creates and deletes, worth nothing outside a run, and still
+// secrets no log may show (see secrets.go).
 const (
 	userPassword  = "correct horse battery staple"
 	wrongPassword = "wrong horse battery staple"
 )
 
 // env is what the runs of one harness invocation share: a temporary folder,
-// the server binary, the password hash of every user, the Redis and the
-// directory of the variants, and a counter that gives each run addresses
-// and usernames of its own.
+// the server binary, the password hash of every user, the JWT key every
+// server loads, the Redis and the directory of the variants, the children
+// started, and a counter that gives each run addresses and usernames of
+// its own.
 type env struct {
 	o      options
 	stderr io.Writer
@@ -39,20 +44,30 @@ type env struct {
 	// hash is userPassword's argon2id hash with password.DefaultParams: one
 	// for every user, since what a login costs does not depend on the salt.
 	hash string
+	// jwt is the key of the servers' -jwt-keys, nil where the harness does
+	// not configure the server (-target, -cpuprofile).
+	jwt *jwtKey
 
-	redisAddr string     // the redis variant's, given or started
-	redis     *child     // the redis-server started here, if any
-	directory *directory // the ldap variant's slapd, if started
+	redisAddr string               // the redis variant's, given or started
+	redis     *redistest.Server    // the redis-server started here, if any
+	directory *slapdtest.Directory // the ldap variant's slapd, if started
 
 	footprint *footprint // measured once, by limiterFootprint
 
-	runID     string // in every username, so that reruns against one Redis never share a budget
+	// run is the label of the run under way (logins/redis), which names the
+	// log files of the children it starts.
+	run      string
+	children []*child // every child started, stopped by close
+	logs     int      // log files opened so far, numbering them
+
+	runID     string // in every username, so that reruns against one Redis never share a username's budget
 	nextBlock int
 }
 
 // newEnv prepares what plan needs: it builds the server (unless given or
-// targeted), starts redis-server and slapd when a planned run needs them,
-// and starts the CPU profile.
+// targeted), writes the JWT key file, starts redis-server and slapd when a
+// planned run needs them, and creates the folders of -cpuprofile and
+// -log-dir.
 func newEnv(ctx context.Context, o options, plan []plannedRun, stderr io.Writer) (_ *env, err error) {
 	e := &env{o: o, stderr: stderr, runID: strings.ToLower(rand.Text()[:6])}
 	if e.dir, err = os.MkdirTemp("", "zulipauth-loadtest-"); err != nil {
@@ -63,6 +78,11 @@ func newEnv(ctx context.Context, o options, plan []plannedRun, stderr io.Writer)
 			e.close()
 		}
 	}()
+	if o.logDir != "" {
+		if err := os.MkdirAll(o.logDir, 0o700); err != nil {
+			return nil, fmt.Errorf("-log-dir: %w", err)
+		}
+	}
 	if e.self, err = os.Executable(); err != nil {
 		return nil, fmt.Errorf("finding this program, for the baseline servers: %w", err)
 	}
@@ -73,20 +93,30 @@ func newEnv(ctx context.Context, o options, plan []plannedRun, stderr io.Writer)
 	if err := e.prepareServer(ctx); err != nil {
 		return nil, err
 	}
+	secrets.add(secretPassword, userPassword)
+	secrets.add(secretPassword, wrongPassword)
 	e.logf("hashing the users' password (argon2id, default parameters)")
 	params := password.DefaultParams()
 	if e.hash, err = argon2id.CreateHash(userPassword, &params); err != nil {
 		return nil, err
 	}
+	secrets.add(secretPasswordHash, e.hash)
+	if o.target == "" && o.cpuProfile == "" {
+		if e.jwt, err = newJWTKey(e.dir); err != nil {
+			return nil, err
+		}
+	}
 	if needs["redis"] {
-		if err := e.prepareRedis(ctx); err != nil {
+		if err := e.prepareRedis(); err != nil {
 			return nil, err
 		}
 	}
 	if needs["ldap"] {
-		if e.directory, err = startDirectory(ctx, filepath.Join(e.dir, "slapd"), ldapEntries(o)); err != nil {
+		e.logf("starting slapd with %d people", ldapPeople(o))
+		if e.directory, err = startDirectory(ldapPeople(o)); err != nil {
 			return nil, err
 		}
+		secrets.add(secretLDAPServicePassword, e.directory.ServicePassword)
 	}
 	if o.cpuProfile != "" {
 		if err := os.MkdirAll(o.cpuProfile, 0o755); err != nil {
@@ -114,14 +144,22 @@ func (e *env) prepareServer(ctx context.Context) error {
 	return nil
 }
 
-func (e *env) prepareRedis(ctx context.Context) error {
+// prepareRedis takes -redis, or starts a redis-server for -redis-server.
+func (e *env) prepareRedis() error {
 	if e.o.redisAddr != "" {
 		e.redisAddr = e.o.redisAddr
 		return nil
 	}
-	var err error
-	e.redis, e.redisAddr, err = startRedis(ctx, filepath.Join(e.dir, "redis"))
-	return err
+	e.logf("starting redis-server")
+	s, err := redistest.Launch()
+	if errors.Is(err, redistest.ErrNotInstalled) {
+		return fmt.Errorf("-redis-server: %w", err)
+	}
+	if err != nil {
+		return err
+	}
+	e.redis, e.redisAddr = s, s.Addr()
+	return nil
 }
 
 // compare runs a scenario's comparison (see compare), with -cpuprofile
@@ -153,17 +191,77 @@ func (e *env) compare(ctx context.Context, label string, base, subject func(time
 	return compare(ctx, e.o.rounds, e.o.duration, base, subject)
 }
 
-// close stops what newEnv started and removes the temporary folder.
-func (e *env) close() {
+// close stops what newEnv and the runs started, writes redis-server's and
+// slapd's logs and secrets.json into -log-dir, and removes the temporary
+// folder. Its error says that a log of -log-dir is incomplete.
+func (e *env) close() error {
+	var errs []error
+	for _, c := range e.children {
+		c.stop() // a run stops its own; this is for one that returned early
+		if err := c.out.logFailure(); err != nil {
+			errs = append(errs, fmt.Errorf("-log-dir: the log of %s is incomplete: %w", c.name, err))
+		}
+	}
 	if e.redis != nil {
-		e.redis.stop()
+		errs = append(errs, e.saveLog("redis-server", e.redis.Log()))
+		e.redis.Close()
 	}
 	if e.directory != nil {
-		e.directory.stop()
+		e.directory.Stop() // slapd's last words are in the log once it has exited
+		errs = append(errs, e.saveLog("slapd", e.directory.Log()))
+		e.directory.Close()
+	}
+	if e.o.logDir != "" {
+		errs = append(errs, secrets.writeFile(filepath.Join(e.o.logDir, secretsFile)))
 	}
 	if e.dir != "" {
 		os.RemoveAll(e.dir)
 	}
+	return errors.Join(errs...)
+}
+
+// openLog creates, with -log-dir, the log file of a child of the run under
+// way: NN-RUN.NAME.log (03-flood-redis.server.log), NN numbering the files
+// in the order they were opened. Without -log-dir it returns nil, nil.
+func (e *env) openLog(name string) (io.WriteCloser, error) {
+	if e.o.logDir == "" {
+		return nil, nil
+	}
+	e.logs++
+	label := strings.NewReplacer("/", "-", " ", "-").Replace(e.run + "." + name)
+	f, err := os.OpenFile(filepath.Join(e.o.logDir, fmt.Sprintf("%02d-%s.log", e.logs, label)), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("-log-dir: %w", err)
+	}
+	return f, nil
+}
+
+// saveLog writes, with -log-dir, the log of a server started with
+// redistest or slapdtest, which keep it themselves, as DIR/NAME.log.
+func (e *env) saveLog(name, log string) error {
+	if e.o.logDir == "" {
+		return nil
+	}
+	if err := os.WriteFile(filepath.Join(e.o.logDir, name+".log"), []byte(log), 0o600); err != nil {
+		return fmt.Errorf("-log-dir: %w", err)
+	}
+	return nil
+}
+
+// startServing starts a child that logs a "serving" line (see
+// startServing), with its log in -log-dir named after logName, and keeps it
+// for close.
+func (e *env) startServing(ctx context.Context, name, logName, bin string, args []string, dir string) (*child, string, error) {
+	log, err := e.openLog(logName)
+	if err != nil {
+		return nil, "", err
+	}
+	c, host, err := startServing(ctx, name, bin, args, dir, log)
+	if err != nil {
+		return nil, "", err
+	}
+	e.children = append(e.children, c)
+	return c, host, nil
 }
 
 // logf reports progress on standard error with -v.
@@ -199,6 +297,8 @@ type namespace struct {
 // push the limiter to its bound.
 const addressesPerBlock = 1 << 18
 
+// namespace gives the next run its addresses and usernames. The blocks
+// repeat after 64 runs, far more than one invocation makes.
 func (e *env) namespace() namespace {
 	ns := namespace{block: e.nextBlock % 64, tag: fmt.Sprintf("%s%d", e.runID, e.nextBlock)}
 	e.nextBlock++
@@ -220,5 +320,5 @@ func (ns namespace) email(kind string, i int) string {
 // startBaseline starts a baseline server of kind (see baselineserver.go),
 // this program run again, and returns it and its host:port.
 func (e *env) startBaseline(ctx context.Context, kind string) (*child, string, error) {
-	return startServing(ctx, "the "+kind+" baseline", e.self, []string{"-serve-baseline", kind}, e.dir)
+	return e.startServing(ctx, "the "+kind+" baseline", kind+"-baseline", e.self, []string{"-serve-baseline", kind}, e.dir)
 }

@@ -62,13 +62,16 @@ func runFlood(ctx context.Context, e *env, variant string) ([]*result, error) {
 func floodOneAddress(ctx context.Context, e *env, sub *subject, ns namespace, bareHost string, barePID int) (*result, error) {
 	r := &result{Part: "one-address", Unit: "refusals/s"}
 	client := ns.addr(0)
+	// The bucket refills from its first request on: timed from before the
+	// spending, the refills counted below are at least those the server
+	// granted, however long the spending took on a loaded machine.
+	spending := time.Now()
 	spend := runCount(ctx, sub.host, 1, uint64(zulipauth.DefaultIPBudget.Events), func(buf []byte, _ uint64) []byte {
 		return appendLoginRequest(buf, sub.host, "not-an-email", wrongPassword, client)
 	}, status(400))
 	if spend.classes[classExpected] != int64(zulipauth.DefaultIPBudget.Events) {
 		return nil, fmt.Errorf("flood: spending the client's budget with malformed usernames: %s; server log:\n%s", statusList(spend), sub.serverLog())
 	}
-	spent := time.Now()
 	attempt := func(host string) func([]byte, uint64) []byte {
 		return func(buf []byte, seq uint64) []byte {
 			return appendLoginRequest(buf, host, ns.email("sprayed", int(seq)), wrongPassword, client)
@@ -81,18 +84,15 @@ func floodOneAddress(ctx context.Context, e *env, sub *subject, ns namespace, ba
 	defer closeWorkers(subj)
 	base := httpWorkers(e.o.workers, bareHost, attempt(bareHost), expect)
 	defer closeWorkers(base)
-	var seqS, seqB atomic.Uint64
-	runSubject, runBase := side(ctx, subj, &seqS, sub.pid), side(ctx, base, &seqB, barePID)
-	runSubject(e.warmup())
-	runBase(e.warmup())
-	c := e.compare(ctx, "flood-one-address", runBase, runSubject)
+	c := e.measure(ctx, "flood-one-address", subj, sub.pid, base, barePID)
 	fillComparison(r, c, "bare 429")
 	checkAnswers(r, c.subject, "the budget's 429, or 401 as it refills")
 	b := zulipauth.DefaultIPBudget
-	refills := int64(time.Since(spent)/(b.Per/time.Duration(b.Events))) + 1
+	since := time.Since(spending)
+	refills := int64(since/(b.Per/time.Duration(b.Events))) + 1
 	verified := c.subject.statuses["401"]
 	r.hard("the client's budget holds", verified <= refills,
-		fmt.Sprintf("%d attempts verified, %d refilled in %v", verified, refills, time.Since(spent).Round(time.Millisecond)))
+		fmt.Sprintf("%d attempts verified, at most %d refilled in %v", verified, refills, since.Round(time.Millisecond)))
 	ratioGoal(r, floodGoal)
 	measurePeakRSS(r, sub)
 	return r, nil
@@ -143,11 +143,7 @@ func floodManyAddresses(ctx context.Context, e *env, sub *subject, ns namespace,
 	defer closeWorkers(subj)
 	base := httpWorkers(e.o.workers, bareHost, attempt(bareHost), answer.refused)
 	defer closeWorkers(base)
-	var seqS, seqB atomic.Uint64
-	runSubject, runBase := side(ctx, subj, &seqS, sub.pid), side(ctx, base, &seqB, barePID)
-	runSubject(e.warmup())
-	runBase(e.warmup())
-	c := e.compare(ctx, "flood-many-addresses", runBase, runSubject)
+	c := e.measure(ctx, "flood-many-addresses", subj, sub.pid, base, barePID)
 	fillComparison(r, c, "bare 429")
 	checkAnswers(r, c.subject, "the budget's 429")
 	ratioGoal(r, floodGoal)
@@ -166,10 +162,6 @@ func floodManyAddresses(ctx context.Context, e *env, sub *subject, ns namespace,
 // headroom (GOGC=100), plus 32 MiB for everything else.
 func checkLimiterMemory(r *result, e *env, sub *subject, before float64, addresses uint64) {
 	full := e.limiterFootprint()
-	if full.err != nil {
-		r.hard("MemoryLimiter bounded", false, full.err.Error())
-		return
-	}
 	r.hard("MemoryLimiter bounded", full.keys <= zulipauth.DefaultMaxKeys,
 		fmt.Sprintf("%d keys held after %d distinct ones, %.0f bytes each", full.keys, full.offered, full.perKey))
 	bound := 2*2*mib(full.bytes/1024) + 32

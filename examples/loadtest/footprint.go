@@ -14,7 +14,6 @@ type footprint struct {
 	offered, keys int
 	bytes         int64   // live heap of the full limiter
 	perKey        float64 // bytes per key held
-	err           error
 }
 
 // limiterFootprint measures the footprint once per invocation.
@@ -26,6 +25,8 @@ func (e *env) limiterFootprint() footprint {
 	return *e.footprint
 }
 
+// measureFootprint offers a new MemoryLimiter twice its bound of keys and
+// measures the live heap it then holds.
 func measureFootprint() footprint {
 	var before, after runtime.MemStats
 	runtime.GC()

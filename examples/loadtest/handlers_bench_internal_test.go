@@ -1,8 +1,3 @@
-//go:build loadtest
-
-// Work in progress (issue 13): built and run only with -tags loadtest until
-// the harness is reviewed and its short run joins .ci/run.
-
 package main
 
 import (
@@ -110,22 +105,7 @@ func BenchmarkRefusal(b *testing.B) {
 			if got := status(h, tc.request(0)); got != http.StatusTooManyRequests {
 				b.Fatalf("the refusal answered %d", got)
 			}
-			allocs, bareAllocs := handlerAllocs(h, tc.request), handlerAllocs(bare, tc.request)
-			var subject, baseline time.Duration
-			for i := 0; b.Loop(); i++ {
-				r, rb := tc.request(i), tc.request(i)
-				wr, wb := &discardWriter{h: http.Header{}}, &discardWriter{h: http.Header{}}
-				t0 := time.Now()
-				h.ServeHTTP(wr, r)
-				t1 := time.Now()
-				bare.ServeHTTP(wb, rb)
-				subject, baseline = subject+t1.Sub(t0), baseline+time.Since(t1)
-			}
-			b.ReportMetric(float64(subject)/float64(b.N)/1e3, "us/refusal")
-			b.ReportMetric(float64(baseline)/float64(b.N)/1e3, "us/bare")
-			b.ReportMetric(float64(baseline)/float64(subject), "ratio")
-			b.ReportMetric(allocs, "allocs/refusal")
-			b.ReportMetric(bareAllocs, "allocs/bare")
+			compareHandlers(b, h, bare, tc.request, "refusal")
 		})
 	}
 	b.Run("realm-lookup", func(b *testing.B) {
@@ -195,7 +175,14 @@ func BenchmarkAPI(b *testing.B) {
 			b.Fatalf("users/me answered %d: %s", rec.Code, rec.Body)
 		}
 	}
-	bare := bareUsersMe()
+	compareHandlers(b, h, bareUsersMe(), request, "request")
+}
+
+// compareHandlers serves request(i) with h and with bare in each
+// iteration, so that both see the same machine at the same moment, and
+// reports each one's time per request (us/UNIT for h, us/bare), the ratio
+// of bare's time to h's, and each one's allocations.
+func compareHandlers(b *testing.B, h, bare http.Handler, request func(int) *http.Request, unit string) {
 	allocs, bareAllocs := handlerAllocs(h, request), handlerAllocs(bare, request)
 	var subject, baseline time.Duration
 	for i := 0; b.Loop(); i++ {
@@ -207,9 +194,9 @@ func BenchmarkAPI(b *testing.B) {
 		bare.ServeHTTP(wb, rb)
 		subject, baseline = subject+t1.Sub(t0), baseline+time.Since(t1)
 	}
-	b.ReportMetric(float64(subject)/float64(b.N)/1e3, "us/request")
+	b.ReportMetric(float64(subject)/float64(b.N)/1e3, "us/"+unit)
 	b.ReportMetric(float64(baseline)/float64(b.N)/1e3, "us/bare")
 	b.ReportMetric(float64(baseline)/float64(subject), "ratio")
-	b.ReportMetric(allocs, "allocs/request")
+	b.ReportMetric(allocs, "allocs/"+unit)
 	b.ReportMetric(bareAllocs, "allocs/bare")
 }

@@ -17,7 +17,7 @@ import (
 
 // serverHandler is examples/server's default wiring on st: the same
 // zulipauth.Config as serve's with -trusted-proxy 127.0.0.1 and its
-// defaults (API-key cache 10 s, budgets in memory, an EventLog on log), and
+// defaults (API-key and realm caches 10 s, budgets in memory, an EventLog on log), and
 // the same routes. It is a copy of examples/server's buildHandler and
 // newMux (a command cannot be imported); keep them alike. now is
 // zulipauth's clock (nil: time.Now; a benchmark stops it so that no budget
@@ -35,6 +35,7 @@ func serverHandler(st *sqlstore.Store, externalHost string, log *slog.Logger, no
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
 		ClientIPHeader: "X-Forwarded-For",
 		APIKeyCacheTTL: 10 * time.Second,
+		RealmCacheTTL:  10 * time.Second,
 		Logger:         log,
 		OnEvent:        events.Log,
 		Now:            now,
@@ -63,10 +64,11 @@ func serverHandler(st *sqlstore.Store, externalHost string, log *slog.Logger, no
 
 // startInProcess serves serverHandler in this process, on the SQLite
 // database at path, with examples/server's http.Server settings, so that
-// -cpuprofile's profiles hold the server's stacks. The log goes nowhere:
-// a server's log to a file costs little next to a terminal.
-func startInProcess(ctx context.Context, path string, stderr io.Writer) (*subject, error) {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+// -cpuprofile's profiles hold the server's stacks. The server logs to
+// logTo (io.Discard, or a file of -log-dir: a log to a file costs little
+// next to a terminal); stderr gets a failure to shut down.
+func startInProcess(ctx context.Context, path string, logTo, stderr io.Writer) (*subject, error) {
+	log := slog.New(slog.NewTextHandler(logTo, nil))
 	st, err := sqlstore.Open(ctx, "sqlite", path)
 	if err != nil {
 		return nil, err

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/zulipauth/zulipauth-go/backends/ldap/slapdtest"
 )
 
 // ldapWorker is the physical limit of an LDAP login: what backends/ldap asks
@@ -17,8 +19,9 @@ type ldapWorker struct {
 	people       int
 }
 
-// ldapWorkers are n ldapWorkers on d, each with its two connections.
-func ldapWorkers(d *directory, n, people int) ([]worker, func(), error) {
+// ldapWorkers are n ldapWorkers on d, each with its two connections, for
+// the directory's first people.
+func ldapWorkers(d *slapdtest.Directory, n, people int) ([]worker, func(), error) {
 	var ws []worker
 	closeAll := func() {
 		for _, w := range ws {
@@ -27,33 +30,35 @@ func ldapWorkers(d *directory, n, people int) ([]worker, func(), error) {
 		}
 	}
 	for range n {
-		search, err := goldap.DialURL(d.url)
+		search, err := goldap.DialURL(d.URL)
 		if err != nil {
-			closeAll()
-			return nil, nil, err
-		}
-		if err := search.Bind(ldapServiceDN, ldapServicePassword); err != nil {
-			search.Close()
-			closeAll()
-			return nil, nil, fmt.Errorf("binding as the service account: %w", err)
-		}
-		bind, err := goldap.DialURL(d.url)
-		if err != nil {
-			search.Close()
 			closeAll()
 			return nil, nil, err
 		}
 		search.SetTimeout(requestTimeout)
+		if err := search.Bind(d.ServiceDN, d.ServicePassword); err != nil {
+			search.Close()
+			closeAll()
+			return nil, nil, fmt.Errorf("binding as the service account: %w", err)
+		}
+		bind, err := goldap.DialURL(d.URL)
+		if err != nil {
+			search.Close()
+			closeAll()
+			return nil, nil, err
+		}
 		bind.SetTimeout(requestTimeout)
 		ws = append(ws, &ldapWorker{search: search, bind: bind, people: people})
 	}
 	return ws, closeAll, nil
 }
 
+// do searches for the seq-th person as the service account and binds as
+// the entry found.
 func (w *ldapWorker) do(seq uint64) outcome {
-	uid := fmt.Sprintf("ldap%d", seq%uint64(w.people))
+	uid := ldapUID(int(seq % uint64(w.people)))
 	res, err := w.search.Search(&goldap.SearchRequest{
-		BaseDN: ldapPeople, Scope: goldap.ScopeWholeSubtree, DerefAliases: goldap.NeverDerefAliases,
+		BaseDN: slapdtest.People, Scope: goldap.ScopeWholeSubtree, DerefAliases: goldap.NeverDerefAliases,
 		SizeLimit: 2, TimeLimit: int(requestTimeout / time.Second),
 		Filter: "(uid=" + goldap.EscapeFilter(uid) + ")", Attributes: []string{"1.1"},
 	})

@@ -55,6 +55,8 @@ func (a answer) refused() bool { return a.status == 429 && a.remaining == 0 }
 // expect (the hash queue waits at most 5 s), so only a hung server hits it.
 const requestTimeout = 30 * time.Second
 
+// newHTTPConn is a conn to addr, opened by its first roundTrip (or
+// connect).
 func newHTTPConn(addr string) *httpConn {
 	return &httpConn{addr: addr, timeout: requestTimeout}
 }
@@ -88,7 +90,8 @@ func (h *httpConn) close() {
 }
 
 // roundTrip sends req and reads its answer. An error is a transport error:
-// no complete answer arrived (the connection is then closed).
+// no complete answer arrived (the connection is then closed). The API key
+// of a successful login's answer is recorded in secrets.
 func (h *httpConn) roundTrip(req []byte) (answer, error) {
 	if err := h.connect(); err != nil {
 		return answer{}, fmt.Errorf("connecting: %w", err)
@@ -106,9 +109,11 @@ func (h *httpConn) roundTrip(req []byte) (answer, error) {
 	if !keepAlive {
 		h.close()
 	}
+	recordAPIKey(a) // every key the harness receives joins the secrets
 	return a, nil
 }
 
+// errMalformed is an answer this client cannot read as HTTP/1.1.
 var errMalformed = errors.New("malformed HTTP answer")
 
 // maxBody bounds the body the client reads: every answer of the scenarios
@@ -188,7 +193,21 @@ func appendLoginRequest(buf []byte, host, username, password string, ip netip.Ad
 	body = appendFormValue(body, username)
 	body = append(body, "&password="...)
 	body = appendFormValue(body, password)
-	buf = append(buf, "POST /api/v1/fetch_api_key HTTP/1.1\r\nHost: "...)
+	return appendFormPost(buf, host, "/api/v1/fetch_api_key", body, ip)
+}
+
+// appendJWTLoginRequest appends POST /api/v1/jwt/fetch_api_key with token
+// as an urlencoded form, from client address ip (see appendLoginRequest).
+func appendJWTLoginRequest(buf []byte, host, token string, ip netip.Addr) []byte {
+	body := appendFormValue([]byte("token="), token)
+	return appendFormPost(buf, host, "/api/v1/jwt/fetch_api_key", body, ip)
+}
+
+// appendFormPost appends a POST of an urlencoded form body to path.
+func appendFormPost(buf []byte, host, path string, body []byte, ip netip.Addr) []byte {
+	buf = append(buf, "POST "...)
+	buf = append(buf, path...)
+	buf = append(buf, " HTTP/1.1\r\nHost: "...)
 	buf = append(buf, host...)
 	buf = append(buf, "\r\nUser-Agent: "+userAgent+"\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: "...)
 	buf = strconv.AppendInt(buf, int64(len(body)), 10)
@@ -214,6 +233,8 @@ func basicAuth(email, apiKey string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(email+":"+apiKey))
 }
 
+// appendClientIP appends the X-Forwarded-For header line of ip, nothing
+// for the zero Addr.
 func appendClientIP(buf []byte, ip netip.Addr) []byte {
 	if !ip.IsValid() {
 		return buf

@@ -1,8 +1,3 @@
-//go:build loadtest
-
-// Work in progress (issue 13): built and run only with -tags loadtest until
-// the harness is reviewed and its short run joins .ci/run.
-
 package main
 
 import (
@@ -121,5 +116,25 @@ func TestLoginRequest(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestJWTLoginRequest: the JWT login's request is a form a server parses
+// into the token, sent to the JWT endpoint from the client address.
+func TestJWTLoginRequest(t *testing.T) {
+	t.Parallel()
+	const token = "eyJhbGciOiJIUzI1NiJ9.eyJlbWFpbCI6ImFAemEudGVzdCJ9.c2lnbmF0dXJl-_x"
+	raw := appendJWTLoginRequest(nil, "127.0.0.1:9", token, netip.MustParseAddr("10.4.5.6"))
+	head, body, ok := bytes.Cut(raw, []byte("\r\n\r\n"))
+	if !ok {
+		t.Fatalf("no end of headers in %q", raw)
+	}
+	if form, err := url.ParseQuery(string(body)); err != nil || form.Get("token") != token || len(form) != 1 {
+		t.Errorf("form %v (%v), want the token alone", form, err)
+	}
+	for _, want := range []string{"POST /api/v1/jwt/fetch_api_key HTTP/1.1", "X-Forwarded-For: 10.4.5.6", "Content-Length: " + strconv.Itoa(len(body))} {
+		if !bytes.Contains(head, []byte(want)) {
+			t.Errorf("headers lack %q:\n%s", want, head)
+		}
 	}
 }

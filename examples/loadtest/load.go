@@ -21,6 +21,7 @@ const (
 	numClasses
 )
 
+// classNames name the classes in the report's counts.
 var classNames = [numClasses]string{"expected", "other", "server-error", "not-json", "transport-error"}
 
 // outcome is one operation's end: its class, the HTTP status (0 for
@@ -52,8 +53,10 @@ type tally struct {
 	firstErr string // the first transport error, for the report
 }
 
+// newTally is an empty tally.
 func newTally() tally { return tally{statuses: map[string]int64{}} }
 
+// record counts o, which took d.
 func (t *tally) record(o outcome, d time.Duration) {
 	t.classes[o.class]++
 	t.latencies = append(t.latencies, d)
@@ -69,8 +72,9 @@ func (t *tally) record(o outcome, d time.Duration) {
 	}
 }
 
-// merge adds u's counts and samples to t; elapsed is the longer of the two,
-// for the workers of one run, or the sum (add) for successive runs.
+// merge adds u's counts and samples to t, for the workers of one run; it
+// leaves elapsed and cpu alone (the run sets them; add sums them for
+// successive runs).
 func (t *tally) merge(u tally) {
 	for i := range t.classes {
 		t.classes[i] += u.classes[i]
@@ -108,6 +112,7 @@ func (t tally) rate() float64 {
 	return float64(t.classes[classExpected]) / t.elapsed.Seconds()
 }
 
+// total is every operation counted, of every class.
 func (t tally) total() int64 {
 	var n int64
 	for _, c := range t.classes {
@@ -146,24 +151,34 @@ func (t tally) percentileMS(q float64) float64 {
 // the deadline is finished and counted: the run's elapsed time includes it.
 func runFor(ctx context.Context, d time.Duration, workers []worker, seq *atomic.Uint64) tally {
 	deadline := time.Now().Add(d)
+	return drive(ctx, workers, func() (uint64, bool) {
+		if !time.Now().Before(deadline) {
+			return 0, false
+		}
+		return seq.Add(1) - 1, true
+	})
+}
+
+// drive runs workers, each in its own goroutine, until ctx ends or next
+// says there is no more to do, and returns their merged tally; next numbers
+// the operations and is called by every worker.
+func drive(ctx context.Context, workers []worker, next func() (seq uint64, ok bool)) tally {
 	start := time.Now()
 	parts := make([]tally, len(workers))
 	var wg sync.WaitGroup
 	for i, w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			t := newTally()
-			for {
-				now := time.Now()
-				if !now.Before(deadline) || ctx.Err() != nil {
+			for ctx.Err() == nil {
+				s, ok := next()
+				if !ok {
 					break
 				}
-				o := w.do(seq.Add(1) - 1)
-				t.record(o, time.Since(now))
+				begin := time.Now()
+				t.record(w.do(s), time.Since(begin))
 			}
 			parts[i] = t
-		}()
+		})
 	}
 	wg.Wait()
 	all := newTally()

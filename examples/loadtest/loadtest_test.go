@@ -1,12 +1,8 @@
-//go:build loadtest
-
-// Work in progress (issue 13): built and run only with -tags loadtest until
-// the harness is reviewed and its short run joins .ci/run.
-
 package main_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,12 +12,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // The harness is tested as CI runs it: built (without -race: the binaries
 // are the subject, not the test) and run as a process, in its short mode,
 // against examples/server started by it, real redis-server and slapd
-// included where installed.
+// included where installed (required under CI=true).
 
 // The binaries, built once by the first test that needs them (not in
 // TestMain: the fuzz workers of this package's fuzz target run TestMain too).
@@ -61,11 +58,21 @@ func binaries(t *testing.T) {
 }
 
 // runHarness runs the harness with args and returns its output and exit
-// status.
+// status. If the test's deadline comes near, the harness is interrupted,
+// so that it stops its servers and removes its files before the test
+// binary is killed.
 func runHarness(t *testing.T, args ...string) (stdout, stderr string, status int) {
 	t.Helper()
 	binaries(t)
-	cmd := exec.Command(loadtestBin, args...)
+	ctx := context.Background()
+	if deadline, ok := t.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-30*time.Second))
+		defer cancel()
+	}
+	cmd := exec.CommandContext(ctx, loadtestBin, args...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 20 * time.Second
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
@@ -79,16 +86,24 @@ func runHarness(t *testing.T, args ...string) (stdout, stderr string, status int
 	return out.String(), errOut.String(), status
 }
 
+// installed reports whether binary is on PATH or in an sbin folder.
+func installed(binary string) bool {
+	for _, p := range []string{binary, "/usr/sbin/" + binary, "/usr/bin/" + binary} {
+		if _, err := exec.LookPath(p); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
 // optionalServer returns the harness flag that starts a backend's server
 // when its binary is installed. Where it is not, the variant is skipped
 // with a message, and under CI=true that is a failure: an integration test
 // that silently skips proves nothing.
 func optionalServer(t *testing.T, flag, binary, pkg string) []string {
 	t.Helper()
-	for _, p := range []string{binary, "/usr/sbin/" + binary, "/usr/bin/" + binary} {
-		if _, err := exec.LookPath(p); err == nil {
-			return []string{flag}
-		}
+	if installed(binary) {
+		return []string{flag}
 	}
 	msg := binary + " not found: the variant " + flag + " enables is not run (apt-get install " + pkg + ")"
 	if os.Getenv("CI") == "true" {
@@ -99,7 +114,7 @@ func optionalServer(t *testing.T, flag, binary, pkg string) []string {
 	return nil
 }
 
-// report is the part of -json's document the test reads.
+// report is the part of -json's document the tests read.
 type report struct {
 	Passed  bool `json:"passed"`
 	Results []struct {
@@ -117,40 +132,71 @@ type report struct {
 	} `json:"results"`
 }
 
+// shortRun is the one short run of every scenario in every variant
+// installed that TestShortRun and TestNoSecretsInLogs read: a minute or
+// two of the package's test time, spent once.
+type shortRun struct {
+	args           []string
+	stdout, stderr string
+	status         int
+	logDir         string
+	redis, ldap    bool // whether the variants ran
+}
+
+var (
+	shortOnce sync.Once
+	short     shortRun
+)
+
+// runShort makes the short run, once, with -log-dir in the build folder
+// (which TestMain removes).
+func runShort(t *testing.T) *shortRun {
+	t.Helper()
+	binaries(t)
+	redis := optionalServer(t, "-redis-server", "redis-server", "redis-server")
+	ldap := optionalServer(t, "-slapd", "slapd", "slapd")
+	shortOnce.Do(func() {
+		short.logDir = filepath.Join(buildDir, "logs")
+		short.redis, short.ldap = len(redis) > 0, len(ldap) > 0
+		short.args = append([]string{"-short", "-json", "-server", serverBin, "-log-dir", short.logDir}, redis...)
+		short.args = append(short.args, ldap...)
+		short.stdout, short.stderr, short.status = runHarness(t, short.args...)
+	})
+	return &short
+}
+
 // TestShortRun runs every scenario in every variant installed, as .ci/run
 // does, and requires every hard check to pass: no transport error, no 5xx,
-// only Zulip's JSON and the answers each scenario allows, the RSS bounds.
-// Goals (ratios, timing, the spray's logins) are not checked: a short run
-// on a shared machine cannot measure them.
+// only Zulip's JSON and the answers each scenario allows, the RSS bounds,
+// the JWT logins. Goals (ratios, timing, the spray's logins) are not
+// checked: a short run on a shared machine cannot measure them.
 func TestShortRun(t *testing.T) {
-	binaries(t)
-	args := []string{"-short", "-json", "-server", serverBin}
-	args = append(args, optionalServer(t, "-redis-server", "redis-server", "redis-server")...)
-	args = append(args, optionalServer(t, "-slapd", "slapd", "slapd")...)
-	stdout, stderr, status := runHarness(t, args...)
+	run := runShort(t)
 	var rep report
-	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
-		t.Fatalf("-json printed no JSON document (%v); exit %d\nstdout:\n%s\nstderr:\n%s", err, status, stdout, stderr)
+	if err := json.Unmarshal([]byte(run.stdout), &rep); err != nil {
+		t.Fatalf("-json printed no JSON document (%v); exit %d\nstdout:\n%s\nstderr:\n%s", err, run.status, run.stdout, run.stderr)
 	}
 
-	// Every scenario reports, in the default variant at least; the flood
-	// in both its parts.
+	// Every scenario reports in every variant that ran; the flood in both
+	// its parts, the timing's ldap variant in both of its.
 	seen := map[string]bool{}
 	for _, r := range rep.Results {
-		seen[r.Scenario+" "+r.Part] = true
+		seen[strings.Join(strings.Fields(r.Scenario+" "+r.Variant+" "+r.Part), " ")] = true
 	}
-	for _, want := range []string{"logins ", "flood one-address", "flood many-addresses", "spray ", "api ", "stampede ", "timing "} {
-		if !seen[want] {
-			t.Errorf("no result for %q", want)
+	want := []string{"logins", "flood one-address", "flood many-addresses", "spray", "api", "stampede", "timing"}
+	if run.redis {
+		want = append(want, "logins redis", "flood redis one-address", "flood redis many-addresses", "spray redis", "api redis", "stampede redis")
+	}
+	if run.ldap {
+		want = append(want, "logins ldap", "stampede ldap", "timing ldap ldap,password", "timing ldap ldap-only")
+	}
+	for _, w := range want {
+		if !seen[w] {
+			t.Errorf("no result for %q", w)
 		}
 	}
 	for _, r := range rep.Results {
-		name := r.Scenario
-		for _, s := range []string{r.Variant, r.Part} {
-			if s != "" {
-				name += " " + s
-			}
-		}
+		name := strings.Join(strings.Fields(r.Scenario+" "+r.Variant+" "+r.Part), " ")
 		t.Run(name, func(t *testing.T) {
 			if r.Error != "" {
 				t.Fatalf("stopped: %s", r.Error)
@@ -171,13 +217,24 @@ func TestShortRun(t *testing.T) {
 			if len(r.Counts) == 0 {
 				t.Error("no answers counted")
 			}
+			if r.Scenario == "logins" {
+				jwt := 0
+				for _, c := range r.Checks {
+					if c.Hard && strings.HasPrefix(c.Name, "JWT logins") {
+						jwt++
+					}
+				}
+				if jwt != 2 {
+					t.Errorf("%d hard checks of the JWT logins, want 2", jwt)
+				}
+			}
 		})
 	}
-	if rep.Passed != (status == 0) {
-		t.Errorf("passed = %v, but the exit status is %d", rep.Passed, status)
+	if rep.Passed != (run.status == 0) {
+		t.Errorf("passed = %v, but the exit status is %d", rep.Passed, run.status)
 	}
-	if status != 0 {
-		t.Errorf("exit status %d; stderr:\n%s", status, stderr)
+	if run.status != 0 {
+		t.Errorf("exit status %d; stderr:\n%s", run.status, run.stderr)
 	}
 }
 
@@ -188,7 +245,7 @@ func TestHelp(t *testing.T) {
 	if status != 0 {
 		t.Fatalf("-h exited %d", status)
 	}
-	for _, want := range []string{"logins", "flood", "spray", "api", "stampede", "timing", "-short", "-check-ratios", "-json", "-redis-server", "-slapd", "-target"} {
+	for _, want := range []string{"logins", "flood", "spray", "api", "stampede", "timing", "-short", "-check-ratios", "-json", "-redis-server", "-slapd", "-target", "-log-dir"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("-h does not mention %s:\n%s", want, stdout)
 		}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"sync/atomic"
 
 	"github.com/zulipauth/zulipauth-go/backends/ldap"
 )
@@ -23,12 +22,14 @@ const loginsGoal = 0.95
 // paired rounds: raw argon2id verifications at the server's hash
 // concurrency (GOMAXPROCS), or, in the ldap variant, the directory's
 // search-then-bind from as many connections as the server's pools hold.
+// After the comparison a few JWT logins use the server's JWT key (see
+// checkJWTLogins).
 func runLogins(ctx context.Context, e *env, variant string) ([]*result, error) {
 	ns := e.namespace()
 	n := 2 * e.o.workers
 	spec := subjectSpec{variant: variant, users: usersWithHash(ns, "login", n, e.hash)}
 	if variant == "ldap" {
-		spec.users = ldapUsers(n)
+		spec.users = ldapUsers(0, n)
 	}
 	sub, err := e.startSubject(ctx, spec)
 	if err != nil {
@@ -61,16 +62,13 @@ func runLogins(ctx context.Context, e *env, variant string) ([]*result, error) {
 		r.note("baseline: ComparePasswordAndHash with password.DefaultParams() from %d goroutines, the server's hash concurrency", runtime.GOMAXPROCS(0))
 	}
 
-	var seqS, seqB atomic.Uint64
-	runSubject, runBase := side(ctx, subj, &seqS, sub.pid), side(ctx, base, &seqB, basePID)
-	runSubject(e.warmup())
-	runBase(e.warmup())
-	c := e.compare(ctx, "logins", runBase, runSubject)
+	c := e.measure(ctx, "logins", subj, sub.pid, base, basePID)
 	fillComparison(r, c, baseline)
 	checkAnswers(r, c.subject, "200")
 	if variant != "ldap" {
 		ratioGoal(r, loginsGoal)
 	}
+	checkJWTLogins(r, e, sub, ns)
 	measurePeakRSS(r, sub)
 	return []*result{r}, nil
 }

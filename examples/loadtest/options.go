@@ -31,6 +31,7 @@ type options struct {
 	slapd       bool   // -slapd: start an OpenLDAP directory for the ldap variant
 
 	cpuProfile string // a folder: serve the subject in this process and profile each comparison
+	logDir     string // a folder: every child's complete log, and secrets.json
 
 	// Internal: run as a baseline server (see baselineserver.go).
 	serveBaseline string
@@ -83,10 +84,11 @@ func parseOptions(args []string, stdout io.Writer) (o options, helped bool, err 
 	fs.StringVar(&o.target, "target", "", "URL of a running examples/server to load instead of starting one: with its default budgets, trusting 127.0.0.1's X-Forwarded-For (-trusted-proxy 127.0.0.1); needs -target-db")
 	fs.StringVar(&o.targetDB, "target-db", "", "the SQLite database of -target, where the scenarios' users are created")
 	fs.IntVar(&o.targetPID, "target-pid", 0, "the process id of -target, for its peak RSS (default: not measured)")
-	fs.StringVar(&o.redisAddr, "redis", "", "run the redis variant with the budgets in this Redis (HOST:PORT); nothing in it is deleted, the scenarios' keys are new")
+	fs.StringVar(&o.redisAddr, "redis", "", "run the redis variant with the budgets in this Redis (HOST:PORT); nothing in it is deleted and the scenarios' usernames are new, but their client addresses (10.0.0.0/8) repeat from one invocation to the next: leave a minute between two against one Redis")
 	fs.BoolVar(&o.redisServer, "redis-server", false, "run the redis variant against a redis-server started here (Debian's redis-server)")
 	fs.BoolVar(&o.slapd, "slapd", false, "run the ldap variant against an OpenLDAP slapd started here, with its users (Debian's slapd)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "serve the default variant in this process, with the wiring of examples/server, and write the CPU profile of each measured comparison into this folder as NAME.prof; read the profiles, not the figures (the client then shares the server's runtime, RSS is not measured)")
+	fs.StringVar(&o.logDir, "log-dir", "", "write the complete output of every process started (servers under test, baselines, redis-server, slapd) to DIR/NAME.log, and to DIR/"+secretsFile+" every password, API key, hash, JWT key and token and LDAP password the run used or received, so that the logs can be searched for them; DIR is created if needed")
 	fs.StringVar(&o.serveBaseline, "serve-baseline", "", "internal: serve a baseline ("+strings.Join(baselineKinds(), ", ")+") instead of running scenarios")
 	fs.StringVar(&o.baselineAddr, "baseline-addr", "127.0.0.1:0", "internal: the address -serve-baseline listens on")
 

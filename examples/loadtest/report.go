@@ -182,6 +182,7 @@ func (r *result) printDetails(w io.Writer) {
 	}
 }
 
+// fmtMS formats milliseconds with three significant digits or so.
 func fmtMS(ms float64) string {
 	switch {
 	case ms >= 100:
@@ -223,6 +224,8 @@ type report struct {
 	ChecksGoals bool `json:"check_ratios"`
 }
 
+// newReport starts the report of a run with o, passed until a result
+// fails.
 func newReport(o options, e *env) *report {
 	return &report{
 		CPUs:        runtime.NumCPU(),
@@ -241,16 +244,20 @@ func newReport(o options, e *env) *report {
 	}
 }
 
+// add appends r; a hard check that failed (or a goal missed, with
+// -check-ratios) fails the run.
 func (rep *report) add(r *result) {
 	rep.Results = append(rep.Results, r)
 	rep.Passed = rep.Passed && r.passed(rep.ChecksGoals)
 }
 
+// finish notes the load average and the time the run took.
 func (rep *report) finish() {
 	rep.LoadEnd = loadAverage()
 	rep.Elapsed = time.Since(rep.Started).Round(time.Second).String()
 }
 
+// printHeader prints the machine and the settings, before the lines.
 func (rep *report) printHeader(w io.Writer) {
 	mode := "full"
 	if rep.Short {
@@ -262,6 +269,7 @@ func (rep *report) printHeader(w io.Writer) {
 		mode, rep.Duration, rep.Rounds, rep.Workers, rep.Subject, rep.GoVersion)
 }
 
+// printFooter prints the verdict, after the lines.
 func (rep *report) printFooter(w io.Writer) {
 	verdict := "passed"
 	if !rep.Passed {
@@ -274,12 +282,14 @@ func (rep *report) printFooter(w io.Writer) {
 	fmt.Fprintf(w, "loadtest: %s %s in %s; load average %s at end\n", what, verdict, rep.Elapsed, fmtLoad(rep.LoadEnd))
 }
 
+// writeJSON prints the report as one JSON document (-json).
 func (rep *report) writeJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(rep)
 }
 
+// fmtLoad formats a load average.
 func fmtLoad(l []float64) string {
 	if len(l) != 3 {
 		return "unknown"

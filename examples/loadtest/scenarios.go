@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -25,7 +26,7 @@ type runFunc func(ctx context.Context, e *env, variant string) ([]*result, error
 // scenarios are every scenario, in the order a full run takes them.
 var scenarios = []scenario{
 	{name: "logins", run: runLogins, variants: []string{"", "redis", "ldap"},
-		summary: "correct logins at saturation vs raw argon2id verifications (ldap: raw directory binds) at the same concurrency; goal >= 0.95x"},
+		summary: "correct logins at saturation vs raw argon2id verifications (ldap: raw directory binds) at the same concurrency, then a few JWT logins, valid and not; goal >= 0.95x"},
 	{name: "flood", run: runFlood, variants: []string{"", "redis"},
 		summary: "wrong passwords refused by spent budgets (one address; many addresses on spent usernames) vs a bare handler writing Zulip's 429; goal >= 0.8x, limiter memory bounded"},
 	{name: "spray", run: runSpray, variants: []string{"", "redis"},
@@ -44,6 +45,7 @@ type plannedRun struct {
 	variant string
 }
 
+// label names the run: scenario or scenario/variant.
 func (p plannedRun) label() string {
 	if p.variant == "" {
 		return p.s.name
@@ -89,7 +91,7 @@ func selectRuns(o options) ([]plannedRun, error) {
 				return nil, fmt.Errorf("%w: %s has no variant %q (it has %s)", errUsage, name, variant, strings.Join(variantNames(s.variants), ", "))
 			}
 			if !slices.Contains(configured, variant) {
-				return nil, fmt.Errorf("%w: %s: the %s variant needs %s", errUsage, arg, variant, variantFlags(variant, o))
+				return nil, fmt.Errorf("%w: %s: the %s variant needs %s", errUsage, arg, variant, variantNeeds(variant, o))
 			}
 		}
 		wanted[name] = append(wanted[name], want{variant: variant, any: !named})
@@ -97,16 +99,16 @@ func selectRuns(o options) ([]plannedRun, error) {
 	var plan []plannedRun
 	for i := range scenarios {
 		s := &scenarios[i]
-		ws, listed := wanted[s.name]
+		ws := wanted[s.name]
 		for _, v := range s.variants {
 			if !slices.Contains(configured, v) {
 				continue
 			}
-			take := len(o.scenarios) == 0
+			take := len(o.scenarios) == 0 // no arguments: everything
 			for _, w := range ws {
 				take = take || w.any || w.variant == v
 			}
-			if take && (listed || len(o.scenarios) == 0) {
+			if take {
 				plan = append(plan, plannedRun{s: s, variant: v})
 			}
 		}
@@ -114,8 +116,8 @@ func selectRuns(o options) ([]plannedRun, error) {
 	return plan, nil
 }
 
-// variantFlags says which flags enable a variant, or why it cannot run.
-func variantFlags(variant string, o options) string {
+// variantNeeds says which flags enable a variant, or why it cannot run.
+func variantNeeds(variant string, o options) string {
 	switch {
 	case o.cpuProfile != "":
 		return "the server it configures, which -cpuprofile (the default wiring in this process) does not have"
@@ -127,6 +129,7 @@ func variantFlags(variant string, o options) string {
 	return "nothing"
 }
 
+// findScenario is the scenario named name, nil for none.
 func findScenario(name string) *scenario {
 	for i := range scenarios {
 		if scenarios[i].name == name {
@@ -136,6 +139,7 @@ func findScenario(name string) *scenario {
 	return nil
 }
 
+// scenarioNames are the scenarios' names, in order.
 func scenarioNames() []string {
 	names := make([]string, len(scenarios))
 	for i, s := range scenarios {
@@ -146,13 +150,18 @@ func scenarioNames() []string {
 
 // runPlan prepares what the runs share, runs them in order and reports.
 // A run that stops with an error is reported as a failed result; the
-// others still run.
-func runPlan(ctx context.Context, o options, plan []plannedRun, stdout, stderr io.Writer) error {
+// others still run. With -log-dir, a log left incomplete is an error too:
+// the logs are there to be searched, all of them.
+func runPlan(ctx context.Context, o options, plan []plannedRun, stdout, stderr io.Writer) (err error) {
 	e, err := newEnv(ctx, o, plan, stderr)
 	if err != nil {
 		return err
 	}
-	defer e.close()
+	defer func() {
+		if cerr := e.close(); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+	}()
 	rep := newReport(o, e)
 	if !o.json {
 		rep.printHeader(stdout)
@@ -162,6 +171,7 @@ func runPlan(ctx context.Context, o options, plan []plannedRun, stdout, stderr i
 			break
 		}
 		e.logf("running %s", p.label())
+		e.run = p.label()
 		results, err := p.s.run(ctx, e, p.variant)
 		if err != nil {
 			results = append(results, failedRun(err))

@@ -26,7 +26,7 @@ func runStampede(ctx context.Context, e *env, variant string) ([]*result, error)
 	ns := e.namespace()
 	spec := subjectSpec{variant: variant, users: usersWithHash(ns, "stampede", stampedeLogins, e.hash)}
 	if variant == "ldap" {
-		spec.users = ldapUsers(stampedeLogins)
+		spec.users = ldapUsers(0, stampedeLogins)
 	}
 	sub, err := e.startSubject(ctx, spec)
 	if err != nil {

@@ -1,17 +1,19 @@
 package main
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
 	"slices"
-	"time"
 )
 
 // percentile is the q-quantile (0..1) of sorted by nearest rank: the
-// smallest sample with at least q of the samples at or below it.
-func percentile(sorted []time.Duration, q float64) time.Duration {
+// smallest sample with at least q of the samples at or below it; the zero
+// value without samples.
+func percentile[T cmp.Ordered](sorted []T, q float64) T {
 	if len(sorted) == 0 {
-		return 0
+		var zero T
+		return zero
 	}
 	i := int(math.Ceil(q*float64(len(sorted)))) - 1
 	return sorted[min(max(i, 0), len(sorted)-1)]
@@ -71,8 +73,8 @@ func compareMedians(a, b []float64, bound float64) medianDiff {
 	slices.Sort(ds)
 	return medianDiff{
 		d:      median(a)/median(b) - 1,
-		lo:     ds[int(0.025*float64(len(ds)))],
-		hi:     ds[int(0.975*float64(len(ds)))-1],
+		lo:     percentile(ds, 0.025),
+		hi:     percentile(ds, 0.975),
 		within: float64(inside) / float64(len(ds)),
 	}
 }

@@ -1,8 +1,3 @@
-//go:build loadtest
-
-// Work in progress (issue 13): built and run only with -tags loadtest until
-// the harness is reviewed and its short run joins .ci/run.
-
 package main
 
 import (

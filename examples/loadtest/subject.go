@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/zulipauth/zulipauth-go/backends/ldap/slapdtest"
 	"github.com/zulipauth/zulipauth-go/backends/sqlstore"
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
@@ -66,25 +68,55 @@ func (e *env) startSubject(ctx context.Context, spec subjectSpec) (*subject, err
 		return nil, err
 	}
 	if e.o.cpuProfile != "" {
-		s, err := startInProcess(ctx, db, e.stderr)
-		if err != nil {
-			return nil, err
-		}
-		s.users = users
-		return s, nil
+		return e.startInProcess(ctx, db, users)
 	}
-	args := []string{"serve", "-db", db, "-addr", "127.0.0.1:0", "-trusted-proxy", "127.0.0.1"}
+	// e.jwt is set whenever the harness starts the server (see newEnv).
+	args := []string{"serve", "-db", db, "-addr", "127.0.0.1:0", "-trusted-proxy", "127.0.0.1", "-jwt-keys", e.jwt.file}
 	flags, err := e.variantFlags(spec, dir)
 	if err != nil {
 		return nil, err
 	}
 	args = append(args, flags...)
-	proc, host, err := startServing(ctx, "examples/server", e.serverBin, args, dir)
+	proc, host, err := e.startServing(ctx, "examples/server", "server", e.serverBin, args, dir)
 	if err != nil {
 		return nil, err
 	}
 	return &subject{host: host, pid: proc.pid(), users: users, proc: proc, stop: proc.stop}, nil
 }
+
+// startInProcess serves the default wiring in this process (-cpuprofile),
+// its log in -log-dir.
+func (e *env) startInProcess(ctx context.Context, db string, users []zulipauth.User) (*subject, error) {
+	log, err := e.openLog("in-process-server")
+	if err != nil {
+		return nil, err
+	}
+	var w io.Writer = io.Discard
+	if log != nil {
+		w = log
+	}
+	s, err := startInProcess(ctx, db, w, e.stderr)
+	if err != nil {
+		if log != nil {
+			log.Close()
+		}
+		return nil, err
+	}
+	if log != nil {
+		stop := s.stop
+		s.stop = func() { stop(); log.Close() }
+	}
+	s.users = users
+	return s, nil
+}
+
+// redisTimeout is the redis variant's -redis-timeout: far above what a
+// Redis call takes, even on a loaded machine, so that the variant measures
+// the budgets in Redis. At the server's default (100 ms) a call slowed by
+// the load the scenarios make counts as an outage, and the server falls
+// back to budgets in its process (fresh ones, which let refused attempts
+// through again).
+const redisTimeout = "5s"
 
 // variantFlags are the server's flags for spec's variant.
 func (e *env) variantFlags(spec subjectSpec, dir string) ([]string, error) {
@@ -92,10 +124,10 @@ func (e *env) variantFlags(spec subjectSpec, dir string) ([]string, error) {
 	case "":
 		return nil, nil
 	case "redis":
-		return []string{"-redis", e.redisAddr}, nil
+		return []string{"-redis", e.redisAddr, "-redis-timeout", redisTimeout}, nil
 	case "ldap":
 		pwFile := filepath.Join(dir, "bind-password")
-		if err := os.WriteFile(pwFile, []byte(ldapServicePassword+"\n"), 0o600); err != nil {
+		if err := os.WriteFile(pwFile, []byte(e.directory.ServicePassword+"\n"), 0o600); err != nil {
 			return nil, err
 		}
 		auth := "ldap,password"
@@ -103,9 +135,9 @@ func (e *env) variantFlags(spec subjectSpec, dir string) ([]string, error) {
 			auth = "ldap"
 		}
 		return []string{
-			"-auth", auth, "-ldap-url", e.directory.url,
-			"-ldap-search-base", ldapPeople, "-ldap-username-attr", "uid",
-			"-ldap-bind-dn", ldapServiceDN, "-ldap-bind-password-file", pwFile,
+			"-auth", auth, "-ldap-url", e.directory.URL,
+			"-ldap-search-base", slapdtest.People, "-ldap-username-attr", "uid",
+			"-ldap-bind-dn", e.directory.ServiceDN, "-ldap-bind-password-file", pwFile,
 			"-ldap-append-domain", ldapDomain,
 		}, nil
 	}
@@ -118,6 +150,8 @@ func (s *subject) peakRSSMiB() (float64, error) { return s.memory("VmHWM") }
 // rssMiB is the server's resident set now (VmRSS), 0 when not measured.
 func (s *subject) rssMiB() (float64, error) { return s.memory("VmRSS") }
 
+// memory is a field of the server's /proc/PID/status in MiB, 0 when
+// the server is not measured.
 func (s *subject) memory(field string) (float64, error) {
 	if s.pid == 0 {
 		return 0, nil
@@ -138,7 +172,7 @@ func (s *subject) serverLog() string {
 // seedUsers creates users in the root realm of the SQLite database at path
 // (created and migrated if new) with the store's own CreateUser, as the
 // server's create-user command does minus the hashing: every user shares
-// one hash.
+// one hash. Their API keys join the secrets.
 func seedUsers(ctx context.Context, path string, users []seedUser) ([]zulipauth.User, error) {
 	st, err := sqlstore.Open(ctx, "sqlite", path)
 	if err != nil {
@@ -150,6 +184,7 @@ func seedUsers(ctx context.Context, path string, users []seedUser) ([]zulipauth.
 		if out[i], err = st.CreateUser(ctx, zulipauth.NewUser{Email: u.email, FullName: u.email, PasswordHash: u.hash}); err != nil {
 			return nil, fmt.Errorf("creating user %s: %w", u.email, err)
 		}
+		secrets.add(secretAPIKey, out[i].APIKey)
 	}
 	return out, nil
 }

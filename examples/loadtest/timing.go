@@ -21,7 +21,7 @@ const timingWarmup = 10
 // of a wrong password for one that has, -samples of each, one at a time
 // (no queue, no contention between them) in a random order (so drift in the
 // machine's speed falls on both), each from an address of its own. A known
-// user gets at most four wrong passwords: its budget is five.
+// user gets at most wrongPerKnownUser wrong passwords: its budget is five.
 //
 // The default variant is the password authenticator; the ldap variant
 // measures the server's -auth ldap,password (a directory miss falls back to
@@ -43,14 +43,23 @@ func runTiming(ctx context.Context, e *env, variant string) ([]*result, error) {
 	return []*result{chain, only}, nil
 }
 
+// wrongPerKnownUser is how many wrong passwords the timing sends for one
+// known user: fewer than its budget (five, zulipauth.DefaultLoginBudget),
+// so that every one is verified and none refused.
+const wrongPerKnownUser = 4
+
+// timingKnownUsers is how many known users the timing needs for samples
+// wrong passwords and the warm-up's.
+func timingKnownUsers(samples int) int { return (samples+timingWarmup)/wrongPerKnownUser + 1 }
+
 // timingPart measures one server configuration.
 func timingPart(ctx context.Context, e *env, spec subjectSpec, part string) (*result, error) {
 	ns := e.namespace()
 	n := e.o.samples
-	known := (n+timingWarmup)/4 + 1
+	known := timingKnownUsers(n)
 	if spec.variant == "ldap" {
 		// The directory's people past the stampede's, with their accounts.
-		spec.users = ldapUsers(stampedeLogins + known)[stampedeLogins:]
+		spec.users = ldapUsers(stampedeLogins, known)
 	} else {
 		spec.users = usersWithHash(ns, "known", known, e.hash)
 	}
@@ -85,7 +94,7 @@ func timingPart(ctx context.Context, e *env, spec subjectSpec, part string) (*re
 			username = ns.email("nobody", unknownN)
 			unknownN++
 		} else {
-			username = spec.users[knownN/4].email
+			username = spec.users[knownN/wrongPerKnownUser].email
 			knownN++
 		}
 		buf = appendLoginRequest(buf[:0], sub.host, username, wrongPassword, ns.addr(uint64(i)))
@@ -119,6 +128,7 @@ func timingPart(ctx context.Context, e *env, spec subjectSpec, part string) (*re
 	return r, nil
 }
 
+// sumDurations is the sum of ds.
 func sumDurations(ds []time.Duration) time.Duration {
 	var s time.Duration
 	for _, d := range ds {

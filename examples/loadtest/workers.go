@@ -14,6 +14,7 @@ type httpWorker struct {
 	expect func(a answer) bool
 }
 
+// do sends request seq and classifies its answer.
 func (w *httpWorker) do(seq uint64) outcome {
 	w.buf = w.build(w.buf[:0], seq)
 	a, err := w.conn.roundTrip(w.buf)
@@ -61,6 +62,7 @@ func closeWorkers(ws []worker) {
 // (password.DefaultParams), in this process, nothing else.
 type argon2Worker struct{ hash string }
 
+// do verifies the users' password against their hash once.
 func (w argon2Worker) do(uint64) outcome {
 	ok, err := argon2id.ComparePasswordAndHash(userPassword, w.hash)
 	if err != nil || !ok {
