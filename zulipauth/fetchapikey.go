@@ -17,10 +17,10 @@ import (
 //     the query string (the last of duplicates wins): 400
 //     REQUEST_VARIABLE_MISSING if absent; a body over MaxBodyBytes is 413, a
 //     password over MaxPasswordBytes 400;
-//  3. the per-IP budget: 429 RATE_LIMIT_HIT. Until a budget that refused
-//     allows one event again, a client it refused is refused before its
-//     body is read, and a username it refused before the client's budget is
-//     spent, with that budget's headers;
+//  3. the per-IP budget: 429 RATE_LIMIT_HIT. For a second after a budget
+//     refused (never past its Retry-After), a client it refused is refused
+//     before its body is read, and a username it refused before the
+//     client's budget is spent, with that budget's headers;
 //  4. the realm: 404 NONEXISTENT_SUBDOMAIN if unknown;
 //  5. unless the authenticator accepts other usernames in this realm, the
 //     username must be an email address ([ValidEmail]): 400;

@@ -36,18 +36,18 @@ const maxLoginParams = 2
 // begin is the preamble every login shares, cheapest first:
 //
 //  1. POST only: 405 with Allow: POST;
-//  2. a client its budget (Config.IPLimiter) refused is refused again, with
-//     the same 429, until the budget allows one event: before its body is
-//     read, so that a client hammering a spent budget costs no parsing and
-//     no limiter call (see refusal; Event.Username is then empty);
+//  2. a client its budget (Config.IPLimiter) refused less than a second
+//     ago is refused again, with the budget's 429, before its body is read,
+//     so that a client hammering a spent budget costs no parsing and one
+//     limiter call a second (see refusal; Event.Username is then empty);
 //  3. the body, under Config.MaxBodyBytes (413), urlencoded or multipart,
 //     then the query string;
 //  4. the required parameters, in Zulip's order: 400 REQUEST_VARIABLE_MISSING
 //     for the first one absent; their values are returned in that order;
 //  5. check, the login's own checks of those values that need no store and
 //     no realm (a password's length, say), when not nil;
-//  6. with l.spendsUsername, a username its budget refused is refused again
-//     until that budget allows one event (see refuseSpentUsername);
+//  6. with l.spendsUsername, a username its budget refused less than a
+//     second ago is refused again (see refuseSpentUsername);
 //  7. the client's budget: 429, before any work that may reach a store;
 //  8. the realm: 404 NONEXISTENT_SUBDOMAIN when unknown.
 //
@@ -150,8 +150,8 @@ func (a *Auth) refuseSpentUsername(l *login) *Error {
 
 // spendUsernameBudget spends one event of the username's budget; from here
 // on the answer carries the X-RateLimit headers of both budgets. A username
-// its budget refused is refused again without asking the limiter until the
-// budget allows one event (see refusal).
+// its budget refused is refused again without asking the limiter for a
+// second, never past the refusal's RetryAfter (see refusal).
 func (a *Auth) spendUsernameBudget(l *login, userKey string) *Error {
 	ctx := l.r.Context()
 	d, refused := recall(a.spentUsernames, userKey, l.ev.Time)

@@ -57,18 +57,18 @@ func TestRefusedClientIsAnsweredBeforeItsBody(t *testing.T) {
 	if n := ip.calls.Load(); n != 3 {
 		t.Fatalf("%d limiter calls, want 3", n)
 	}
-	f.clock.Advance(10 * time.Second)
+	f.clock.Advance(500 * time.Millisecond)
 	r := formRequest("")
 	r.Body = io.NopCloser(unreadBody{t})
 	r.RemoteAddr = "192.0.2.7:1"
 	w := f.do(r)
-	if w.Code != 429 || !strings.Contains(w.Body.String(), `"retry-after":20.0`) {
-		t.Errorf("remembered refusal: %d %s, want 429 with retry-after 20.0", w.Code, w.Body)
+	if w.Code != 429 || !strings.Contains(w.Body.String(), `"retry-after":30.0`) {
+		t.Errorf("remembered refusal: %d %s, want 429 with retry-after 30.0 (29.5 s, rounded up)", w.Code, w.Body)
 	}
 	for name, want := range map[string]string{
-		"Retry-After": "20", "X-Ratelimit-Limit": "2", "X-Ratelimit-Remaining": "0",
+		"Retry-After": "30", "X-Ratelimit-Limit": "2", "X-Ratelimit-Remaining": "0",
 		// Full again a minute after the two events spent at the start.
-		"X-Ratelimit-Reset": strconv.FormatInt(f.clock.Now().Add(50*time.Second).Unix(), 10),
+		"X-Ratelimit-Reset": strconv.FormatInt(f.clock.Now().Add(59500*time.Millisecond).Unix(), 10),
 		"Cache-Control":     "no-store",
 	} {
 		if got := w.Header().Get(name); got != want {
@@ -86,7 +86,7 @@ func TestRefusedClientIsAnsweredBeforeItsBody(t *testing.T) {
 		t.Errorf("another client: %d, want 400", w.Code)
 	}
 	// Once one event is allowed again, the limiter decides.
-	f.clock.Advance(20 * time.Second)
+	f.clock.Advance(30 * time.Second)
 	if w := f.login("not-an-email", "pw", "192.0.2.7:1"); w.Code != 400 {
 		t.Errorf("after the refill: %d %s, want 400", w.Code, w.Body)
 	}
@@ -139,11 +139,11 @@ func TestSpentUsernameCostsNoLimiterCall(t *testing.T) {
 // The remembered refusals change no answer a budget gives: a random
 // sequence of attempts from a few clients at a few usernames, at random
 // times, is answered as a pair of reference limiters with the same budgets
-// decide, in fetch_api_key's order: a client refused before stays refused
-// until its budget allows one event, then likewise a username (the
-// reference budget must agree that it would refuse either, which pins the
-// exactness argument of refusal), then the client's budget, then the
-// username's.
+// decide, in fetch_api_key's order: a client refused less than a second
+// ago stays refused until its budget allows one event, then likewise a
+// username (the reference budget must agree that it would refuse either,
+// which pins the exactness argument of refusal), then the client's budget,
+// then the username's.
 func TestRefusalMemoryChangesNoAnswer(t *testing.T) {
 	t.Parallel()
 	ipBudget, userBudget := zulipauth.Budget{Events: 3, Per: 10 * time.Second}, zulipauth.Budget{Events: 2, Per: 20 * time.Second}
@@ -153,32 +153,37 @@ func TestRefusalMemoryChangesNoAnswer(t *testing.T) {
 	})
 	refIP, refUser := zulipauth.NewMemoryLimiter(ipBudget), zulipauth.NewMemoryLimiter(userBudget)
 	rng := rand.New(rand.NewPCG(1, 2))
-	ipRefusedUntil, userRefusedUntil := map[string]time.Time{}, map[string]time.Time{}
+	// A kept refusal: asked again after keep, allowed again at allowed.
+	type kept struct{ keep, allowed time.Time }
+	ipRefused, userRefused := map[string]kept{}, map[string]kept{}
+	keep := func(now time.Time, d zulipauth.Decision) kept {
+		return kept{keep: now.Add(min(d.RetryAfter, time.Second)), allowed: now.Add(d.RetryAfter)}
+	}
 	refused := 0
 	for i := range 3000 {
-		f.clock.Advance(time.Duration(rng.IntN(1500)) * time.Millisecond)
+		f.clock.Advance(time.Duration(rng.IntN(700)) * time.Millisecond)
 		now := f.clock.Now()
 		client := fmt.Sprintf("192.0.2.%d", rng.IntN(3))
 		user := fmt.Sprintf("user%d@zulip.test", rng.IntN(3))
 		want, wantRetry := 401, time.Duration(0)
 		// A refused attempt spends nothing, so asking the reference
 		// budgets whether they still refuse changes nothing.
-		if until := ipRefusedUntil[client]; now.Before(until) {
+		if k := ipRefused[client]; now.Before(k.keep) {
 			if d := refIP.AllowAt(client, now); d.Allowed {
 				t.Fatalf("attempt %d: %s is refused as remembered, but its budget allows it", i, client)
 			}
-			want, wantRetry = 429, until.Sub(now)
-		} else if until := userRefusedUntil[user]; now.Before(until) {
+			want, wantRetry = 429, k.allowed.Sub(now)
+		} else if k := userRefused[user]; now.Before(k.keep) {
 			if d := refUser.AllowAt(user, now); d.Allowed {
 				t.Fatalf("attempt %d: %s is refused as remembered, but its budget allows it", i, user)
 			}
-			want, wantRetry = 429, until.Sub(now)
+			want, wantRetry = 429, k.allowed.Sub(now)
 		} else if d := refIP.AllowAt(client, now); !d.Allowed {
 			want, wantRetry = 429, d.RetryAfter
-			ipRefusedUntil[client] = now.Add(d.RetryAfter)
+			ipRefused[client] = keep(now, d)
 		} else if d := refUser.AllowAt(user, now); !d.Allowed {
 			want, wantRetry = 429, d.RetryAfter
-			userRefusedUntil[user] = now.Add(d.RetryAfter)
+			userRefused[user] = keep(now, d)
 		}
 		r := formRequest(url.Values{"username": {user}, "password": {"wrong"}}.Encode())
 		r.RemoteAddr = client + ":1"
@@ -196,5 +201,38 @@ func TestRefusalMemoryChangesNoAnswer(t *testing.T) {
 	}
 	if refused < 300 {
 		t.Errorf("only %d of 3000 attempts refused: the sequence does not exercise the budgets", refused)
+	}
+}
+
+// A kept refusal is asked again within a second, even while the budget's
+// own RetryAfter is minutes away: a shared budget that lost its state (a
+// Redis restarted without persistence; one that fell back to an in-process
+// budget during an outage) must not be outlived by refusals made before.
+// Pins a bug: after a Redis restart, a username spent before the outage
+// stayed refused for six minutes, though Redis's budget was full.
+func TestKeptRefusalsAreAskedAgainWithinASecond(t *testing.T) {
+	t.Parallel()
+	var login *countingLimiter
+	var budget *zulipauth.MemoryLimiter
+	f := newFixture(t, func(c *zulipauth.Config) {
+		budget = zulipauth.NewMemoryLimiter(zulipauth.DefaultLoginBudget, zulipauth.WithClock(c.Now))
+		login = &countingLimiter{Limiter: budget}
+		c.LoginLimiter = login
+	})
+	for i := range 6 {
+		f.login(iagoEmail, "wrong", fmt.Sprintf("192.0.2.%d:1", i))
+	}
+	f.clock.Advance(999 * time.Millisecond)
+	if w := f.login(iagoEmail, iagoPassword, "198.51.100.1:1"); w.Code != 429 || w.Header().Get("Retry-After") != "360" {
+		t.Fatalf("kept refusal: %d Retry-After %q, want 429 and the budget's 360", w.Code, w.Header().Get("Retry-After"))
+	}
+	if n := login.calls.Load(); n != 6 {
+		t.Fatalf("%d limiter calls, want 6: the refusal was not kept", n)
+	}
+	// The budget loses its state, as a Redis restarted without persistence.
+	budget.Reset(context.Background(), "\x00"+zulipauth.FoldEmail(iagoEmail))
+	f.clock.Advance(time.Millisecond)
+	if w := f.login(iagoEmail, iagoPassword, "198.51.100.1:1"); w.Code != 200 {
+		t.Errorf("a second after the refusal, the budget allows it: %d %s, want 200", w.Code, w.Body)
 	}
 }
