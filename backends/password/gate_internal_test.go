@@ -3,6 +3,11 @@ package password
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -10,22 +15,46 @@ import (
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
 
+// waitFor polls until cond holds: a goroutine has reached the gate's queue.
+// It fails the test after 10 s, when the goroutine clearly went
+// elsewhere.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("the attempt never reached the queue")
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+// checkIdle fails unless every slot of g is free and no one waits: no slot
+// was lost or handed out twice.
+func checkIdle(t *testing.T, g *gate, slots int) {
+	t.Helper()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.free != slots || g.queues[laneOrdinary].waiters.Len() != 0 || g.queues[laneReturning].waiters.Len() != 0 {
+		t.Fatalf("free %d of %d slots, waiting %d ordinary, %d returning", g.free, slots,
+			g.queues[laneOrdinary].waiters.Len(), g.queues[laneReturning].waiters.Len())
+	}
+}
+
 func TestGate(t *testing.T) {
 	t.Parallel()
-	g := newGate(1, 1, time.Hour)
+	g := newGate(1, 1, 1, time.Hour)
 	ctx := context.Background()
-	if err := g.enter(ctx); err != nil {
+	if err := g.enter(ctx, laneOrdinary); err != nil {
 		t.Fatal(err)
 	}
 	// One may wait; cancelling its context releases it with ErrBusy.
 	cctx, cancel := context.WithCancel(ctx)
 	done := make(chan error)
-	go func() { done <- g.enter(cctx) }()
-	for g.waiting.Load() != 1 {
-		time.Sleep(time.Millisecond)
-	}
+	go func() { done <- g.enter(cctx, laneOrdinary) }()
+	waitFor(t, func() bool { return g.waiting(laneOrdinary) == 1 })
 	// The queue is full: a third attempt fails at once.
-	if err := g.enter(ctx); !errors.Is(err, zulipauth.ErrBusy) {
+	if err := g.enter(ctx, laneOrdinary); !errors.Is(err, zulipauth.ErrBusy) {
 		t.Fatalf("overflow: %v, want ErrBusy", err)
 	}
 	cancel()
@@ -33,25 +62,189 @@ func TestGate(t *testing.T) {
 		t.Fatalf("cancelled waiter: %v", err)
 	}
 	// A waiter is served when the slot is left.
-	go func() { done <- g.enter(ctx) }()
-	for g.waiting.Load() != 1 {
-		time.Sleep(time.Millisecond)
-	}
+	go func() { done <- g.enter(ctx, laneOrdinary) }()
+	waitFor(t, func() bool { return g.waiting(laneOrdinary) == 1 })
 	g.leave()
 	if err := <-done; err != nil {
 		t.Fatalf("waiter: %v", err)
 	}
-	if g.waiting.Load() != 0 {
-		t.Fatalf("waiting = %d", g.waiting.Load())
+	g.leave()
+	checkIdle(t, g, 1)
+	// A context already over never takes a slot, even a free one.
+	if err := g.enter(cctx, laneReturning); !errors.Is(err, context.Canceled) {
+		t.Fatalf("over context: %v", err)
 	}
+	checkIdle(t, g, 1)
 }
 
 func TestGateMaxWait(t *testing.T) {
 	t.Parallel()
-	g := newGate(1, 1, 10*time.Millisecond)
-	g.enter(context.Background())
-	if err := g.enter(context.Background()); !errors.Is(err, zulipauth.ErrBusy) {
-		t.Fatalf("got %v, want ErrBusy after MaxWait", err)
+	for _, l := range []lane{laneOrdinary, laneReturning} {
+		g := newGate(1, 1, 1, 10*time.Millisecond)
+		g.enter(context.Background(), l)
+		if err := g.enter(context.Background(), l); !errors.Is(err, zulipauth.ErrBusy) || !strings.Contains(err.Error(), "no slot within") {
+			t.Fatalf("lane %d: got %v, want ErrBusy after MaxWait", l, err)
+		}
+		g.leave()
+		checkIdle(t, g, 1)
+	}
+}
+
+// queued is the outcome of a waiter started by enqueue: name says which,
+// err is what enter returned.
+type queued struct {
+	name string
+	err  error
+}
+
+// enqueue starts an attempt in lane l and returns once it waits there; the
+// outcome goes to out.
+func enqueue(t *testing.T, g *gate, l lane, name string, out chan<- queued) {
+	t.Helper()
+	before := g.waiting(l)
+	go func() { out <- queued{name, g.enter(context.Background(), l)} }()
+	waitFor(t, func() bool { return g.waiting(l) == before+1 })
+}
+
+// With every slot taken and both lanes waiting, freed slots go to the
+// returning lane first, FIFO, three in a row, then one to the ordinary lane
+// so that it is never starved.
+func TestGateReturningFirst(t *testing.T) {
+	t.Parallel()
+	g := newGate(1, 10, 10, time.Hour)
+	if err := g.enter(context.Background(), laneOrdinary); err != nil {
+		t.Fatal(err)
+	}
+	out := make(chan queued)
+	enqueue(t, g, laneOrdinary, "o1", out)
+	enqueue(t, g, laneReturning, "r1", out)
+	enqueue(t, g, laneOrdinary, "o2", out)
+	enqueue(t, g, laneReturning, "r2", out)
+	enqueue(t, g, laneReturning, "r3", out)
+	enqueue(t, g, laneReturning, "r4", out)
+	enqueue(t, g, laneReturning, "r5", out)
+	var order []string
+	for range 7 {
+		g.leave() // the holder's slot goes to exactly one waiter, who now holds it
+		q := <-out
+		if q.err != nil {
+			t.Fatalf("%s: %v", q.name, q.err)
+		}
+		order = append(order, q.name)
+	}
+	if got, want := strings.Join(order, " "), "r1 r2 r3 o1 r4 r5 o2"; got != want {
+		t.Fatalf("served %s, want %s", got, want)
+	}
+	g.leave()
+	checkIdle(t, g, 1)
+}
+
+// The point of the lane: a full ordinary queue (a spray) turns away
+// ordinary attempts at once but still admits a returning user, whose own
+// bound then yields ErrBusy.
+func TestGateLaneBounds(t *testing.T) {
+	t.Parallel()
+	g := newGate(1, 2, 1, time.Hour)
+	ctx := context.Background()
+	g.enter(ctx, laneOrdinary)
+	out := make(chan queued, 3)
+	enqueue(t, g, laneOrdinary, "o1", out)
+	enqueue(t, g, laneOrdinary, "o2", out)
+	if err := g.enter(ctx, laneOrdinary); !errors.Is(err, zulipauth.ErrBusy) || !strings.Contains(err.Error(), "2 attempts already waiting") {
+		t.Fatalf("ordinary overflow: %v", err)
+	}
+	enqueue(t, g, laneReturning, "r1", out)
+	if err := g.enter(ctx, laneReturning); !errors.Is(err, zulipauth.ErrBusy) || !strings.Contains(err.Error(), "1 returning users already waiting") {
+		t.Fatalf("returning overflow: %v", err)
+	}
+	g.leave()
+	if q := <-out; q.name != "r1" || q.err != nil {
+		t.Fatalf("first served: %s %v, want r1", q.name, q.err)
+	}
+	for range 3 {
+		g.leave()
+	}
+	for range 2 {
+		if q := <-out; q.err != nil {
+			t.Fatalf("%s: %v", q.name, q.err)
+		}
+	}
+	checkIdle(t, g, 1)
+}
+
+// A waiter whose context ends just as leave hands it the slot must pass the
+// slot on. The test holds g.mu while it cancels the waiter and hands it the
+// slot, so the waiter wakes with both ready: whichever it sees, the slot
+// ends up free exactly once.
+func TestGateGiveUpWhileHandedASlot(t *testing.T) {
+	t.Parallel()
+	g := newGate(1, 1, 1, time.Hour)
+	gaveOn := 0
+	for range 200 {
+		g.enter(context.Background(), laneOrdinary)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- g.enter(ctx, laneReturning) }()
+		waitFor(t, func() bool { return g.waiting(laneReturning) == 1 })
+		g.mu.Lock()
+		cancel()
+		for range 100 {
+			runtime.Gosched() // let the waiter see ctx.Done and block on g.mu
+		}
+		g.handOn() // what leave does: the slot goes to the waiter
+		g.mu.Unlock()
+		if err := <-done; err != nil {
+			if !errors.Is(err, context.Canceled) {
+				t.Fatal(err)
+			}
+			gaveOn++
+		} else {
+			g.leave() // it took the slot: it holds it
+		}
+		checkIdle(t, g, 1)
+	}
+	t.Logf("gave on %d of 200", gaveOn)
+	if gaveOn == 0 {
+		t.Fatal("the waiter never gave up while handed a slot: the race was not exercised")
+	}
+}
+
+// Many attempts in both lanes, with contexts and MaxWait ending all the
+// time, some just as a slot is handed over: never more holders than slots,
+// and in the end every slot free and no one waiting.
+func TestGateStress(t *testing.T) {
+	t.Parallel()
+	const slots = 3
+	g := newGate(slots, 20, 10, 200*time.Microsecond)
+	var holders, entered, refused atomic.Int64
+	var wg sync.WaitGroup
+	for w := range 64 {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 1))
+			for range 200 {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rng.IntN(300))*time.Microsecond)
+				if err := g.enter(ctx, lane(rng.IntN(2))); err != nil {
+					refused.Add(1)
+					cancel()
+					continue
+				}
+				cancel()
+				entered.Add(1)
+				if n := holders.Add(1); n > slots {
+					t.Errorf("%d holders of %d slots", n, slots)
+				}
+				if rng.IntN(2) == 0 {
+					runtime.Gosched()
+				}
+				holders.Add(-1)
+				g.leave()
+			}
+		})
+	}
+	wg.Wait()
+	checkIdle(t, g, slots)
+	if entered.Load() == 0 || refused.Load() == 0 {
+		t.Fatalf("entered %d, refused %d: both must happen for the test to mean anything", entered.Load(), refused.Load())
 	}
 }
 
@@ -64,9 +257,9 @@ func TestAuthenticateWhenSaturated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.gate = newGate(2, 0, time.Hour)
-	a.gate.slots <- struct{}{}
-	a.gate.slots <- struct{}{}
+	a.gate = newGate(2, 0, 0, time.Hour)
+	a.gate.enter(context.Background(), laneOrdinary)
+	a.gate.enter(context.Background(), laneOrdinary)
 	_, err = a.Authenticate(context.Background(), zulipauth.Attempt{Username: "a@b.co", Password: "x"})
 	if !errors.Is(err, zulipauth.ErrBusy) {
 		t.Fatalf("got %v, want ErrBusy", err)

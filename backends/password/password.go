@@ -47,6 +47,67 @@
 // beyond the bound wait, in a bounded queue and for a bounded time, honouring
 // the request's context; beyond that they fail at once with zulipauth.ErrBusy,
 // which the handler answers with 429 and a short Retry-After.
+//
+// # Returning users under a password spray
+//
+// A spray (every request a new username from a new address, so that no
+// rate-limit budget ever refuses) keeps that queue full, and everyone else
+// would get ErrBusy. So the waiting is in two lanes. After a correct login
+// the Authenticator remembers the (realm, user, client network) pair, the
+// network being the address's /24 or /64, for 30 days ([WithReturningUsers]).
+// An attempt for a user that exists, from a network remembered for that user,
+// is a returning user's: it waits in its own lane, with its own bound
+// ([WithMaxReturningWaiting]), and a freed slot goes to that lane first (3
+// slots of every 4 while both lanes wait, so that the ordinary lane is never
+// starved); everyone else, and [Authenticator.Hash], waits in the ordinary
+// lane as before. When the queues are not full, both lanes take a free slot at
+// once and nothing differs. [WithoutReturningUsers] turns the lane off.
+//
+// Why this is safe:
+//
+//   - The lane only reorders the wait. Every check of the list above and the
+//     verification itself run the same in both lanes; a returning user with a
+//     wrong password gets ErrBadCredentials after a full verification.
+//   - It is reachable only for a (user, network) that proved the password
+//     within the TTL. A spray of unknown usernames, or of known ones from
+//     networks they did not log in from, waits in the ordinary lane.
+//   - Someone on the same /24 as a user can put guesses for that one username
+//     in the lane, but zulipauth's per-username budget (LoginLimiter, 5 per
+//     30 minutes, spent before the Authenticator is called) bounds those
+//     guesses exactly as in the ordinary lane. A user has at most one attempt
+//     in the lane at a time, so a member who logs in over and over, from one
+//     network or many, holds one place in it, not all of them.
+//   - The work before the hash does not depend on the lane: the remembered
+//     pair is looked up for unknown users too, and a free slot is taken
+//     without waiting in either lane, so an unknown user and a wrong password
+//     for a known one still cost the same when the queue is not full.
+//
+// What it reveals: while the ordinary lane is full, someone who can send from
+// a user's network and knows the username can tell from the answer (a 401
+// after a verification instead of an immediate 429) that the user logged in
+// correctly from that network within the TTL. Each such probe spends one of
+// the username's budget, needs the queue saturated, and tells nothing about
+// the password; a person on the same network can usually see as much. Being
+// let through a full queue is the very difference the lane makes, so it
+// cannot be hidden without a secret of the client's beyond the password, and
+// Zulip's clients send none (no cookie, no device token): this package
+// accepts the oracle.
+//
+// Limits. The lane is only as good as Attempt.ClientIP: behind a proxy that
+// zulipauth does not trust (Config.TrustedProxies), every client has the
+// proxy's address, and any user who logged in once is a returning user for
+// anyone; each user still holds one place in the lane, so it degrades to the
+// single queue, no further. A member with many networks (an IPv6 /48 has
+// 65,536 /64s) can push other users' pairs out of the set by logging in
+// correctly from each, at the cost of one verification per pair: at the
+// defaults, about 100,000 verifications, tens of minutes of a small machine's
+// whole hash capacity; a larger max raises that cost. The pairs live in this
+// process's memory, hashed with a key of its own (no email, no address is
+// kept): they are lost on a restart, and instances behind a load balancer each
+// remember the logins they served. A pair is not forgotten when the user's
+// password or API key changes, and need not be: it only ever grants a place
+// in the queue, never a login, and a deactivated user is refused before any
+// queue.
 package password
 
 import (
@@ -100,6 +161,13 @@ type Authenticator struct {
 	log           *slog.Logger
 	gate          *gate
 	dummy         storedHash
+
+	returningOff        bool
+	returningMax        int
+	returningTTL        time.Duration
+	maxReturningWaiting int
+	returning           *returningUsers // nil when off
+	now                 func() time.Time
 }
 
 // New returns an Authenticator over users. It fails on invalid options.
@@ -115,6 +183,9 @@ func New(users zulipauth.UserStore, opts ...Option) (*Authenticator, error) {
 		maxWait:       5 * time.Second,
 		policy:        MinLength(6),
 		log:           slog.Default(),
+		returningMax:  DefaultReturningUsers,
+		returningTTL:  DefaultReturningTTL,
+		now:           time.Now,
 	}
 	for _, o := range opts {
 		o(a)
@@ -122,11 +193,20 @@ func New(users zulipauth.UserStore, opts ...Option) (*Authenticator, error) {
 	if a.maxWaiting == 0 {
 		a.maxWaiting = 64 * a.maxConcurrent
 	}
+	if a.maxReturningWaiting == 0 {
+		a.maxReturningWaiting = 64 * a.maxConcurrent
+	}
 	switch {
 	case a.maxConcurrent < 1:
 		return nil, errors.New("password: WithMaxConcurrent must be at least 1")
 	case a.maxWaiting < 0:
 		return nil, errors.New("password: WithMaxWaiting must not be negative")
+	case a.maxReturningWaiting < 0:
+		return nil, errors.New("password: WithMaxReturningWaiting must not be negative")
+	case !a.returningOff && a.returningMax < 1:
+		return nil, errors.New("password: WithReturningUsers: max must be at least 1 (WithoutReturningUsers turns the lane off)")
+	case !a.returningOff && a.returningTTL <= 0:
+		return nil, errors.New("password: WithReturningUsers: ttl must be positive (WithoutReturningUsers turns the lane off)")
 	case a.maxWait <= 0:
 		return nil, errors.New("password: WithMaxWait must be positive")
 	case a.policy == nil || a.log == nil:
@@ -144,7 +224,10 @@ func New(users zulipauth.UserStore, opts ...Option) (*Authenticator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("password: the dummy hash: %w", err) // unreachable: the parameters are checked
 	}
-	a.gate = newGate(a.maxConcurrent, a.maxWaiting, a.maxWait)
+	a.gate = newGate(a.maxConcurrent, a.maxWaiting, a.maxReturningWaiting, a.maxWait)
+	if !a.returningOff {
+		a.returning = newReturningUsers(a.returningMax, a.returningTTL)
+	}
 	a.dummy = dummy
 	return a, nil
 }
@@ -187,7 +270,17 @@ func (a *Authenticator) Authenticate(ctx context.Context, at zulipauth.Attempt) 
 		return zulipauth.User{}, zulipauth.ErrUserDeactivated
 	}
 
-	if err := a.gate.enter(ctx); err != nil {
+	// The lane decides only the order of the wait; every check above and the
+	// verification below are the same in both.
+	lane, key := laneOrdinary, returningKey{}
+	if a.returning != nil {
+		key = a.returning.key(at.Realm.Subdomain, user.ID, at.ClientIP)
+		if a.returning.enterLaneAt(key, found, a.now()) {
+			lane = laneReturning
+			defer a.returning.leaveLane(key)
+		}
+	}
+	if err := a.gate.enter(ctx, lane); err != nil {
 		return zulipauth.User{}, err
 	}
 	defer a.gate.leave()
@@ -216,6 +309,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, at zulipauth.Attempt) 
 			return zulipauth.User{}, zulipauth.ErrPasswordResetRequired
 		}
 		a.upgrade(ctx, user, at.Password)
+	}
+	if a.returning != nil {
+		a.returning.rememberAt(key, a.now())
 	}
 	return user, nil
 }
@@ -289,7 +385,7 @@ func (a *Authenticator) Hash(ctx context.Context, pw string) (string, error) {
 		}
 		return "", err
 	}
-	if err := a.gate.enter(ctx); err != nil {
+	if err := a.gate.enter(ctx, laneOrdinary); err != nil {
 		return "", err
 	}
 	defer a.gate.leave()

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/alexedwards/argon2id"
 
@@ -193,12 +194,17 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	t.Parallel()
 	store := memstore.New()
 	for name, opts := range map[string][]password.Option{
-		"zero concurrency": {password.WithMaxConcurrent(0)},
-		"negative queue":   {password.WithMaxWaiting(-1)},
-		"no wait":          {password.WithMaxWait(0)},
-		"nil policy":       {password.WithPolicy(nil)},
-		"zero iterations":  {password.WithParams(password.Params{Memory: 64, Parallelism: 1, SaltLength: 16, KeyLength: 32})},
-		"huge memory":      {password.WithParams(password.Params{Memory: 1 << 30, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32})},
+		"zero concurrency":            {password.WithMaxConcurrent(0)},
+		"negative queue":              {password.WithMaxWaiting(-1)},
+		"no wait":                     {password.WithMaxWait(0)},
+		"nil policy":                  {password.WithPolicy(nil)},
+		"zero iterations":             {password.WithParams(password.Params{Memory: 64, Parallelism: 1, SaltLength: 16, KeyLength: 32})},
+		"huge memory":                 {password.WithParams(password.Params{Memory: 1 << 30, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32})},
+		"no returning users":          {password.WithReturningUsers(0, time.Hour)},
+		"negative returning users":    {password.WithReturningUsers(-1, time.Hour)},
+		"returning users for no time": {password.WithReturningUsers(10, 0)},
+		"negative returning queue":    {password.WithMaxReturningWaiting(-1)},
+		"lane turned on again, badly": {password.WithoutReturningUsers(), password.WithReturningUsers(0, 0)},
 	} {
 		if _, err := password.New(store, opts...); err == nil {
 			t.Errorf("%s: accepted", name)
@@ -206,6 +212,11 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	}
 	if _, err := password.New(nil); err == nil {
 		t.Error("nil store accepted")
+	}
+	// The last of WithReturningUsers and WithoutReturningUsers wins: the
+	// lane off, its settings are not checked.
+	if _, err := password.New(store, password.WithReturningUsers(0, 0), password.WithoutReturningUsers()); err != nil {
+		t.Errorf("lane turned off: %v", err)
 	}
 }
 
