@@ -41,13 +41,15 @@
 // goroutine of its own, abandoned at the timeout, which makes decisions
 // slower.
 //
-// Any error from Redis or a timeout starts an outage, logged once (one slog
-// line at level Warn, with the key prefix and the error, never a key or a
-// password); during an outage one call at most every [ProbeInterval] tries
+// Any error from Redis starts an outage, logged once (one slog line at level
+// Warn, with the key prefix and the error, never a key or a password); so
+// does a timeout, unless Redis answered other calls while the one that timed
+// out waited: then Redis is busy (a flood on the same cores, the go-redis
+// pool all taken), not gone, and that call alone is answered as during an
+// outage. During an outage one call at most every [ProbeInterval] tries
 // Redis again, the others do not wait for it, and the first answer ends the
-// outage (one line at level Info). A timeout is an outage even when Redis is
-// merely slow, so choose a timeout above the round trips of a busy hour.
-// What the limiter answers during an outage depends on its mode:
+// outage (one line at level Info). What the limiter answers without Redis
+// depends on its mode:
 //
 //   - By default, an in-process zulipauth.MemoryLimiter with the same budget
 //     takes over: the application is still limited, each instance on its own

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"sync/atomic"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // ProbeInterval is how often, at most, a limiter tries Redis again during an
@@ -33,7 +36,10 @@ type health struct {
 	nextProbe atomic.Int64
 	// downAt is when the outage began, for the line that ends it.
 	downAt atomic.Int64
-	start  time.Time
+	// lastAnswer is when, in nanoseconds since start, a call last got an
+	// answer from Redis (see answeredSince).
+	lastAnswer atomic.Int64
+	start      time.Time
 }
 
 func (h *health) now() int64 { return int64(time.Since(h.start)) }
@@ -65,6 +71,21 @@ func (h *health) failed() bool {
 	return true
 }
 
+// gotAnswer records that a call got an answer from Redis now.
+func (h *health) gotAnswer() {
+	now := h.now()
+	for {
+		last := h.lastAnswer.Load()
+		if last >= now || h.lastAnswer.CompareAndSwap(last, now) {
+			return
+		}
+	}
+}
+
+// answeredSince reports whether a call got an answer from Redis after the
+// instant since (nanoseconds since start).
+func (h *health) answeredSince(since int64) bool { return h.lastAnswer.Load() > since }
+
 // answered records that a probe got an answer and reports how long the
 // outage lasted, or false if another call had already ended it. Only probes
 // end an outage: a call that started before the outage and answered late
@@ -79,11 +100,14 @@ func (h *health) answered() (time.Duration, bool) {
 // callRedis runs op with the limiter's timeout and reports how it went,
 // keeping the health up to date and logging an outage's start and end.
 // A failure of the request's own context is returned as an error; any other
-// failure is an outage, reported as unavailable (nil error, ok false) so that
-// the caller answers without Redis.
+// failure is reported as unavailable (nil error, ok false), so that the
+// caller answers without Redis, and is an outage unless it is a timeout
+// while other calls got answers (see slow).
 func callRedis[T any](ctx context.Context, l *Limiter, probe bool, op func(ctx context.Context) (T, error)) (v T, ok bool, err error) {
+	began := l.health.now()
 	v, err = bounded(ctx, l.timeout, l.direct, op)
 	if err == nil {
+		l.health.gotAnswer()
 		if probe {
 			if lasted, ended := l.health.answered(); ended {
 				l.logger.LogAttrs(ctx, slog.LevelInfo, "redislimit: Redis answers again; the shared budget applies",
@@ -98,10 +122,28 @@ func callRedis[T any](ctx context.Context, l *Limiter, probe bool, op func(ctx c
 		var zero T
 		return zero, false, cerr
 	}
+	if !probe && slow(err) && l.health.answeredSince(began) {
+		// Redis answered other calls while this one waited: it is busy
+		// (a flood on the same cores, go-redis's pool all taken), not
+		// gone. This call answers without Redis; nothing else changes.
+		// Were it an outage, a flood could make every instance limit on
+		// its own, or, failing closed, refuse every login.
+		var zero T
+		return zero, false, nil
+	}
 	if l.health.failed() {
 		l.logger.LogAttrs(ctx, slog.LevelWarn, "redislimit: Redis is unavailable; "+l.fallbackName()+" until it answers",
 			slog.String("prefix", l.prefix), slog.String("error", err.Error()))
 	}
 	var zero T
 	return zero, false, nil
+}
+
+// slow reports whether err is a call that ran out of time (the limiter's
+// timeout, a read timeout, no pooled connection in time), as opposed to one
+// that Redis or the network refused.
+func slow(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, redis.ErrPoolTimeout) ||
+		(errors.As(err, &ne) && ne.Timeout())
 }

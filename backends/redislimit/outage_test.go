@@ -3,6 +3,7 @@ package redislimit_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -291,5 +292,89 @@ func TestFailClosed(t *testing.T) {
 			}
 			checkLogs(t, logs, 1)
 		})
+	}
+}
+
+// slowKeyClient answers a key ending in "slow" only after slowKeyDelay, and
+// every other key at once, as a Redis busy with a flood answers some calls
+// late and others in time. A type New does not know: each call runs in a
+// goroutine of its own, abandoned at the limiter's timeout.
+type slowKeyClient struct{ *redis.Client }
+
+const slowKeyDelay = 300 * time.Millisecond
+
+func (c slowKeyClient) wait(keys []string) {
+	if len(keys) > 0 && strings.HasSuffix(keys[0], "slow") {
+		time.Sleep(slowKeyDelay)
+	}
+}
+
+func (c slowKeyClient) EvalSha(ctx context.Context, sha string, keys []string, args ...any) *redis.Cmd {
+	c.wait(keys)
+	return c.Client.EvalSha(ctx, sha, keys, args...)
+}
+
+func (c slowKeyClient) Eval(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd {
+	c.wait(keys)
+	return c.Client.Eval(ctx, script, keys, args...)
+}
+
+// A call that times out while Redis answers other calls is answered without
+// Redis, alone: no outage begins, and the calls after it use the shared
+// budget. Pins a bug the load harness found: under a password spray on two
+// cores, calls waited past the 100 ms timeout for go-redis's pool while
+// Redis answered others, and each began an outage, a dozen in 20 s, so the
+// shared budgets flipped to each instance's own (or, failing closed,
+// refused every login). Without other answers, the same timeout is still an
+// outage.
+func TestSlowCallWhileOthersAnswerIsNoOutage(t *testing.T) {
+	t.Parallel()
+	s := redistest.Start(t)
+	b := zulipauth.Budget{Events: 3, Per: time.Hour}
+	logs := &logRecorder{}
+	l := newLimiter(t, slowKeyClient{newClient(t, s)}, b, redislimit.WithLogger(slog.New(logs)))
+	other := newLimiter(t, newClient(t, s), b) // another instance, same prefix: the shared budget
+	allow(t, l, "warm")
+
+	stop := make(chan struct{})
+	answered := make(chan int)
+	go func() {
+		n := 0
+		defer func() { answered <- n }()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+				allow(t, l, fmt.Sprintf("fast-%d", n))
+				n++
+			}
+		}
+	}()
+	d, err := allowSoon(t, l, context.Background(), "k-slow")
+	close(stop)
+	if n := <-answered; n == 0 {
+		t.Fatal("no other call was answered while the slow one waited: the test proves nothing")
+	}
+	if err != nil || !d.Allowed {
+		t.Errorf("the slow call: %+v, %v; want allowed by the fallback", d, err)
+	}
+	if n := logs.count(outageLine); n != 0 {
+		t.Errorf("%d outage lines for one slow call while others were answered, want 0: %q", n, logs.Lines())
+	}
+	// The next calls use Redis: the other instance sees them.
+	if n := spend(t, l, "shared"); n != b.Events {
+		t.Fatalf("after the slow call: %d allowed, want %d", n, b.Events)
+	}
+	if d := allow(t, other, "shared"); d.Allowed {
+		t.Errorf("the other instance: %+v, want refused: the calls after the slow one went to the fallback", d)
+	}
+
+	// Alone, the same slow call is an outage.
+	if _, err := allowSoon(t, l, context.Background(), "alone-slow"); err != nil {
+		t.Fatal(err)
+	}
+	if n := logs.count(outageLine); n != 1 {
+		t.Errorf("%d outage lines after a slow call with no other answer, want 1: %q", n, logs.Lines())
 	}
 }

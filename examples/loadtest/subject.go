@@ -111,11 +111,12 @@ func (e *env) startInProcess(ctx context.Context, db string, users []zulipauth.U
 }
 
 // redisTimeout is the redis variant's -redis-timeout: far above what a
-// Redis call takes, even on a loaded machine, so that the variant measures
-// the budgets in Redis. At the server's default (100 ms) a call slowed by
-// the load the scenarios make counts as an outage, and the server falls
-// back to budgets in its process (fresh ones, which let refused attempts
-// through again).
+// Redis call takes, even on a loaded machine, so that every decision the
+// variant measures is Redis's. At the server's default (100 ms) a call
+// slowed by the load the scenarios make is answered by the in-process
+// fallback (alone: while Redis answers other calls, no outage begins), and
+// a fresh fallback budget may let a refused attempt through, which the
+// flood's checks would count against the server.
 const redisTimeout = "5s"
 
 // variantFlags are the server's flags for spec's variant.
