@@ -27,12 +27,13 @@ const spentUsernames = 16
 // the username is looked at.
 //
 // many-addresses: every attempt from a new address (X-Forwarded-For from the
-// trusted proxy), so the client's budget lets it through, at one of the
-// spentUsernames accounts whose budgets were spent; the username's budget
-// refuses it. Every new address is a new bucket in the per-IP limiter: a
-// full run first sends more addresses than the limiter holds
-// (zulipauth.DefaultMaxKeys), so the measurement runs at its bound, with
-// evictions, and the server's memory must stay within the limiter's bound.
+// trusted proxy), at one of the spentUsernames accounts whose budgets were
+// spent; the username's budget refuses it (zulipauth refuses an attempt at
+// a username refused within the last second before the client's budget is
+// spent). A full run first fills the per-IP limiter past its bound
+// (zulipauth.DefaultMaxKeys) with malformed usernames from new addresses,
+// each a new bucket and no hash, so the measurement runs with the limiter
+// full, and the server's memory must stay within the limiter's bound.
 func runFlood(ctx context.Context, e *env, variant string) ([]*result, error) {
 	ns := e.namespace()
 	spec := subjectSpec{variant: variant, users: usersWithHash(ns, "spent", spentUsernames, e.hash)}
@@ -134,8 +135,10 @@ func floodManyAddresses(ctx context.Context, e *env, sub *subject, ns namespace,
 	if !e.o.short {
 		fill := uint64(zulipauth.DefaultMaxKeys + zulipauth.DefaultMaxKeys/10)
 		e.logf("flood: filling the per-IP limiter with %d addresses", fill)
-		t := runCount(ctx, sub.host, e.o.workers, fill, attempt(sub.host), answer.refused)
-		checkPhase(r, t, "filling the limiter: ", "the budget's 429")
+		t := runCount(ctx, sub.host, e.o.workers, fill, func(buf []byte, _ uint64) []byte {
+			return appendLoginRequest(buf, sub.host, "not-an-email", wrongPassword, ns.addr(next.Add(1)))
+		}, status(400))
+		checkPhase(r, t, "filling the limiter: ", "400 for the malformed username")
 	} else {
 		r.note("-short: the per-IP limiter is not filled to its bound of %d keys first", zulipauth.DefaultMaxKeys)
 	}
