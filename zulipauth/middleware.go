@@ -194,8 +194,8 @@ func (a *Auth) credentials(r *http.Request, header string, now time.Time) (*keyC
 	if !cached {
 		// A client whose failures spent its budget gets no more lookups
 		// until the budget refills.
-		if _, until, refused := a.refused.get(ipKey(a.ClientIP(r)), now); refused {
-			return nil, RateLimited(until.Sub(now))
+		if d, refused := recall(a.refused, ipKey(a.ClientIP(r)), now); refused {
+			return nil, RateLimited(d.RetryAfter)
 		}
 		var err error
 		if e, err = a.userByAPIKey(r.Context(), key); err != nil {

@@ -236,3 +236,28 @@ func TestKeptRefusalsAreAskedAgainWithinASecond(t *testing.T) {
 		t.Errorf("a second after the refusal, the budget allows it: %d %s, want 200", w.Code, w.Body)
 	}
 }
+
+// A client refused for failed API authentications is refused again, without
+// a lookup, with its budget's own Retry-After, not with how long the
+// refusal is kept. Pins a bug: once refusals were kept for a second at
+// most, this answer said "Retry-After: 1" to a client whose budget refills
+// in half an hour.
+func TestKeptAPIRefusalKeepsTheBudgetsRetryAfter(t *testing.T) {
+	t.Parallel()
+	f, cs := countingFixture(t, func(c *zulipauth.Config) {
+		c.IPLimiter = zulipauth.NewMemoryLimiter(zulipauth.Budget{Events: 2, Per: time.Hour}, zulipauth.WithClock(c.Now))
+	})
+	h := f.auth.RequireAPIKey(me)
+	for range 3 { // two made-up keys spend the budget, the third is refused
+		getMe(h, "198.51.100.1:1", basic(iagoEmail, zulipauth.GenerateAPIKey()))
+	}
+	lookups := cs.lookups.Load()
+	f.clock.Advance(500 * time.Millisecond)
+	w := getMe(h, "198.51.100.1:1", basic(iagoEmail, zulipauth.GenerateAPIKey()))
+	if w.Code != 429 || w.Header().Get("Retry-After") != "1800" {
+		t.Errorf("kept refusal: %d Retry-After %q, want 429 and the budget's 1800", w.Code, w.Header().Get("Retry-After"))
+	}
+	if n := cs.lookups.Load() - lookups; n != 0 {
+		t.Errorf("%d lookups for a kept refusal, want 0", n)
+	}
+}
