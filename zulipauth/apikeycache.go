@@ -3,8 +3,6 @@ package zulipauth
 import (
 	"encoding/base64"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -34,12 +32,9 @@ type apiKeyCache struct {
 	ttl                     time.Duration
 	users, headers, unknown *expiringMap[*keyCacheEntry]
 
-	// gen counts forgets. Puts read it under forgetMu's read lock and
-	// forgets change it under the write lock, after their deletes, so a put
-	// either lands before a forget, which then drops it, or sees that the
-	// forget happened since its request read gen.
-	forgetMu sync.RWMutex
-	gen      atomic.Uint64
+	// forgets keeps a request that read the cache or the store before a
+	// forget from putting its outcome after it.
+	forgets forgetGuard
 }
 
 // keyCacheEntry is what the store said about one API key. Once cached it is
@@ -111,7 +106,7 @@ func (c *apiKeyCache) generation() uint64 {
 	if c == nil {
 		return 0
 	}
-	return c.gen.Load()
+	return c.forgets.generation()
 }
 
 // putLookup caches what the store said about key, unless a forget has
@@ -124,16 +119,13 @@ func (c *apiKeyCache) putLookup(gen uint64, key string, e *keyCacheEntry, now ti
 	if e.found {
 		e.header = "Basic " + base64.StdEncoding.EncodeToString([]byte(e.user.Email+":"+e.user.APIKey))
 	}
-	c.forgetMu.RLock()
-	defer c.forgetMu.RUnlock()
-	if c.gen.Load() != gen {
-		return
-	}
-	if e.found {
-		c.users.put(key, e, e.until, now)
-	} else {
-		c.unknown.put(key, e, e.until, now)
-	}
+	c.forgets.putUnlessForgotten(gen, func() {
+		if e.found {
+			c.users.put(key, e, e.until, now)
+		} else {
+			c.unknown.put(key, e, e.until, now)
+		}
+	})
 }
 
 // putHeader caches e by its canonical header until e expires, unless a
@@ -142,12 +134,7 @@ func (c *apiKeyCache) putHeader(gen uint64, e *keyCacheEntry, now time.Time) {
 	if c == nil || len(e.header) > maxCachedHeaderLen {
 		return
 	}
-	c.forgetMu.RLock()
-	defer c.forgetMu.RUnlock()
-	if c.gen.Load() != gen {
-		return
-	}
-	c.headers.put(e.header, e, e.until, now)
+	c.forgets.putUnlessForgotten(gen, func() { c.headers.put(e.header, e, e.until, now) })
 }
 
 // forget drops the user's entries, and the unknown keys too when
@@ -156,17 +143,14 @@ func (c *apiKeyCache) forget(userID int64, unknownKeys bool) {
 	if c == nil {
 		return
 	}
-	c.forgetMu.Lock()
-	defer c.forgetMu.Unlock()
 	isUsers := func(e *keyCacheEntry) bool { return e.user.ID == userID }
-	c.users.deleteFunc(isUsers)
-	c.headers.deleteFunc(isUsers)
-	if unknownKeys {
-		c.unknown.deleteFunc(func(*keyCacheEntry) bool { return true })
-	}
-	// Last: a request that reads the new generation finds none of the
-	// entries dropped above, so it has nothing stale to put back.
-	c.gen.Add(1)
+	c.forgets.forget(func() {
+		c.users.deleteFunc(isUsers)
+		c.headers.deleteFunc(isUsers)
+		if unknownKeys {
+			c.unknown.deleteFunc(func(*keyCacheEntry) bool { return true })
+		}
+	})
 }
 
 // forgetChanges drops, in one pass, the entries of the users and realms
@@ -186,12 +170,11 @@ func (c *apiKeyCache) forgetChanges(changes []Change) {
 		}
 	}
 	affected := func(e *keyCacheEntry) bool { return users[e.user.ID] || realms[e.user.Realm] }
-	c.forgetMu.Lock()
-	defer c.forgetMu.Unlock()
-	c.users.deleteFunc(affected)
-	c.headers.deleteFunc(affected)
-	c.unknown.deleteFunc(func(*keyCacheEntry) bool { return true })
-	c.gen.Add(1) // last, as in forget
+	c.forgets.forget(func() {
+		c.users.deleteFunc(affected)
+		c.headers.deleteFunc(affected)
+		c.unknown.deleteFunc(func(*keyCacheEntry) bool { return true })
+	})
 }
 
 // forgetAll drops every entry.
@@ -200,10 +183,9 @@ func (c *apiKeyCache) forgetAll() {
 		return
 	}
 	all := func(*keyCacheEntry) bool { return true }
-	c.forgetMu.Lock()
-	defer c.forgetMu.Unlock()
-	c.users.deleteFunc(all)
-	c.headers.deleteFunc(all)
-	c.unknown.deleteFunc(all)
-	c.gen.Add(1)
+	c.forgets.forget(func() {
+		c.users.deleteFunc(all)
+		c.headers.deleteFunc(all)
+		c.unknown.deleteFunc(all)
+	})
 }

@@ -2,8 +2,6 @@ package zulipauth
 
 import (
 	"net/http"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -25,10 +23,9 @@ import (
 type realmCache struct {
 	ttl    time.Duration
 	realms *expiringMap[Realm]
-	// gen counts forgets, as apiKeyCache.gen does: a lookup that began
-	// before a forget does not put its (possibly stale) realm back.
-	forgetMu sync.RWMutex
-	gen      atomic.Uint64
+	// forgets keeps a lookup that began before a forget from putting its
+	// (possibly stale) realm back.
+	forgets forgetGuard
 }
 
 // realmCacheSize bounds the cached realms. Hosts with more active
@@ -52,7 +49,7 @@ func (c *realmCache) generation() uint64 {
 	if c == nil {
 		return 0
 	}
-	return c.gen.Load()
+	return c.forgets.generation()
 }
 
 // put caches realm under its subdomain, unless a forget happened since gen
@@ -61,12 +58,7 @@ func (c *realmCache) put(gen uint64, realm Realm, now time.Time) {
 	if c == nil {
 		return
 	}
-	c.forgetMu.RLock()
-	defer c.forgetMu.RUnlock()
-	if c.gen.Load() != gen {
-		return
-	}
-	c.realms.put(realm.Subdomain, realm, now.Add(c.ttl), now)
+	c.forgets.putUnlessForgotten(gen, func() { c.realms.put(realm.Subdomain, realm, now.Add(c.ttl), now) })
 }
 
 // forgetChanges drops the realms the changes name (a change with UserID 0).
@@ -83,10 +75,7 @@ func (c *realmCache) forgetChanges(changes []Change) {
 	if len(changed) == 0 {
 		return
 	}
-	c.forgetMu.Lock()
-	defer c.forgetMu.Unlock()
-	c.realms.deleteFunc(func(r Realm) bool { return changed[r.Subdomain] })
-	c.gen.Add(1) // last, as in apiKeyCache.forget
+	c.forgets.forget(func() { c.realms.deleteFunc(func(r Realm) bool { return changed[r.Subdomain] }) })
 }
 
 // forgetAll drops every realm.
@@ -94,10 +83,7 @@ func (c *realmCache) forgetAll() {
 	if c == nil {
 		return
 	}
-	c.forgetMu.Lock()
-	defer c.forgetMu.Unlock()
-	c.realms.deleteFunc(func(Realm) bool { return true })
-	c.gen.Add(1)
+	c.forgets.forget(func() { c.realms.deleteFunc(func(Realm) bool { return true }) })
 }
 
 // resolveRealm is Config.Realms.ResolveRealm(r), through the realm cache
