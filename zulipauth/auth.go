@@ -15,6 +15,9 @@ type Auth struct {
 	keys *apiKeyCache // nil when Config.APIKeyCacheTTL is 0
 	// realms caches realms by subdomain (nil when Config.RealmCacheTTL is 0).
 	realms *realmCache
+	// subdomains is Config.Realms when it names a request's subdomain
+	// without a lookup, else nil: asserted once here, read per request.
+	subdomains SubdomainResolver
 	// follower applies the store's changes to keys and realms (nil when
 	// both caches are off or the store has no ChangeFeed).
 	follower *changeFollower
@@ -57,8 +60,9 @@ func New(cfg Config) (*Auth, error) {
 		}
 		a.keys = newAPIKeyCache(cfg.APIKeyCacheTTL, size)
 	}
+	a.subdomains, _ = cfg.Realms.(SubdomainResolver)
 	if cfg.RealmCacheTTL > 0 {
-		if _, ok := cfg.Realms.(SubdomainResolver); !ok {
+		if a.subdomains == nil {
 			return nil, fmt.Errorf("zulipauth: Config.RealmCacheTTL needs a Realms resolver that names a request's subdomain without a lookup (a SubdomainResolver, as HostRealms is); %T is not one: leave RealmCacheTTL 0", cfg.Realms)
 		}
 		a.realms = newRealmCache(cfg.RealmCacheTTL)

@@ -134,11 +134,10 @@ func (a *Auth) spendClientBudget(l *login) *Error {
 // cannot name it (not a SubdomainResolver) leaves the check to
 // spendUsernameBudget, after the realm.
 func (a *Auth) refuseSpentUsername(l *login) *Error {
-	sr, ok := a.cfg.Realms.(SubdomainResolver)
-	if !ok {
+	if a.subdomains == nil {
 		return nil
 	}
-	sub := sr.RequestSubdomain(l.r)
+	sub := a.subdomains.RequestSubdomain(l.r)
 	d, refused := recall(a.spentUsernames, usernameKey(sub, l.values[0]), l.ev.Time)
 	if !refused {
 		return nil

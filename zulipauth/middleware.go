@@ -144,10 +144,10 @@ func (a *Auth) authenticateAPIRequest(r *http.Request, now time.Time) (*User, st
 	// lookup; otherwise the request's realm is resolved, for this request
 	// only (it is never cached with the credentials, which may be presented
 	// on any host).
-	sr, named := a.cfg.Realms.(SubdomainResolver)
+	named := a.subdomains != nil
 	var reqSub string
 	if named {
-		reqSub = sr.RequestSubdomain(r)
+		reqSub = a.subdomains.RequestSubdomain(r)
 	}
 	if !named || !e.joined {
 		reqRealm, err := a.cfg.Realms.ResolveRealm(r)

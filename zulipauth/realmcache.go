@@ -95,7 +95,7 @@ func (a *Auth) resolveRealm(r *http.Request, now time.Time) (Realm, error) {
 	if a.realms == nil {
 		return a.cfg.Realms.ResolveRealm(r)
 	}
-	sub := a.cfg.Realms.(SubdomainResolver).RequestSubdomain(r)
+	sub := a.subdomains.RequestSubdomain(r)
 	if realm, ok := a.realms.get(sub, now); ok {
 		return realm, nil
 	}
