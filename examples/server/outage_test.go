@@ -172,6 +172,25 @@ func portOf(t *testing.T, addr string) int {
 	return n
 }
 
+// afterOutage checks what every outage test checks once the backend is
+// back: the user and its key as before the outage, then, with the clients
+// gone, at most maxConns connections to the backend at addr (its pool's idle
+// ones; not counted when addr is "") and the goroutines back near baseline.
+func afterOutage(t *testing.T, st *sqlstore.Store, srv *httptest.Server, email string, keys []string, baseline int, backend, addr string, maxConns int) {
+	t.Helper()
+	if got := usersSnapshot(t, st, email); !slices.Equal(got, keys) {
+		t.Errorf("users after the outage %v, want %v", got, keys)
+	}
+	srv.CloseClientConnections()
+	if addr != "" {
+		if n := tcpConnsTo(t, portOf(t, addr)); n > maxConns {
+			t.Errorf("%d connections to %s after the load, want at most the pool's idle ones (%d)", n, backend, maxConns)
+		}
+	}
+	srv.Close()
+	goroutinesSettle(t, baseline, 20)
+}
+
 // usersSnapshot is every user's id, email and API key, to compare before
 // and after an outage.
 func usersSnapshot(t *testing.T, st *sqlstore.Store, emails ...string) []string {
@@ -273,15 +292,7 @@ func TestRedisKilledUnderLoad(t *testing.T) {
 	if !strings.Contains(logs.String(), "Redis") {
 		t.Error("the outage was not logged")
 	}
-	if got := usersSnapshot(t, st, "iago@zulip.com"); !slices.Equal(got, keys) {
-		t.Errorf("users after the outage %v, want %v", got, keys)
-	}
-	srv.CloseClientConnections()
-	if n := tcpConnsTo(t, portOf(t, redis.Addr())); n > 10 {
-		t.Errorf("%d connections to Redis after the load, want at most the pool's idle ones (10)", n)
-	}
-	srv.Close()
-	goroutinesSettle(t, baseline, 20)
+	afterOutage(t, st, srv, "iago@zulip.com", keys, baseline, "Redis", redis.Addr(), 10)
 }
 
 func TestSlapdKilledUnderLoad(t *testing.T) {
@@ -311,15 +322,7 @@ func TestSlapdKilledUnderLoad(t *testing.T) {
 	if during := outage(t, srv.URL, slapdtest.HamletUID, slapdtest.HamletPassword, slapdtest.HamletMail, key, dir.Stop, dir.Restart, []int{200, 401, 429, 500}); during.count(500) == 0 {
 		t.Error("no login was a fault while slapd was down: was it down?")
 	}
-	if got := usersSnapshot(t, st, slapdtest.HamletMail); !slices.Equal(got, keys) {
-		t.Errorf("users after the outage %v, want %v", got, keys)
-	}
-	srv.CloseClientConnections()
-	if n := tcpConnsTo(t, portOf(t, dir.URL)); n > 16 {
-		t.Errorf("%d connections to slapd after the load, want at most the two pools' (16)", n)
-	}
-	srv.Close()
-	goroutinesSettle(t, baseline, 20)
+	afterOutage(t, st, srv, slapdtest.HamletMail, keys, baseline, "slapd", dir.URL, 16) // its two pools
 }
 
 func TestPostgresKilledUnderLoad(t *testing.T) {
@@ -351,12 +354,7 @@ func TestPostgresKilledUnderLoad(t *testing.T) {
 	if !strings.Contains(logs.String(), "level=ERROR") {
 		t.Error("the outage's faults were not logged")
 	}
-	if got := usersSnapshot(t, st, "iago@zulip.com"); !slices.Equal(got, keys) {
-		t.Errorf("users after the outage %v, want %v", got, keys)
-	}
-	srv.CloseClientConnections()
-	srv.Close()
-	goroutinesSettle(t, baseline, 20)
+	afterOutage(t, st, srv, "iago@zulip.com", keys, baseline, "", "", 0)
 }
 
 // privatePostgres is a PostgreSQL cluster of one test, in a temporary
