@@ -18,6 +18,9 @@ type Auth struct {
 	// subdomains is Config.Realms when it names a request's subdomain
 	// without a lookup, else nil: asserted once here, read per request.
 	subdomains SubdomainResolver
+	// prepare is Config.Authenticator when it prepares usernames for the
+	// per-username budget's key (see UsernamePreparer), else nil.
+	prepare UsernamePreparer
 	// follower applies the store's changes to keys and realms (nil when
 	// both caches are off or the store has no ChangeFeed).
 	follower *changeFollower
@@ -61,6 +64,7 @@ func New(cfg Config) (*Auth, error) {
 		a.keys = newAPIKeyCache(cfg.APIKeyCacheTTL, size)
 	}
 	a.subdomains, _ = cfg.Realms.(SubdomainResolver)
+	a.prepare, _ = cfg.Authenticator.(UsernamePreparer)
 	if cfg.RealmCacheTTL > 0 {
 		if a.subdomains == nil {
 			return nil, fmt.Errorf("zulipauth: Config.RealmCacheTTL needs a Realms resolver that names a request's subdomain without a lookup (a SubdomainResolver, as HostRealms is); %T is not one: leave RealmCacheTTL 0", cfg.Realms)

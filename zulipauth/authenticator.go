@@ -15,6 +15,33 @@ type Attempt struct {
 	Password string
 	// ClientIP is the client's address (see Config.TrustedProxies).
 	ClientIP netip.Addr
+
+	// charger spends the budget of the account the username names; nil
+	// outside a login handler (see ChargeAccount).
+	charger *accountCharger
+}
+
+// ChargeAccount tells the login which account the attempt's username names,
+// as soon as the authenticator knows it and before it checks the password:
+// account identifies it the same way whatever spelling of the username led
+// there (a user's ID in the store, a directory entry's DN as the directory
+// returns it). The login spends one event of that account's budget
+// (Config.LoginLimiter, beside the username's), and clears it with the
+// username's after a success. So a budget holds for the person: a spelling
+// the per-username key does not merge with the others (see
+// [UsernamePreparer]) still spends, and is refused by, the account's one.
+//
+// A non-nil error is the login's answer: the account's budget is spent (429)
+// or the limiter failed. The authenticator must return it as it is, without
+// checking the password. An account charged twice in one attempt (a [Chain]
+// whose members name the same account) is charged once. Outside a login (a
+// test calling Authenticate directly) ChargeAccount does nothing and returns
+// nil.
+func (at Attempt) ChargeAccount(ctx context.Context, account string) error {
+	if at.charger == nil || account == "" {
+		return nil
+	}
+	return at.charger.charge(ctx, account)
 }
 
 // Authenticator checks an attempt and returns the user it proves.
@@ -43,6 +70,24 @@ func (f AuthenticatorFunc) Authenticate(ctx context.Context, a Attempt) (User, e
 // Zulip's email format check there, as Zulip does where LDAP is enabled.
 type UsernameFormat interface {
 	AcceptsNonEmailUsernames(realm Realm) bool
+}
+
+// UsernamePreparer is implemented by authenticators that compare usernames
+// more loosely than by letter case, so that the per-username budget's key
+// can merge every spelling they take for one account. An LDAP directory
+// compares uid and cn with caseIgnoreMatch, which prepares strings as RFC
+// 4518 says (compatibility forms, case, runs of spaces), so "ｈamlet" and
+// "hamlet" are one entry and must be one budget.
+//
+// PrepareUsername receives the username trimmed and case-folded
+// ([FoldEmail]) and returns the key's username: two usernames the
+// authenticator may take for the same account must give the same string.
+// Merging more than the authenticator does only makes some budgets shared;
+// merging less lets a spelling escape its budget (which
+// [Attempt.ChargeAccount] still closes once the account is known). It must
+// be fast (it runs before any rate limit) and safe for concurrent use.
+type UsernamePreparer interface {
+	PrepareUsername(username string) string
 }
 
 // MethodNamer is implemented by authenticators that stand for one of Zulip's
@@ -102,6 +147,20 @@ func (c chain) Authenticate(ctx context.Context, a Attempt) (User, error) {
 		best = ErrBadCredentials
 	}
 	return User{}, best
+}
+
+// PrepareUsername applies the preparation of each authenticator of the chain
+// that is a [UsernamePreparer], in order, each to the previous one's
+// result. Put the loosest comparer first (an LDAP directory before the
+// password backend, whose case folding it already includes); an account
+// either names is charged as well (see Attempt.ChargeAccount).
+func (c chain) PrepareUsername(username string) string {
+	for _, auth := range c {
+		if p, ok := auth.(UsernamePreparer); ok {
+			username = p.PrepareUsername(username)
+		}
+	}
+	return username
 }
 
 // AcceptsNonEmailUsernames reports whether any authenticator of the chain does.

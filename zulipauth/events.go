@@ -17,7 +17,7 @@ const (
 	LoginFailed
 	// LoginRateLimited: the attempt was refused by a rate limit before any
 	// credential was checked. Event.Code is RATE_LIMIT_HIT and Event.Limit
-	// names the budget ("ip" or "username").
+	// names the budget ("ip", "username" or "account").
 	LoginRateLimited
 )
 
@@ -48,6 +48,14 @@ type Event struct {
 	Username string
 	// User is the authenticated user (LoginSucceeded only), without secrets.
 	User User
+	// Account identifies the account the username named, as the
+	// authenticator told it (see [Attempt.ChargeAccount]: a user's ID, a
+	// directory entry's DN), once it got that far; "" when the username
+	// named no account or the attempt was refused before the authenticator.
+	// A Username without an Account may be anything a client typed into the
+	// username field, a password included: [EventLog] writes only a
+	// fingerprint of it.
+	Account string
 	// Code is the Zulip error code of a failure ("" on success, and for a
 	// fault, whose answer has none).
 	Code string
@@ -56,7 +64,8 @@ type Event struct {
 	// as the generic AUTHENTICATION_FAILED, or a fault. It may hold a
 	// component's error text; it is never sent to the client.
 	Cause error
-	// Limit names the budget that refused a LoginRateLimited attempt.
+	// Limit names the budget that refused a LoginRateLimited attempt: "ip",
+	// "username" or "account".
 	Limit string
 	// ClientIP is the resolved client address; UserAgent is as sent.
 	ClientIP  netip.Addr

@@ -69,21 +69,29 @@ func (a *Auth) fetchAPIKey(l *login, w http.ResponseWriter, r *http.Request) (an
 	if !acceptsNonEmail(a.cfg.Authenticator, l.realm) && !ValidEmail(username) {
 		return nil, InvalidEmail()
 	}
-	userKey := usernameKey(l.realm.Subdomain, username)
+	userKey := a.usernameKey(l.realm.Subdomain, username)
 	if zerr := a.spendUsernameBudget(l, userKey); zerr != nil {
 		return nil, zerr
 	}
 	ctx := r.Context()
+	charger := a.newAccountCharger(l)
 	user, err := a.cfg.Authenticator.Authenticate(ctx, Attempt{
 		Realm:    l.realm,
 		Username: username,
 		Password: password,
 		ClientIP: l.ev.ClientIP,
+		charger:  charger,
 	})
+	// An account's spent budget decides the answer even if the
+	// authenticator went on regardless.
+	if zerr := charger.settle(l); zerr != nil {
+		return nil, zerr
+	}
 	if err != nil {
 		return nil, a.failed(l, "fetch_api_key: the authenticator", err)
 	}
 	a.resetUsernameBudget(ctx, userKey)
+	charger.resetAccountBudgets(ctx)
 	a.succeeded(l, user)
 	return apiKeyResponse{
 		APIKey:  user.APIKey,
@@ -132,11 +140,29 @@ func setRateLimitHeaders(h http.Header, now time.Time, decs []Decision) {
 // huge usernames cannot fill the limiter's memory with them.
 const maxKeyLen = 256
 
-// usernameKey is the per-username budget's key: the realm and the trimmed,
-// case-folded username, so "Iago@zulip.com " and "iago@zulip.com" share one
-// budget (Zulip keys by the username exactly as typed).
-func usernameKey(realm, username string) string {
-	k := realm + "\x00" + FoldEmail(username)
+// usernameKey is the per-username budget's key: the realm and the username
+// trimmed and case-folded, then prepared as the authenticator compares
+// usernames (see UsernamePreparer), so "Iago@zulip.com " and
+// "iago@zulip.com" share one budget (Zulip keys by the username exactly as
+// typed), and so do "ｈamlet" and "hamlet" where a directory takes them for
+// one entry.
+func (a *Auth) usernameKey(realm, username string) string {
+	u := FoldEmail(username)
+	if a.prepare != nil {
+		u = a.prepare.PrepareUsername(u)
+	}
+	return budgetKey(realm + "\x00" + u)
+}
+
+// accountKey is the key of the budget of an account an authenticator named
+// (see Attempt.ChargeAccount). A username's key starts with its realm's
+// subdomain, which no "#" starts (a DNS label), so the two never meet.
+func accountKey(realm, account string) string {
+	return budgetKey("#" + realm + "\x00" + account)
+}
+
+// budgetKey bounds a key's length: a longer one is hashed.
+func budgetKey(k string) string {
 	if len(k) > maxKeyLen {
 		sum := sha256.Sum256([]byte(k))
 		return "sha256:" + hex.EncodeToString(sum[:])

@@ -3,6 +3,7 @@ package zulipauth
 import (
 	"context"
 	"net/http"
+	"slices"
 )
 
 // login is one request to a login endpoint (fetch_api_key, the development
@@ -22,10 +23,11 @@ type login struct {
 	spendsUsername bool
 	realm          Realm
 	// limits[:nLimits] are the budgets whose X-RateLimit-* headers the
-	// answer carries: the client's alone when it refused the request, both
-	// once the username's budget was spent. Arrays, not slices, so that a
-	// login lives on its handler's stack.
-	limits  [2]Decision
+	// answer carries: the client's alone when it refused the request, the
+	// username's too once it was spent, and the account's once the
+	// authenticator named it (see accountCharger). Arrays, not slices, so
+	// that a login lives on its handler's stack.
+	limits  [3]Decision
 	nLimits int
 }
 
@@ -138,7 +140,7 @@ func (a *Auth) refuseSpentUsername(l *login) *Error {
 		return nil
 	}
 	sub := a.subdomains.RequestSubdomain(l.r)
-	d, refused := recall(a.spentUsernames, usernameKey(sub, l.values[0]), l.ev.Time)
+	d, refused := recall(a.spentUsernames, a.usernameKey(sub, l.values[0]), l.ev.Time)
 	if !refused {
 		return nil
 	}
@@ -170,10 +172,85 @@ func (a *Auth) spendUsernameBudget(l *login, userKey string) *Error {
 
 // refuse reports an attempt a budget refused and returns its 429.
 func (a *Auth) refuse(l *login, limit string, d Decision) *Error {
-	ev := l.ev
+	return a.refuseEvent(l.ev, limit, d)
+}
+
+func (a *Auth) refuseEvent(ev Event, limit string, d Decision) *Error {
 	ev.Kind, ev.Code, ev.Limit = LoginRateLimited, CodeRateLimitHit, limit
 	a.emit(ev)
 	return RateLimited(d.RetryAfter)
+}
+
+// accountCharger spends, for one login, the budgets of the accounts its
+// username names (see Attempt.ChargeAccount): keyed by the account, so that
+// every spelling of a username that reaches the account spends one budget.
+// It holds copies of what it needs rather than the login itself, which
+// stays on its handler's stack; the handler reads the outcome back with
+// settle.
+type accountCharger struct {
+	a     *Auth
+	realm string
+	ev    Event    // the login's event so far, for a refusal's
+	keys  []string // the accounts' budget keys charged, in order
+	// d is the decision with the fewest events remaining among the
+	// accounts' budgets, for the answer's X-RateLimit-* headers.
+	d      Decision
+	answer *Error // what ChargeAccount returned, if it refused
+}
+
+func (a *Auth) newAccountCharger(l *login) *accountCharger {
+	return &accountCharger{a: a, realm: l.realm.Subdomain, ev: l.ev}
+}
+
+func (c *accountCharger) charge(ctx context.Context, account string) error {
+	if c.answer != nil {
+		return c.answer
+	}
+	key := accountKey(c.realm, account)
+	if slices.Contains(c.keys, key) {
+		return nil
+	}
+	c.keys = append(c.keys, key)
+	if c.ev.Account == "" {
+		c.ev.Account = account
+	}
+	a := c.a
+	d, refused := recall(a.spentUsernames, key, c.ev.Time)
+	if !refused {
+		var err error
+		if d, err = a.cfg.LoginLimiter.Allow(ctx, key); err != nil {
+			c.answer = a.answer(ctx, "the account rate limiter", err)
+			return c.answer
+		}
+	}
+	if len(c.keys) == 1 || d.Remaining < c.d.Remaining || !d.Allowed {
+		c.d = d
+	}
+	if !d.Allowed {
+		remember(a.spentUsernames, key, d, c.ev.Time)
+		c.answer = a.refuseEvent(c.ev, "account", d)
+		return c.answer
+	}
+	return nil
+}
+
+// settle copies what the charger learnt into l: the account, for the
+// login's event, and the account budget's headers. It returns the answer a
+// refusal decided, which stands whatever the authenticator returned.
+func (c *accountCharger) settle(l *login) *Error {
+	if len(c.keys) > 0 {
+		l.ev.Account = c.ev.Account
+		l.limits[2], l.nLimits = c.d, 3
+	}
+	return c.answer
+}
+
+// resetAccountBudgets clears the budgets of the accounts a successful
+// login named, as resetUsernameBudget clears the username's.
+func (c *accountCharger) resetAccountBudgets(ctx context.Context) {
+	for _, k := range c.keys {
+		c.a.resetUsernameBudget(ctx, k)
+	}
 }
 
 // failed reports an attempt its authenticator (or the store) refused and

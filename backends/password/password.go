@@ -18,7 +18,11 @@
 //  3. the realm is deactivated: zulipauth.ErrRealmDeactivated (Zulip says so
 //     only for known users; the realm is known from the request, so saying it
 //     for every user reveals nothing about accounts);
-//  4. the user is looked up by (realm, trimmed username, ignoring case);
+//  4. the user is looked up by (realm, trimmed username, ignoring case); a
+//     user found is charged to its own login budget
+//     (zulipauth.Attempt.ChargeAccount, keyed by the email the store
+//     holds), so that no
+//     spelling of the email the store takes for the user escapes it;
 //  5. the user is deactivated: zulipauth.ErrUserDeactivated;
 //  6. the password is verified. An unknown user, a user without a usable
 //     password ("" or Django's unusable "!...") and a stored hash this
@@ -265,6 +269,15 @@ func (a *Authenticator) Authenticate(ctx context.Context, at zulipauth.Attempt) 
 	found := err == nil
 	if err != nil && !errors.Is(err, zulipauth.ErrUserNotFound) {
 		return zulipauth.User{}, fmt.Errorf("password: looking up the user: %w", err)
+	}
+	if found {
+		// Whatever spelling of the email found the account, its budget is
+		// the account's (zulipauth charges it beside the username's), keyed
+		// by the email the store holds: unlike an ID, it names the same
+		// person in every store that shares one limiter.
+		if err := at.ChargeAccount(ctx, zulipauth.FoldEmail(user.Email)); err != nil {
+			return zulipauth.User{}, err
+		}
 	}
 	if found && user.Deactivated {
 		return zulipauth.User{}, zulipauth.ErrUserDeactivated
