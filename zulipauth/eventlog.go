@@ -2,6 +2,10 @@ package zulipauth
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
 	"sort"
 	"strings"
@@ -24,6 +28,15 @@ const DefaultEventLogPerMinute = 60
 //   - Refusals (failed and rate-limited attempts) are INFO lines one by
 //     one, up to the bound per minute; the rest are counted, and one summary
 //     line per minute gives their number by kind and code.
+//   - A username is written as typed only when it named an account (the
+//     event has a User or an Account): anything else may be a password
+//     typed into the wrong field, so it is written as username_fp, a
+//     fingerprint keyed with a random key of this EventLog's (12 hex
+//     digits of an HMAC-SHA256 of the case-folded username). The same
+//     username gives the same fingerprint for as long as the EventLog
+//     lives, so an operator can still follow one username's attempts; the
+//     fingerprint cannot be reversed or checked against a guess without
+//     the key, which is never written.
 //
 // Minutes are read from Event.Time, so a test drives an EventLog with the
 // events' times. A summary is written when a later minute's event arrives,
@@ -33,6 +46,7 @@ const DefaultEventLogPerMinute = 60
 type EventLog struct {
 	log       *slog.Logger
 	perMinute int
+	key       [32]byte // keys usernames' fingerprints; from crypto/rand
 
 	mu         sync.Mutex
 	window     time.Time      // the start of the current minute
@@ -52,7 +66,9 @@ func NewEventLog(l *slog.Logger, perMinute int) *EventLog {
 	if perMinute == 0 {
 		perMinute = DefaultEventLogPerMinute
 	}
-	return &EventLog{log: l, perMinute: max(perMinute, 0), suppressed: map[string]int{}}
+	e := &EventLog{log: l, perMinute: max(perMinute, 0), suppressed: map[string]int{}}
+	rand.Read(e.key[:])
+	return e
 }
 
 // Log writes ev, or counts it for the minute's summary (see [EventLog]).
@@ -114,9 +130,28 @@ func (e *EventLog) flushLocked() {
 	clear(e.suppressed)
 }
 
+// fingerprint is what write logs for a username that named no account:
+// see EventLog.
+func (e *EventLog) fingerprint(username string) string {
+	m := hmac.New(sha256.New, e.key[:])
+	m.Write([]byte(FoldEmail(username)))
+	return hex.EncodeToString(m.Sum(nil)[:6])
+}
+
 // write logs one event.
 func (e *EventLog) write(ev Event) {
-	attrs := []any{"realm", ev.Realm, "username", ev.Username, "client_ip", ev.ClientIP.String()}
+	attrs := []any{"realm", ev.Realm}
+	switch {
+	case ev.Username == "":
+	case ev.Kind == LoginSucceeded || ev.Account != "":
+		attrs = append(attrs, "username", ev.Username)
+	default:
+		attrs = append(attrs, "username_fp", e.fingerprint(ev.Username))
+	}
+	if ev.Account != "" && ev.Kind != LoginSucceeded {
+		attrs = append(attrs, "account", ev.Account)
+	}
+	attrs = append(attrs, "client_ip", ev.ClientIP.String())
 	if ev.Code != "" {
 		attrs = append(attrs, "code", ev.Code)
 	}

@@ -49,3 +49,52 @@ func TestEventLogBoundsRefusals(t *testing.T) {
 		t.Errorf("%d failures written one by one, want 5 of the first minute and 1 of the next", got)
 	}
 }
+
+// A password typed into the username field must not reach the log: with
+// -auth ldap, "username=Hunter2-MySecret" was written as typed in every
+// failed attempt's line. A username is written only when it named an
+// account; otherwise a keyed fingerprint that still tells an operator which
+// attempts were for one username.
+func TestEventLogWritesUsernamesOnlyForAccounts(t *testing.T) {
+	t.Parallel()
+	var buf syncBuffer
+	el := zulipauth.NewEventLog(slog.New(slog.NewTextHandler(&buf, nil)), 0)
+	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	const secret = "Hunter2-MySecret"
+	el.Log(zulipauth.Event{Kind: zulipauth.LoginFailed, Code: zulipauth.CodeAuthenticationFailed, Time: at, Username: secret})
+	el.Log(zulipauth.Event{Kind: zulipauth.LoginRateLimited, Code: zulipauth.CodeRateLimitHit, Limit: "username", Time: at, Username: "hunter2-mysecret "})
+	el.Log(zulipauth.Event{Kind: zulipauth.LoginFailed, Code: zulipauth.CodeAuthenticationFailed, Time: at, Username: "someone-else"})
+	el.Log(zulipauth.Event{Kind: zulipauth.LoginFailed, Code: zulipauth.CodeAuthenticationFailed, Time: at, Username: "hamlet", Account: "uid=hamlet,ou=people,dc=zulip,dc=com"})
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("%d lines, want 4:\n%s", len(lines), buf.String())
+	}
+	if strings.Contains(strings.ToLower(buf.String()), "hunter2") || strings.Contains(strings.ToLower(buf.String()), "mysecret") {
+		t.Fatalf("a username that named no account was written:\n%s", buf.String())
+	}
+	fp := func(line string) string {
+		_, after, ok := strings.Cut(line, "username_fp=")
+		if !ok {
+			t.Fatalf("no fingerprint in %q", line)
+		}
+		return strings.Fields(after)[0]
+	}
+	if a, b := fp(lines[0]), fp(lines[1]); a != b || len(a) != 12 {
+		t.Errorf("one username (as typed, then folded) gave fingerprints %q and %q; want one of 12 hex digits", a, b)
+	}
+	if fp(lines[0]) == fp(lines[2]) {
+		t.Errorf("two usernames share the fingerprint %q", fp(lines[0]))
+	}
+	if !strings.Contains(lines[3], "username=hamlet") || !strings.Contains(lines[3], "account=") {
+		t.Errorf("a username that named an account is written with it: %q", lines[3])
+	}
+
+	// Another EventLog has another key: a fingerprint cannot be checked
+	// against a guess without the key of the log that wrote it.
+	var buf2 syncBuffer
+	el2 := zulipauth.NewEventLog(slog.New(slog.NewTextHandler(&buf2, nil)), 0)
+	el2.Log(zulipauth.Event{Kind: zulipauth.LoginFailed, Code: zulipauth.CodeAuthenticationFailed, Time: at, Username: secret})
+	if fp(strings.TrimSpace(buf2.String())) == fp(lines[0]) {
+		t.Error("two EventLogs gave one username the same fingerprint")
+	}
+}
