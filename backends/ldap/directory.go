@@ -104,7 +104,11 @@ func (a *Authenticator) bind(ctx context.Context, e *entry, password string) err
 		if err != nil {
 			return fmt.Errorf("ldap: binding as %s: %w", e.dn, err)
 		}
-		if e.attrs != nil || len(a.entryAttrs) == 0 {
+		if e.attrs != nil {
+			return nil
+		}
+		if len(a.entryAttrs) == 0 {
+			e.account = a.whoAmI(ctx, c, e)
 			return nil
 		}
 		req := &goldap.SearchRequest{
@@ -128,8 +132,28 @@ func (a *Authenticator) bind(ctx context.Context, e *entry, password string) err
 			return fmt.Errorf("ldap: reading the entry %s as its user: %w", e.dn, err)
 		}
 		e.attrs = res.Entries[0]
+		e.account = accountOf(e.attrs.DN)
 		return nil
 	})
+}
+
+// whoAmI names the entry UserDNTemplate led to, once its user is bound,
+// when no attribute of it is read: the identity the directory gives the
+// connection (RFC 4532's Who am I?, "dn:" and the DN as the directory
+// normalizes it), one round trip on a correct password only. A directory
+// that does not answer it leaves the DN the template made, with the
+// username as the directory compares it: then PrepareUsername's key is
+// all that merges spellings.
+func (a *Authenticator) whoAmI(ctx context.Context, c *conn, e *entry) string {
+	var res *goldap.WhoAmIResult
+	err := c.do(ctx, a.cfg.Timeout, func(l *goldap.Conn) (err error) {
+		res, err = l.WhoAmI(nil)
+		return err
+	})
+	if err == nil && strings.HasPrefix(res.AuthzID, "dn:") && len(res.AuthzID) > len("dn:") {
+		return accountOf(res.AuthzID[len("dn:"):])
+	}
+	return accountOf(prepareString(e.dn))
 }
 
 // noEntryPrefix starts the value of noEntryDN's RDN, so that a directory's

@@ -2,7 +2,6 @@ package ldap
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -18,6 +17,12 @@ type entry struct {
 	// from the search that found the entry, or read after the user's bind
 	// when UserDNTemplate named it. nil until then.
 	attrs *goldap.Entry
+	// account names the entry as the directory does, whatever spelling of
+	// the username led to it, for zulipauth.Attempt.ChargeAccount: the DN
+	// a search returned, or, for an entry UserDNTemplate named, the DN read
+	// after the user's bind (or the bind's identity, by the Who am I?
+	// operation). "" until known.
+	account string
 }
 
 // findEntry names the entry of the LDAP username name, as Zulip's
@@ -39,7 +44,7 @@ func (a *Authenticator) findEntry(ctx context.Context, name string) (*entry, err
 			return nil, err
 		}
 		if len(found) == 1 {
-			byEmail = &entry{dn: found[0].DN, attrs: found[0]}
+			byEmail = foundEntry(found[0])
 		}
 		if len(found) > 1 {
 			a.cfg.Logger.WarnContext(ctx, "ldap: several entries have the email a user typed; looking the username up instead",
@@ -64,12 +69,21 @@ func (a *Authenticator) findEntry(ctx context.Context, name string) (*entry, err
 	case 0:
 		return nil, nil
 	case 1:
-		return &entry{dn: found[0].DN, attrs: found[0]}, nil
+		return foundEntry(found[0]), nil
 	}
 	a.cfg.Logger.WarnContext(ctx, "ldap: several entries match a username; login refused",
 		"attribute", a.cfg.UsernameAttr, "entries", dns(found))
 	return nil, nil
 }
+
+// foundEntry is the entry a search found.
+func foundEntry(e *goldap.Entry) *entry {
+	return &entry{dn: e.DN, attrs: e, account: accountOf(e.DN)}
+}
+
+// accountOf is the account zulipauth charges for the entry with this DN
+// (see zulipauth.Attempt.ChargeAccount).
+func accountOf(dn string) string { return "ldap:" + dn }
 
 func dns(entries []*goldap.Entry) []string {
 	out := make([]string, len(entries))
@@ -113,17 +127,22 @@ func value(e *goldap.Entry, attr string) string {
 
 // email is the user's email: decided by the username (AppendDomain, or the
 // username itself), or the entry's EmailAttr. An entry without a usable
-// address is a fault of the directory's data, for its administrator to see.
-func (a *Authenticator) email(m mapped, e *entry) (string, error) {
+// address is a mistake in one entry, not an outage: its owner gets
+// zulipauth.ErrBadCredentials (Zulip's 401 for it), and the directory's
+// administrator one warning naming the entry.
+func (a *Authenticator) email(ctx context.Context, m mapped, e *entry) (string, error) {
 	if m.email != "" {
 		return m.email, nil
 	}
 	v := value(e.attrs, a.cfg.EmailAttr)
-	switch {
-	case v == "":
-		return "", fmt.Errorf("ldap: the entry %s has no %s, the user's email", e.dn, a.cfg.EmailAttr)
-	case !zulipauth.ValidEmail(v):
-		return "", fmt.Errorf("ldap: the entry %s has %s %q, which is not an email address", e.dn, a.cfg.EmailAttr, v)
+	if v == "" || !zulipauth.ValidEmail(v) {
+		problem := "has no " + a.cfg.EmailAttr
+		if v != "" {
+			problem = "has a " + a.cfg.EmailAttr + " that is not an email address"
+		}
+		a.cfg.Logger.WarnContext(ctx, "ldap: login refused: the entry "+problem+", the user's email (Config.EmailAttr)",
+			"entry", e.dn)
+		return "", zulipauth.ErrBadCredentials
 	}
 	return v, nil
 }

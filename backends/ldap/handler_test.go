@@ -206,3 +206,29 @@ func TestUsernameFormatAndMethod(t *testing.T) {
 		})
 	}
 }
+
+// An entry without its email attribute answered 500 "Internal server error"
+// to its owner, with `entry uid=nomail… has no mail` in the log, as if the
+// directory were down; Zulip answers 401. It is one misconfigured entry:
+// 401 to the client, one warning naming the entry for the operator, and
+// nothing of the password anywhere.
+func TestEntryWithoutEmailIsRefusedNotAFault(t *testing.T) {
+	t.Parallel()
+	d := slapdtest.Start(t, slapdtest.Options{})
+	users := storeWith(t, slapdtest.HamletMail)
+	var log syncBuf
+	cfg := searchConfig(d, users)
+	cfg.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	z := loginHandler(t, users, newAuth(t, cfg), &log)
+	status, body := postLogin(t, z.FetchAPIKey(), slapdtest.NoMailUID, slapdtest.NoMailPassword)
+	if status != 401 || body["code"] != "AUTHENTICATION_FAILED" {
+		t.Fatalf("entry without mail: %d %v, want 401 AUTHENTICATION_FAILED", status, body)
+	}
+	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], "level=WARN") || !strings.Contains(lines[0], slapdtest.NoMailDN) || !strings.Contains(lines[0], "has no mail") {
+		t.Fatalf("log:\n%s\nwant one warning naming %s and the missing mail", log.String(), slapdtest.NoMailDN)
+	}
+	if strings.Contains(log.String(), slapdtest.NoMailPassword) {
+		t.Fatal("the password is in the log")
+	}
+}

@@ -1,8 +1,10 @@
 package ldap_test
 
 import (
+	"bytes"
 	"errors"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -84,4 +86,22 @@ func checkErr(err, want error) bool {
 		return err != nil && !clientFailure
 	}
 	return errors.Is(err, want)
+}
+
+// syncBuf is a bytes.Buffer safe for the concurrent writes of a logger.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -18,13 +18,28 @@
 //     the email is built from it;
 //  5. the entry is found: named by Config.UserDNTemplate, or searched for
 //     under Config.BaseDN by Config.UsernameAttr (for an email with
-//     Config.EmailAttr, by email first), as the service account;
+//     Config.EmailAttr, by email first), as the service account. An entry
+//     a search found is charged to its own login budget
+//     (zulipauth.Attempt.ChargeAccount, keyed by its DN), whose refusal is
+//     the answer;
 //  6. the user binds as the entry with the password: "invalid credentials"
 //     fails. Where step 5 found no entry, or several, the bind is made all
-//     the same, with the password, to a DN that no entry has, and fails;
+//     the same, with the password, to a DN that no entry has, and fails.
+//     An entry the template named is charged now that the bind names it
+//     (its DN as read, or the directory's answer to Who am I?);
 //  7. Config.OrgMembershipAttr, when set, must list the realm's subdomain;
-//  8. the account with the entry's email is looked up in the store, or
-//     created (Config.CreateUsers); none, or a deactivated one, fails.
+//  8. the email is the username's or the entry's Config.EmailAttr: an entry
+//     without a usable one fails, with a warning naming the entry;
+//  9. the account with that email is looked up in the store, or created
+//     (Config.CreateUsers); none, or a deactivated one, fails.
+//
+// # Budgets
+//
+// zulipauth's per-username budget is keyed by the username as the
+// directory compares it ([Authenticator.PrepareUsername]: RFC 4518's
+// preparation for caseIgnoreMatch, so "ｈamlet" and "hamlet" are one
+// budget), and the entry's own budget is charged besides (steps 5 and 6),
+// so that no spelling the directory takes for an entry escapes its budget.
 //
 // # Timing
 //
@@ -36,7 +51,7 @@
 // as. The random part is chosen by New, from crypto/rand; a directory's log
 // shows these failed binds under that DN. Steps 1 to 4 answer sooner, and
 // may: they depend only on the realm and on the username as typed, never on
-// the directory. Steps 7 and 8 come after a bind that succeeded, which
+// the directory. Steps 7 to 9 come after a bind that succeeded, which
 // only the right password passes.
 //
 // Two differences remain, both in what the directory does, which no bind
@@ -77,7 +92,9 @@ import (
 //
 // Besides zulipauth.Authenticator it implements zulipauth.MethodNamer
 // ("ldap") and zulipauth.UsernameFormat, which tell server_settings and the
-// login handler what Zulip's LDAP settings would.
+// login handler what Zulip's LDAP settings would, and
+// zulipauth.UsernamePreparer, which keys the username's budget as the
+// directory compares usernames.
 type Authenticator struct {
 	cfg Config // with New's defaults
 
@@ -152,13 +169,28 @@ func (a *Authenticator) Authenticate(ctx context.Context, at zulipauth.Attempt) 
 		// long as a wrong password's.
 		return zulipauth.User{}, a.bindNoEntry(ctx, at.Password)
 	}
+	// The entry's budget, before the password is tried where a search
+	// named the entry; after the bind, which names it, where the template
+	// did (a spelling the username's key missed then gets no login, though
+	// its wrong guesses were only the username's to spend).
+	charged := e.account != ""
+	if charged {
+		if err := at.ChargeAccount(ctx, e.account); err != nil {
+			return zulipauth.User{}, err
+		}
+	}
 	if err := a.bind(ctx, e, at.Password); err != nil {
 		return zulipauth.User{}, err
+	}
+	if !charged {
+		if err := at.ChargeAccount(ctx, e.account); err != nil {
+			return zulipauth.User{}, err
+		}
 	}
 	if !a.member(e, at.Realm.Subdomain) {
 		return zulipauth.User{}, zulipauth.ErrBadCredentials
 	}
-	email, err := a.email(m, e)
+	email, err := a.email(ctx, m, e)
 	if err != nil {
 		return zulipauth.User{}, err
 	}
