@@ -45,6 +45,17 @@ func TestServeWithLDAPAndPasswords(t *testing.T) {
 	if code, _ := login(t, p.base, slapdtest.OthelloUID, "wrong"); code != 401 {
 		t.Errorf("a wrong directory password: %d", code)
 	}
+	// A password typed into the username field names no account: the log
+	// has a fingerprint of it, never the text (it had
+	// `msg="login failed" username=Hunter2-MySecret`).
+	const typedSecret = "Hunter2-MySecret"
+	if code, _ := login(t, p.base, typedSecret, "x"); code != 401 {
+		t.Errorf("a password as the username: %d, want 401", code)
+	}
+	waitFor(t, func() bool { return strings.Contains(p.stderr.String(), "username_fp=") })
+	if log := p.stderr.String(); strings.Contains(strings.ToLower(log), "hunter2") {
+		t.Errorf("a username that names no account reached the log:\n%s", log)
+	}
 
 	code, raw := do(t, "GET", p.base+"/api/v1/server_settings", nil, nil)
 	var s struct {
