@@ -37,19 +37,24 @@ func (k keyKind) String() string {
 }
 
 // algorithm is one JWS algorithm this package accepts: the key it needs,
-// and for ECDSA the curve (RFC 7518 ties each ES algorithm to one).
+// for ECDSA the curve (RFC 7518 ties each ES algorithm to one), and for
+// HMAC the shortest secret.
 type algorithm struct {
 	kind  keyKind
 	curve string // crypto/elliptic's name of the curve; ECDSA only
+	// minSecret is, for HMAC, the fewest bytes a secret may have: RFC 7518
+	// §3.2 requires "a key of the same size as the hash output (for
+	// instance, 256 bits for HS256) or larger".
+	minSecret int
 }
 
 // algorithms are the JWS algorithms golang-jwt verifies, by their "alg"
 // names (case matters, as in RFC 7518). "none" is absent on purpose: it
 // means an unsigned token.
 var algorithms = map[string]algorithm{
-	"HS256": {kind: kindHMAC},
-	"HS384": {kind: kindHMAC},
-	"HS512": {kind: kindHMAC},
+	"HS256": {kind: kindHMAC, minSecret: 256 / 8},
+	"HS384": {kind: kindHMAC, minSecret: 384 / 8},
+	"HS512": {kind: kindHMAC, minSecret: 512 / 8},
 	"RS256": {kind: kindRSA},
 	"RS384": {kind: kindRSA},
 	"RS512": {kind: kindRSA},
@@ -123,6 +128,8 @@ func decodeKey(key string, algs []string) (decodedKey, error) {
 		if dk, err = decodePublicKey(key); err != nil {
 			return decodedKey{}, err
 		}
+	} else if err := checkSecretLength(key, algs); err != nil {
+		return decodedKey{}, err
 	}
 	for _, name := range algs {
 		if err := fits(dk, name); err != nil {
@@ -130,6 +137,31 @@ func decodeKey(key string, algs []string) (decodedKey, error) {
 		}
 	}
 	return dk, nil
+}
+
+// checkSecretLength refuses an HMAC secret shorter than RFC 7518 §3.2
+// allows: a short secret can be found by brute force from a single token,
+// and whoever finds it signs tokens for any user. The length is counted in
+// bytes of the UTF-8 string, since those bytes are the HMAC key.
+//
+// A realm's one secret serves every algorithm it lists, and the token's
+// header chooses among them (golang-jwt accepts any listed method), so the
+// secret must be long enough for the strongest one listed: checking each
+// algorithm only when a token uses it would leave a realm that lists
+// HS256 and HS512 with a secret too short for HS512 in force. The error
+// names that algorithm and the length it needs, never the secret nor its
+// length.
+func checkSecretLength(secret string, algs []string) error {
+	strongest := ""
+	for _, name := range algs {
+		if algorithms[name].minSecret > algorithms[strongest].minSecret {
+			strongest = name
+		}
+	}
+	if need := algorithms[strongest].minSecret; len(secret) < need {
+		return fmt.Errorf("lists %s, whose secret must have at least %d bytes (RFC 7518 §3.2: as many as the hash's output), but the key is shorter: give a random secret of %d bytes or more, such as the output of openssl rand -hex %d", strongest, need, need, need)
+	}
+	return nil
 }
 
 // fits reports why the algorithm name cannot verify with dk, if it cannot.

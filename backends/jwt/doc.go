@@ -23,9 +23,12 @@
 // HS256/HS384/HS512, the issuer's PEM public key for RS256/RS384/RS512,
 // PS256/PS384/PS512, ES256/ES384/ES512 and EdDSA ([Algorithms]). Only the
 // algorithms a realm lists are accepted, and [New] refuses a configuration
-// that could be abused: "none" listed, or a key whose type does not fit an
+// that could be abused: "none" listed, a key whose type does not fit an
 // algorithm listed (above all a PEM public key listed with an HMAC
-// algorithm: anyone who has the public key could then sign tokens).
+// algorithm: anyone who has the public key could then sign tokens), an
+// HMAC secret shorter than the hash's output (RFC 7518 §3.2: 32 bytes for
+// HS256, 48 for HS384, 64 for HS512, the strongest listed deciding), an
+// RSA key under [MinRSABits].
 //
 // A token must verify with the realm's key and algorithms, and its exp,
 // nbf and iat, when present, must hold at the verifier's clock with a

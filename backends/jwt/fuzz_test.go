@@ -80,6 +80,7 @@ func FuzzVerifyToken(f *testing.F) {
 // Run: go test -run '^$' -fuzz FuzzParseKeys -fuzztime 30s ./backends/jwt
 func FuzzParseKeys(f *testing.F) {
 	f.Add([]byte(goodKeysJSON))
+	f.Add([]byte(`{"lear": {"key": "` + secretOf(64) + `", "algorithms": ["HS256", "HS512"]}, "": {"key": "` + secretOf(48) + `", "algorithms": ["HS384"]}}`))
 	f.Add([]byte(`{"lear": {"key": "s", "algorithms": ["HS256", "HS512"]}, "": {"key": "t", "algorithms": ["HS384"]}}`))
 	f.Add([]byte(`{"lear": {"key": "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", "algorithms": ["RS256"]}}`))
 	f.Add([]byte(`{"": {"key": "s", "algorithms": ["none"]}}`))

@@ -20,9 +20,41 @@ import (
 	"github.com/zulipauth/zulipauth-go/backends/jwt"
 )
 
-// hmacSecret is the root realm's shared secret: long and distinctive, so a
-// test can tell whether it leaked into an error or a log.
-const hmacSecret = "hmac-secret-for-tests-0123456789-abcdefghijklmnopqrstuvwxyz"
+// hmacSecret is the root realm's shared secret: distinctive, so a test can
+// tell whether it leaked into an error or a log, and of 70 bytes, so that
+// it is long enough for every HMAC algorithm (HS512 needs 64).
+const hmacSecret = "hmac-secret-for-tests-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ"
+
+// secretOf is a shared secret of n bytes, of characters that no error
+// message has four of in a row, so that assertNoSecret can look for any 4
+// bytes of it.
+func secretOf(n int) string {
+	const alphabet = "Qz#Xv!Kw%J^q&Zx~"
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = alphabet[(i*7+n)%len(alphabet)]
+	}
+	return string(b)
+}
+
+// assertNoSecret fails when msg quotes secret or, for a secret of 8 bytes
+// or more, any 4 bytes of it in a row: an error about a key may name the
+// realm, the algorithm and a length, never any part of the key. A secret
+// of under 4 bytes is not looked for: any text may have it by chance.
+func assertNoSecret(t testing.TB, msg, secret string) {
+	t.Helper()
+	if len(secret) >= 4 && strings.Contains(msg, secret) {
+		t.Fatalf("%q quotes the secret", msg)
+	}
+	if len(secret) < 8 {
+		return
+	}
+	for i := 0; i+4 <= len(secret); i++ {
+		if strings.Contains(msg, secret[i:i+4]) {
+			t.Fatalf("%q quotes the secret's bytes %q", msg, secret[i:i+4])
+		}
+	}
+}
 
 // now is the instant every fixture's clock reads.
 var now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)

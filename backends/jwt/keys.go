@@ -21,11 +21,16 @@ import (
 // configuration round-trips.
 type RealmKeys struct {
 	// Key is, for HS256, HS384 and HS512, the shared secret (its UTF-8
-	// bytes, as PyJWT takes a str); for the other algorithms the issuer's
-	// public key in PEM: "PUBLIC KEY" (PKIX), "RSA PUBLIC KEY" (PKCS #1) or a
-	// "CERTIFICATE" whose public key is used (its dates and chain are not
-	// checked). A private key is refused: the verifier needs only the public
-	// half, and the private half must stay with the issuer.
+	// bytes, as PyJWT takes a str), of at least as many bytes as the hash's
+	// output (RFC 7518 §3.2): 32 for HS256, 48 for HS384, 64 for HS512,
+	// and, when several are listed, as many as the strongest needs (a token
+	// may use any of them). A random string such as the output of "openssl
+	// rand -hex 32" (64 characters) fits all three. For the other
+	// algorithms, Key is the issuer's public key in PEM: "PUBLIC KEY"
+	// (PKIX), "RSA PUBLIC KEY" (PKCS #1) or a "CERTIFICATE" whose public key
+	// is used (its dates and chain are not checked); an RSA key has at
+	// least [MinRSABits] bits. A private key is refused: the verifier needs
+	// only the public half, and the private half must stay with the issuer.
 	Key string `json:"key"`
 	// Algorithms lists the "alg" values accepted, such as ["HS256"]; see
 	// [Algorithms]. A token signed with any other is refused, so list only

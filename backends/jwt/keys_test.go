@@ -124,8 +124,14 @@ func TestNewAccepts(t *testing.T) {
 		{"every HMAC", hmacSecret, []string{"HS256", "HS384", "HS512"}},
 		{"every RSA", k.rsaPEM, []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}},
 		{"a listed twice", hmacSecret, []string{"HS256", "HS256"}},
-		{"a one-byte secret", "x", []string{"HS256"}},
-		{"a secret with white space", " secret\n", []string{"HS256"}},
+		{"a secret with white space", " " + secretOf(32) + "\n", []string{"HS256"}},
+		// RFC 7518 §3.2: at least the hash's output, counted in bytes (the
+		// key is the secret's UTF-8 bytes, as PyJWT encodes a str).
+		{"32 bytes for HS256", secretOf(32), []string{"HS256"}},
+		{"48 bytes for HS384", secretOf(48), []string{"HS384"}},
+		{"64 bytes for HS512", secretOf(64), []string{"HS512"}},
+		{"64 bytes for every HMAC", secretOf(64), []string{"HS512", "HS256", "HS384"}},
+		{"32 bytes in 16 characters", strings.Repeat("é", 16), []string{"HS256"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,6 +139,58 @@ func TestNewAccepts(t *testing.T) {
 			if _, err := jwt.New(map[string]jwt.RealmKeys{"a-realm-2": {Key: tt.key, Algorithms: tt.algs}}); err != nil {
 				t.Error(err)
 			}
+		})
+	}
+}
+
+// An HMAC secret shorter than its algorithm's hash output is refused (RFC
+// 7518 §3.2: 32 bytes for HS256, 48 for HS384, 64 for HS512): a short
+// secret can be found by brute force from one token, and whoever finds it
+// signs tokens for any user. A realm listing several HMAC algorithms takes
+// a token in any of them, so its secret must be long enough for the
+// strongest. The error names the realm, the algorithm and the length
+// needed, never the secret or any part of it. Before this check, New took
+// a secret of one byte.
+func TestNewRefusesShortHMACSecret(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		realm  string
+		secret string
+		algs   []string
+		want   string
+	}{
+		{"5 bytes for HS256", "lear", secretOf(5), []string{"HS256"}, `realm "lear" lists HS256, whose secret must have at least 32 bytes`},
+		{"1 byte for HS256", "lear", "x", []string{"HS256"}, `lists HS256, whose secret must have at least 32 bytes`},
+		{"31 bytes for HS256", "lear", secretOf(31), []string{"HS256"}, `lists HS256, whose secret must have at least 32 bytes`},
+		{"31 bytes in the root realm", "", secretOf(31), []string{"HS256"}, `the root realm "" lists HS256, whose secret must have at least 32 bytes`},
+		{"47 bytes for HS384", "lear", secretOf(47), []string{"HS384"}, `lists HS384, whose secret must have at least 48 bytes`},
+		{"63 bytes for HS512", "lear", secretOf(63), []string{"HS512"}, `lists HS512, whose secret must have at least 64 bytes`},
+		{"40 bytes for HS256 and HS512", "lear", secretOf(40), []string{"HS256", "HS512"}, `realm "lear" lists HS512, whose secret must have at least 64 bytes`},
+		{"48 bytes for HS512 and HS384", "lear", secretOf(48), []string{"HS512", "HS384"}, `lists HS512, whose secret must have at least 64 bytes`},
+		{"31 bytes in 16 characters", "lear", strings.Repeat("é", 15) + "!", []string{"HS256"}, `at least 32 bytes`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			v, err := jwt.New(map[string]jwt.RealmKeys{tt.realm: {Key: tt.secret, Algorithms: tt.algs}})
+			if err == nil || v != nil {
+				t.Fatalf("New = %v, %v; want an error", v, err)
+			}
+			if !errors.Is(err, jwt.ErrInvalidKeys) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %q\nwant ErrInvalidKeys with %q", err, tt.want)
+			}
+			assertNoSecret(t, err.Error(), tt.secret)
+			// The same keys as Zulip's JWT_AUTH_KEYS, in a file's JSON.
+			data, _ := json.Marshal(map[string]jwt.RealmKeys{tt.realm: {Key: tt.secret, Algorithms: tt.algs}})
+			keys, err := jwt.ParseKeys(data)
+			if err == nil || keys != nil {
+				t.Fatalf("ParseKeys = %v, %v; want an error", keys, err)
+			}
+			if !errors.Is(err, jwt.ErrInvalidKeys) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("ParseKeys: err = %q\nwant ErrInvalidKeys with %q", err, tt.want)
+			}
+			assertNoSecret(t, err.Error(), tt.secret)
 		})
 	}
 }

@@ -95,3 +95,34 @@ func TestLoadKeysFileRefuses(t *testing.T) {
 		})
 	}
 }
+
+// The issue's reproduction, through the file: a secret of 5 bytes for
+// HS256 is refused when the file is loaded, that is at the server's start;
+// the error names the file and the realm, never the secret or any part of
+// it.
+func TestLoadKeysFileRefusesWeakOrAmbiguousKeys(t *testing.T) {
+	t.Parallel()
+	short := secretOf(5)
+	tests := []struct {
+		name string
+		data string
+		want string
+	}{
+		{"a 5-byte HS256 secret", `{"lear": {"key": "` + short + `", "algorithms": ["HS256"]}}`,
+			`realm "lear" lists HS256, whose secret must have at least 32 bytes`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := writeKeys(t, tt.data, 0o600)
+			keys, err := jwt.LoadKeysFile(path)
+			if err == nil || keys != nil {
+				t.Fatalf("LoadKeysFile = %v, %v; want an error", keys, err)
+			}
+			if !errors.Is(err, jwt.ErrInvalidKeys) || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), path) {
+				t.Errorf("err = %v\nwant ErrInvalidKeys naming %s with %q", err, path, tt.want)
+			}
+			assertNoSecret(t, err.Error(), short)
+		})
+	}
+}

@@ -50,6 +50,11 @@ type realmVerifier struct {
 //     PEM or OpenSSH public key (the algorithm-confusion attack: a public
 //     key used as an HMAC secret lets anyone sign), an RS/PS/ES/EdDSA
 //     algorithm with a shared secret or with a key of another type or curve;
+//   - an HMAC secret shorter than RFC 7518 §3.2 allows, the hash's output:
+//     32 bytes for HS256, 48 for HS384, 64 for HS512; a realm listing
+//     several HMAC algorithms needs a secret long enough for the strongest
+//     of them, since a token may use any of them (the error names that
+//     algorithm and the length it needs);
 //   - an empty key, a private key, an RSA key under [MinRSABits], a PEM
 //     block that does not decode.
 //
