@@ -84,6 +84,7 @@ func FuzzParseKeys(f *testing.F) {
 	f.Add([]byte(`{"lear": {"key": "s", "algorithms": ["HS256", "HS512"]}, "": {"key": "t", "algorithms": ["HS384"]}}`))
 	f.Add([]byte(`{"lear": {"key": "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", "algorithms": ["RS256"]}}`))
 	f.Add([]byte(`{"": {"key": "s", "algorithms": ["none"]}}`))
+	f.Add([]byte("{\"lear\": {\"key\": \"" + secretOf(32) + "\", \"algorithms\": [\"HS256\"]},\n\"le\\u0061r\": {\"key\": \"" + secretOf(33) + "\", \"algorithms\": [\"HS256\"]}}"))
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		keys, err := jwt.ParseKeys(data)

@@ -64,7 +64,13 @@ func (k RealmKeys) LogValue() slog.Value {
 // Each name is a realm's subdomain; "" is the root realm. Each entry has
 // exactly the fields "key" (a string) and "algorithms" (an array of
 // strings); any other field, a missing one or one of another type is an
-// error, and so is anything after the object. The keys are checked as [New]
+// error, and so is anything after the object. A realm named twice is an
+// error that gives both entries' numbers and lines, and so is a field named
+// twice in one entry: JSON decoding would keep the last silently, and the
+// key in force would not be the one a reader of the file sees first. Names
+// are compared as the [Verifier] looks realms up, exactly, once JSON's
+// escapes are undone ("le\u0061r" is "lear"); names differing in letter
+// case cannot both be valid, since a subdomain is lower case. The keys are checked as [New]
 // checks them, so an error surfaces when the file is loaded rather than at
 // start-up of a server. Errors wrap [ErrInvalidKeys], name the realm and the
 // problem, and never quote a key.
@@ -86,6 +92,19 @@ func parseKeys(data []byte) (map[string]RealmKeys, error) {
 	}
 	if realms == nil { // the JSON null
 		return nil, errors.New(want + ", not null")
+	}
+	// encoding/json keeps the last of two members with one name, and the
+	// operator who reads the first would believe it in force: refuse.
+	names, err := memberNames(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", want, err)
+	}
+	if i, j, ok := repeated(names); ok {
+		lines := fmt.Sprintf("lines %d and %d", names[i].line, names[j].line)
+		if names[i].line == names[j].line {
+			lines = fmt.Sprintf("both on line %d", names[i].line)
+		}
+		return nil, fmt.Errorf("%s is named twice, in entries %d and %d (%s): give each realm one entry", realmName(names[j].name), i+1, j+1, lines)
 	}
 	keys := make(map[string]RealmKeys, len(realms))
 	// Sorted, so that the error for a file with several problems is always
@@ -109,6 +128,13 @@ func parseRealmKeys(raw json.RawMessage) (RealmKeys, error) {
 	var fields map[string]json.RawMessage
 	if err := decodeStrict(raw, &fields); err != nil || fields == nil {
 		return RealmKeys{}, errors.New(`is not a JSON object {"key": ..., "algorithms": [...]}`)
+	}
+	names, err := memberNames(raw)
+	if err != nil {
+		return RealmKeys{}, errors.New(`is not a JSON object {"key": ..., "algorithms": [...]}`)
+	}
+	if _, j, ok := repeated(names); ok {
+		return RealmKeys{}, fmt.Errorf("has the field %q twice: give it once", names[j].name)
 	}
 	for name := range fields {
 		if name != "key" && name != "algorithms" {
@@ -157,6 +183,56 @@ func decodeStrict(data []byte, v any) error {
 		return fmt.Errorf("data after the JSON value (at byte %d)", dec.InputOffset())
 	}
 	return nil
+}
+
+// member is the name of a member of a JSON object, as decoded (escapes
+// such as \u0061 undone, as encoding/json undoes them in a map's keys), and
+// the line of data it is on.
+type member struct {
+	name string
+	line int
+}
+
+// memberNames lists the names of the members of the JSON object in data,
+// in order. decodeStrict must have accepted data as one object: an error
+// here is a fixed message, since the decoder's own might quote a byte.
+func memberNames(data []byte) ([]member, error) {
+	errNotObject := errors.New("not a JSON object")
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, errNotObject
+	}
+	var names []member
+	line, counted := 1, 0 // lines up to data[counted]
+	for dec.More() {
+		tok, err := dec.Token()
+		name, ok := tok.(string)
+		if err != nil || !ok {
+			return nil, errNotObject
+		}
+		end := int(dec.InputOffset())
+		line += bytes.Count(data[counted:end], []byte("\n"))
+		counted = end
+		names = append(names, member{name: name, line: line})
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return nil, errNotObject
+		}
+	}
+	return names, nil
+}
+
+// repeated reports the first name of names that an earlier one has: the
+// earlier's index i and its own j.
+func repeated(names []member) (i, j int, ok bool) {
+	first := make(map[string]int, len(names))
+	for j, m := range names {
+		if i, seen := first[m.name]; seen {
+			return i, j, true
+		}
+		first[m.name] = j
+	}
+	return 0, 0, false
 }
 
 // realmName names a realm in an error.

@@ -265,6 +265,53 @@ func TestParseKeysRefuses(t *testing.T) {
 	}
 }
 
+// A realm named twice in a keys file is refused: encoding/json would keep
+// the last entry and drop the first without a word, so the key in force
+// would not be the one an operator reads first in the file (or a second
+// entry added at the end would silently replace a realm's key). Names are
+// compared as the Verifier looks realms up: exactly, once JSON's escapes
+// are decoded ("le\u0061r" is "lear"); names that differ in letter case
+// cannot both be valid, since a realm name is lower case. A field named
+// twice in one entry is refused for the same reason. The error names the
+// realm and the entries, never a key. Before this check, the last entry won.
+func TestParseKeysRefusesDuplicates(t *testing.T) {
+	t.Parallel()
+	a, b := secretOf(40), secretOf(41)
+	entry := func(secret string) string { return `{"key": "` + secret + `", "algorithms": ["HS256"]}` }
+	tests := []struct {
+		name string
+		data string
+		want string
+	}{
+		{"a realm twice", "{\n \"lear\": " + entry(a) + ",\n \"\": " + entry(b) + ",\n \"lear\": " + entry(b) + "\n}",
+			`realm "lear" is named twice, in entries 1 and 3 (lines 2 and 4): give each realm one entry`},
+		{"the root realm twice on one line", `{"": ` + entry(a) + `, "": ` + entry(b) + `}`,
+			`the root realm "" is named twice, in entries 1 and 2 (both on line 1)`},
+		{"a realm three times", "{\"lear\": " + entry(a) + ",\n\"lear\": " + entry(b) + ",\n\"lear\": " + entry(a) + "}",
+			`realm "lear" is named twice, in entries 1 and 2 (lines 1 and 2)`},
+		{"the same entry twice", "{\"lear\": " + entry(a) + ",\n\"lear\": " + entry(a) + "}", `realm "lear" is named twice`},
+		{"a name spelt with an escape", "{\"lear\": " + entry(a) + ",\n\"le\\u0061r\": " + entry(b) + "}",
+			`realm "lear" is named twice, in entries 1 and 2 (lines 1 and 2)`},
+		{"a name in another case", "{\"lear\": " + entry(a) + ",\n\"Lear\": " + entry(b) + "}", `realm "Lear" is not a subdomain`},
+		{"the key twice", `{"lear": {"key": "` + a + `", "algorithms": ["HS256"], "key": "` + b + `"}}`, `realm "lear" has the field "key" twice: give it once`},
+		{"the algorithms twice", `{"lear": {"algorithms": ["HS512"], "key": "` + a + `", "algorithms": ["HS256"]}}`, `realm "lear" has the field "algorithms" twice`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := jwt.ParseKeys([]byte(tt.data))
+			if err == nil || got != nil {
+				t.Fatalf("ParseKeys = %v, %v; want an error", got, err)
+			}
+			if !errors.Is(err, jwt.ErrInvalidKeys) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %q\nwant ErrInvalidKeys with %q", err, tt.want)
+			}
+			assertNoSecret(t, err.Error(), a)
+			assertNoSecret(t, err.Error(), b)
+		})
+	}
+}
+
 // Printing or logging keys or a Verifier, with any verb or handler, never
 // shows a key: a RealmKeys reaches a log line as soon as someone logs the
 // configuration.

@@ -97,12 +97,12 @@ func TestLoadKeysFileRefuses(t *testing.T) {
 }
 
 // The issue's reproduction, through the file: a secret of 5 bytes for
-// HS256 is refused when the file is loaded, that is at the server's start;
-// the error names the file and the realm, never the secret or any part of
-// it.
+// HS256, and a realm named twice (the last entry won), are refused when
+// the file is loaded, that is at the server's start; the errors name the
+// file, the realm (and the entries), never a secret or any part of one.
 func TestLoadKeysFileRefusesWeakOrAmbiguousKeys(t *testing.T) {
 	t.Parallel()
-	short := secretOf(5)
+	short, long, other := secretOf(5), secretOf(64), secretOf(33)
 	tests := []struct {
 		name string
 		data string
@@ -110,6 +110,10 @@ func TestLoadKeysFileRefusesWeakOrAmbiguousKeys(t *testing.T) {
 	}{
 		{"a 5-byte HS256 secret", `{"lear": {"key": "` + short + `", "algorithms": ["HS256"]}}`,
 			`realm "lear" lists HS256, whose secret must have at least 32 bytes`},
+		{"a realm named twice", "{\"lear\": {\"key\": \"" + long + "\", \"algorithms\": [\"HS512\"]},\n" +
+			"\"\": {\"key\": \"" + other + "\", \"algorithms\": [\"HS256\"]},\n" +
+			"\"lear\": {\"key\": \"" + other + "\", \"algorithms\": [\"HS256\"]}}\n",
+			`realm "lear" is named twice, in entries 1 and 3 (lines 1 and 3)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,7 +126,9 @@ func TestLoadKeysFileRefusesWeakOrAmbiguousKeys(t *testing.T) {
 			if !errors.Is(err, jwt.ErrInvalidKeys) || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), path) {
 				t.Errorf("err = %v\nwant ErrInvalidKeys naming %s with %q", err, path, tt.want)
 			}
-			assertNoSecret(t, err.Error(), short)
+			for _, secret := range []string{short, long, other} {
+				assertNoSecret(t, err.Error(), secret)
+			}
 		})
 	}
 }
