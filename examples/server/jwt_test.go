@@ -105,3 +105,43 @@ func TestJWTKeysFileMustBePrivate(t *testing.T) {
 		t.Errorf("a world-readable key file: %v, want a refusal saying to chmod it", err)
 	}
 }
+
+// -jwt-keys refuses, at start, a secret too short for HS256 (RFC 7518
+// §3.2: 32 bytes) and a file that names a realm twice (JSON would keep the
+// last entry silently); the error names the realm and never the secret.
+func TestJWTKeysFileRefusesWeakOrAmbiguousKeys(t *testing.T) {
+	t.Parallel()
+	// Of characters no error text has four of in a row, so that the test
+	// can look for any part of them.
+	const short, long = "Qz#Xv", "Qz#Xv!Kw%J^q&Zx~zQ#vXK!w%J^&qxZ~Q#zv!X%K"
+	tests := []struct {
+		name, keys, want string
+	}{
+		{"a 5-byte secret", `{"": {"key": "` + short + `", "algorithms": ["HS256"]}}`, `the root realm "" lists HS256, whose secret must have at least 32 bytes`},
+		{"a realm twice", `{"lear": {"key": "` + long + `", "algorithms": ["HS256"]},` + "\n" +
+			`"lear": {"key": "` + short + `", "algorithms": ["HS256"]}}`, `realm "lear" is named twice, in entries 1 and 2 (lines 1 and 2)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "jwt-keys.json")
+			if err := os.WriteFile(path, []byte(tt.keys), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c := serveConfig{}
+			c.auth.jwtKeys = path
+			v, err := c.auth.tokenVerifier()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("tokenVerifier = %v, %v; want a refusal with %q", v, err, tt.want)
+			}
+			if strings.Contains(err.Error(), short) {
+				t.Errorf("the refusal quotes the short secret: %v", err)
+			}
+			for i := 0; i+4 <= len(long); i++ {
+				if strings.Contains(err.Error(), long[i:i+4]) {
+					t.Errorf("the refusal quotes part of the long secret: %v", err)
+				}
+			}
+		})
+	}
+}
