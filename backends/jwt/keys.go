@@ -70,10 +70,11 @@ func (k RealmKeys) LogValue() slog.Value {
 // key in force would not be the one a reader of the file sees first. Names
 // are compared as the [Verifier] looks realms up, exactly, once JSON's
 // escapes are undone ("le\u0061r" is "lear"); names differing in letter
-// case cannot both be valid, since a subdomain is lower case. The keys are checked as [New]
-// checks them, so an error surfaces when the file is loaded rather than at
-// start-up of a server. Errors wrap [ErrInvalidKeys], name the realm and the
-// problem, and never quote a key.
+// case cannot both be valid, since a subdomain is lower case. The keys are
+// checked as [New] checks them (an HMAC secret's length among them), so an
+// error surfaces when the file is loaded rather than at start-up of a
+// server. Errors wrap [ErrInvalidKeys], name the realm and the problem, and
+// never quote a key.
 func ParseKeys(data []byte) (map[string]RealmKeys, error) {
 	keys, err := parseKeys(data)
 	if err != nil {
