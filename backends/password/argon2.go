@@ -30,6 +30,8 @@ func (h *argon2Hash) matches(password string) bool {
 	return subtle.ConstantTimeCompare(key, h.key) == 1
 }
 
+func (h *argon2Hash) memoryKiB() uint64 { return uint64(h.params.Memory) }
+
 func (h *argon2Hash) upToDate(current Params) bool {
 	return h.f == FormatArgon2id && h.params == current
 }

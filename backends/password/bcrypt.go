@@ -36,6 +36,9 @@ func (h *bcryptHash) matches(password string) bool {
 
 func (h *bcryptHash) upToDate(Params) bool { return false }
 
+// memoryKiB: bcrypt's state (its S-boxes and key schedule) is about 4 KiB.
+func (h *bcryptHash) memoryKiB() uint64 { return 4 }
+
 // decodeBcrypt reads a bcrypt hash ($2a$, $2b$ or $2y$, the cost in two
 // digits, salt and hash in bcrypt's alphabet) and bounds its cost, so that
 // golang.org/x/crypto/bcrypt (which allows up to 31, days of CPU) never

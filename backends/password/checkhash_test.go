@@ -76,14 +76,20 @@ func TestCheckHashBoundsAreInclusive(t *testing.T) {
 		hash string
 		ok   bool
 	}{
-		{"pbkdf2 at the maximum", "pbkdf2_sha256$10000000$salt$" + key, true},
-		{"pbkdf2 above", "pbkdf2_sha256$10000001$salt$" + key, false},
+		{"pbkdf2 at the maximum", "pbkdf2_sha256$" + itoa(password.MaxPBKDF2Iterations) + "$salt$" + key, true},
+		{"pbkdf2 above", "pbkdf2_sha256$" + itoa(password.MaxPBKDF2Iterations+1) + "$salt$" + key, false},
 		{"pbkdf2 one iteration", "pbkdf2_sha256$1$salt$" + key, true},
-		{"bcrypt at the maximum", bare[:4] + "15" + bare[6:], true},
-		{"bcrypt above", bare[:4] + "16" + bare[6:], false},
+		{"bcrypt at the maximum", bare[:4] + itoa(password.MaxBcryptCost) + bare[6:], true},
+		{"bcrypt above", bare[:4] + itoa(password.MaxBcryptCost+1) + bare[6:], false},
 		{"bcrypt at the minimum", bare[:4] + "04" + bare[6:], true},
-		{"argon2id at the maximum", "$argon2id$v=19$m=" + itoa(m.Memory) + ",t=" + itoa(m.Iterations) + ",p=" + itoa(uint32(m.Parallelism)) + "$" + salt16 + "$" + key32, true},
+		// Memory and iterations each at their maximum, and their product:
+		// 128 MiB × 2 passes, or 16 MiB × 16.
+		{"argon2id at the maximum memory", "$argon2id$v=19$m=" + itoa(m.Memory) + ",t=2,p=" + itoa(uint32(m.Parallelism)) + "$" + salt16 + "$" + key32, true},
+		{"argon2id at the maximum iterations", "$argon2id$v=19$m=16384,t=" + itoa(m.Iterations) + ",p=1$" + salt16 + "$" + key32, true},
 		{"argon2id memory above", "$argon2id$v=19$m=" + itoa(m.Memory+1) + ",t=1,p=1$" + salt16 + "$" + key32, false},
+		{"argon2id memory × iterations above", "$argon2id$v=19$m=" + itoa(m.Memory) + ",t=3,p=1$" + salt16 + "$" + key32, false},
+		{"argon2id iterations × memory above", "$argon2id$v=19$m=16385,t=" + itoa(m.Iterations) + ",p=1$" + salt16 + "$" + key32, false},
+		{"Zulip's own hash (Django's argon2: 100 MiB, 2 passes, 8 lanes)", "argon2$argon2id$v=19$m=102400,t=2,p=8$" + salt16 + "$" + key32, true},
 		{"argon2id at the minimum", "$argon2id$v=19$m=8,t=1,p=1$" + salt16 + "$" + key32, true},
 		{"argon2id below the minimum memory", "$argon2id$v=19$m=15,t=1,p=2$" + salt16 + "$" + key32, false},
 	}

@@ -36,6 +36,9 @@ type storedHash interface {
 	// upToDate reports whether the hash is FormatArgon2id with exactly the
 	// parameters current; any other hash is upgraded on a correct login.
 	upToDate(current Params) bool
+	// memoryKiB is the memory a verification allocates, in KiB: what it
+	// holds of the gate's (see gate).
+	memoryKiB() uint64
 }
 
 // decodeHash reads an encoded hash in any of this package's formats. It and

@@ -10,7 +10,7 @@ import (
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
 
-// lane is the queue an attempt waits in when every slot is taken.
+// lane is the queue an attempt waits in when the gate cannot admit it.
 type lane int
 
 const (
@@ -21,38 +21,55 @@ const (
 	laneReturning
 )
 
-// returningRun is how many slots in a row go to the returning lane while
-// the ordinary lane waits too: 3 of every 4. The returning lane comes first
-// so that a spray, which fills the ordinary lane, never delays a returning
-// user by more than a few verifications; it does not take every slot, so
-// that whoever can reach it (members logging in over and over with several
-// accounts: each user holds one place, see returningUsers.enterLaneAt)
-// cannot starve everyone else.
+// returningRun is how many admissions in a row go to the returning lane
+// while the ordinary lane waits too: 3 of every 4. The returning lane comes
+// first so that a spray, which fills the ordinary lane, never delays a
+// returning user by more than a few verifications; it does not take every
+// admission, so that whoever can reach it (members logging in over and
+// over with several accounts: each user holds one place, see
+// returningUsers.enterLaneAt) cannot starve everyone else.
 const returningRun = 3
 
-// gate bounds concurrent hash computations and the attempts waiting for
-// one: a semaphore of slots and, per lane, a FIFO list of waiters. A slot
-// that is left goes straight to the next waiter (the returning lane's
-// first, see returningRun), so a newcomer never overtakes a waiter.
+// gate bounds the hash computations in progress, by number (slots: each
+// keeps a core busy) and by the memory they hold together (argon2 fills
+// its parameters' memory), and the attempts waiting to start one: per lane,
+// a FIFO list of waiters. What a computation leaves goes straight to the
+// next waiter (the returning lane's first, see returningRun) once enough is
+// free for it, and no later waiter, nor a newcomer, overtakes it: a heavy
+// hash waits until enough memory is free, never for ever.
+//
+// A computation asking for more memory than the gate has (an imported
+// hash with more memory than the slots' together) holds all of it: it
+// runs alone, so the memory in use never exceeds the larger of the two.
 type gate struct {
 	maxWait time.Duration
+	memory  uint64 // KiB the computations may hold together
 
-	mu     sync.Mutex
-	free   int      // slots nobody holds; above 0 only while no one waits
-	queues [2]queue // by lane
-	run    int      // slots handed to the returning lane since the last to the ordinary one
+	mu       sync.Mutex
+	slots    int      // slots nobody holds
+	freeMem  uint64   // KiB nobody holds
+	queues   [2]queue // by lane
+	run      int      // admissions handed to the returning lane since the last to the ordinary one
+	peakHeld uint64   // the most KiB ever held at once, for tests
 }
 
-// queue is one lane's waiters, each a 1-buffered channel that receives the
-// slot handed to it, so handing over never blocks.
+// queue is one lane's waiters, each a *waiter, so that handing over never
+// blocks.
 type queue struct {
-	waiters list.List // of chan struct{}
+	waiters list.List // of *waiter
 	max     int
 	full    string // why an attempt is refused when the queue is full
 }
 
-func newGate(slots, maxWaiting, maxReturning int, maxWait time.Duration) *gate {
-	g := &gate{maxWait: maxWait, free: slots}
+// waiter is an attempt waiting for a slot and kib of memory; admitted
+// receives once it holds them.
+type waiter struct {
+	kib      uint64
+	admitted chan struct{} // 1-buffered
+}
+
+func newGate(slots int, memoryKiB uint64, maxWaiting, maxReturning int, maxWait time.Duration) *gate {
+	g := &gate{maxWait: maxWait, memory: memoryKiB, slots: slots, freeMem: memoryKiB}
 	g.queues[laneOrdinary].max = maxWaiting
 	g.queues[laneOrdinary].full = fmt.Sprintf("%d attempts already waiting", maxWaiting)
 	g.queues[laneReturning].max = maxReturning
@@ -60,16 +77,22 @@ func newGate(slots, maxWaiting, maxReturning int, maxWait time.Duration) *gate {
 	return g
 }
 
-// enter takes a slot, waiting in lane l at most maxWait and only while ctx
-// lives and l's queue has room. Failing to get one is zulipauth.ErrBusy,
-// wrapped with the reason (and ctx's error).
-func (g *gate) enter(ctx context.Context, l lane) error {
+// weigh is what a computation of kib holds of the gate's memory: kib, or
+// all of it when kib is more (see gate).
+func (g *gate) weigh(kib uint64) uint64 { return min(kib, g.memory) }
+
+// enter takes a slot and kib of memory (see weigh), waiting in lane l at
+// most maxWait and only while ctx lives and l's queue has room. Failing is
+// zulipauth.ErrBusy, wrapped with the reason (and ctx's error). Give back
+// what it took with leave(kib).
+func (g *gate) enter(ctx context.Context, l lane, kib uint64) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%w: %w", zulipauth.ErrBusy, err)
 	}
+	w := &waiter{kib: g.weigh(kib)}
 	g.mu.Lock()
-	if g.free > 0 {
-		g.free--
+	if g.queues[laneOrdinary].waiters.Len() == 0 && g.queues[laneReturning].waiters.Len() == 0 && g.fits(w) {
+		g.admit(w)
 		g.mu.Unlock()
 		return nil
 	}
@@ -78,15 +101,15 @@ func (g *gate) enter(ctx context.Context, l lane) error {
 		g.mu.Unlock()
 		return fmt.Errorf("%w: %s", zulipauth.ErrBusy, q.full)
 	}
-	slot := make(chan struct{}, 1)
-	e := q.waiters.PushBack(slot)
+	w.admitted = make(chan struct{}, 1)
+	e := q.waiters.PushBack(w)
 	g.mu.Unlock()
 
 	timer := time.NewTimer(g.maxWait)
 	defer timer.Stop()
 	var err error
 	select {
-	case <-slot:
+	case <-w.admitted:
 		return nil
 	case <-ctx.Done():
 		err = fmt.Errorf("%w: %w", zulipauth.ErrBusy, ctx.Err())
@@ -95,45 +118,75 @@ func (g *gate) enter(ctx context.Context, l lane) error {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	// A slot is handed over under mu, together with taking the waiter off
-	// its list: either we are still listed and nothing was sent, or the
-	// slot is in our channel. The attempt has given up, so the slot goes
-	// on to the next waiter, never lost, never held twice.
+	// Admission happens under mu, together with taking the waiter off its
+	// list: either we are still listed and hold nothing, or we hold our
+	// share. The attempt has given up, so what it held, or its place at
+	// the head of a queue, goes on to the next waiters, never lost, never
+	// held twice.
 	select {
-	case <-slot:
-		g.handOn()
+	case <-w.admitted:
+		g.release(w.kib)
 	default:
 		q.waiters.Remove(e)
 	}
+	g.handOn()
 	return err
 }
 
-// leave gives back a slot taken by enter.
-func (g *gate) leave() {
+// leave gives back what enter(kib) took.
+func (g *gate) leave(kib uint64) {
 	g.mu.Lock()
+	g.release(g.weigh(kib))
 	g.handOn()
 	g.mu.Unlock()
 }
 
-// handOn gives a slot that was just left to the next waiter, or frees it.
+// fits reports whether w can be admitted now. g.mu must be held.
+func (g *gate) fits(w *waiter) bool { return g.slots > 0 && g.freeMem >= w.kib }
+
+// admit gives w a slot and its memory. g.mu must be held.
+func (g *gate) admit(w *waiter) {
+	g.slots--
+	g.freeMem -= w.kib
+	g.peakHeld = max(g.peakHeld, g.memory-g.freeMem)
+}
+
+// release takes back a slot and kib of memory. g.mu must be held.
+func (g *gate) release(kib uint64) {
+	g.slots++
+	g.freeMem += kib
+}
+
+// handOn admits waiters, in order, for as long as the next one fits: the
+// returning lane's head first while its run lasts, else the ordinary
+// lane's. When the next one does not fit, nobody is admitted past it.
 // g.mu must be held.
 func (g *gate) handOn() {
-	ordinary, returning := &g.queues[laneOrdinary].waiters, &g.queues[laneReturning].waiters
-	var next *list.Element
-	switch {
-	case returning.Len() > 0 && (ordinary.Len() == 0 || g.run < returningRun):
-		next = returning.Front()
-		returning.Remove(next)
-		g.run++
-	case ordinary.Len() > 0:
-		next = ordinary.Front()
-		ordinary.Remove(next)
-		g.run = 0
-	default:
-		g.free++
-		return
+	for {
+		ordinary, returning := &g.queues[laneOrdinary].waiters, &g.queues[laneReturning].waiters
+		var from *list.List
+		switch {
+		case returning.Len() > 0 && (ordinary.Len() == 0 || g.run < returningRun):
+			from = returning
+		case ordinary.Len() > 0:
+			from = ordinary
+		default:
+			return
+		}
+		next := from.Front()
+		w := next.Value.(*waiter)
+		if !g.fits(w) {
+			return
+		}
+		from.Remove(next)
+		if from == returning {
+			g.run++
+		} else {
+			g.run = 0
+		}
+		g.admit(w)
+		w.admitted <- struct{}{}
 	}
-	next.Value.(chan struct{}) <- struct{}{}
 }
 
 // waiting returns how many attempts wait in lane l.

@@ -35,26 +35,26 @@ func checkIdle(t *testing.T, g *gate, slots int) {
 	t.Helper()
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.free != slots || g.queues[laneOrdinary].waiters.Len() != 0 || g.queues[laneReturning].waiters.Len() != 0 {
-		t.Fatalf("free %d of %d slots, waiting %d ordinary, %d returning", g.free, slots,
+	if g.slots != slots || g.freeMem != g.memory || g.queues[laneOrdinary].waiters.Len() != 0 || g.queues[laneReturning].waiters.Len() != 0 {
+		t.Fatalf("free %d of %d slots and %d of %d KiB, waiting %d ordinary, %d returning", g.slots, slots, g.freeMem, g.memory,
 			g.queues[laneOrdinary].waiters.Len(), g.queues[laneReturning].waiters.Len())
 	}
 }
 
 func TestGate(t *testing.T) {
 	t.Parallel()
-	g := newGate(1, 1, 1, time.Hour)
+	g := newGate(1, 1<<20, 1, 1, time.Hour)
 	ctx := context.Background()
-	if err := g.enter(ctx, laneOrdinary); err != nil {
+	if err := g.enter(ctx, laneOrdinary, 1); err != nil {
 		t.Fatal(err)
 	}
 	// One may wait; cancelling its context releases it with ErrBusy.
 	cctx, cancel := context.WithCancel(ctx)
 	done := make(chan error)
-	go func() { done <- g.enter(cctx, laneOrdinary) }()
+	go func() { done <- g.enter(cctx, laneOrdinary, 1) }()
 	waitFor(t, func() bool { return g.waiting(laneOrdinary) == 1 })
 	// The queue is full: a third attempt fails at once.
-	if err := g.enter(ctx, laneOrdinary); !errors.Is(err, zulipauth.ErrBusy) {
+	if err := g.enter(ctx, laneOrdinary, 1); !errors.Is(err, zulipauth.ErrBusy) {
 		t.Fatalf("overflow: %v, want ErrBusy", err)
 	}
 	cancel()
@@ -62,16 +62,16 @@ func TestGate(t *testing.T) {
 		t.Fatalf("cancelled waiter: %v", err)
 	}
 	// A waiter is served when the slot is left.
-	go func() { done <- g.enter(ctx, laneOrdinary) }()
+	go func() { done <- g.enter(ctx, laneOrdinary, 1) }()
 	waitFor(t, func() bool { return g.waiting(laneOrdinary) == 1 })
-	g.leave()
+	g.leave(1)
 	if err := <-done; err != nil {
 		t.Fatalf("waiter: %v", err)
 	}
-	g.leave()
+	g.leave(1)
 	checkIdle(t, g, 1)
 	// A context already over never takes a slot, even a free one.
-	if err := g.enter(cctx, laneReturning); !errors.Is(err, context.Canceled) {
+	if err := g.enter(cctx, laneReturning, 1); !errors.Is(err, context.Canceled) {
 		t.Fatalf("over context: %v", err)
 	}
 	checkIdle(t, g, 1)
@@ -80,12 +80,12 @@ func TestGate(t *testing.T) {
 func TestGateMaxWait(t *testing.T) {
 	t.Parallel()
 	for _, l := range []lane{laneOrdinary, laneReturning} {
-		g := newGate(1, 1, 1, 10*time.Millisecond)
-		g.enter(context.Background(), l)
-		if err := g.enter(context.Background(), l); !errors.Is(err, zulipauth.ErrBusy) || !strings.Contains(err.Error(), "no slot within") {
+		g := newGate(1, 1<<20, 1, 1, 10*time.Millisecond)
+		g.enter(context.Background(), l, 1)
+		if err := g.enter(context.Background(), l, 1); !errors.Is(err, zulipauth.ErrBusy) || !strings.Contains(err.Error(), "no slot within") {
 			t.Fatalf("lane %d: got %v, want ErrBusy after MaxWait", l, err)
 		}
-		g.leave()
+		g.leave(1)
 		checkIdle(t, g, 1)
 	}
 }
@@ -102,7 +102,7 @@ type queued struct {
 func enqueue(t *testing.T, g *gate, l lane, name string, out chan<- queued) {
 	t.Helper()
 	before := g.waiting(l)
-	go func() { out <- queued{name, g.enter(context.Background(), l)} }()
+	go func() { out <- queued{name, g.enter(context.Background(), l, 1)} }()
 	waitFor(t, func() bool { return g.waiting(l) == before+1 })
 }
 
@@ -111,8 +111,8 @@ func enqueue(t *testing.T, g *gate, l lane, name string, out chan<- queued) {
 // so that it is never starved.
 func TestGateReturningFirst(t *testing.T) {
 	t.Parallel()
-	g := newGate(1, 10, 10, time.Hour)
-	if err := g.enter(context.Background(), laneOrdinary); err != nil {
+	g := newGate(1, 1<<20, 10, 10, time.Hour)
+	if err := g.enter(context.Background(), laneOrdinary, 1); err != nil {
 		t.Fatal(err)
 	}
 	out := make(chan queued)
@@ -125,7 +125,7 @@ func TestGateReturningFirst(t *testing.T) {
 	enqueue(t, g, laneReturning, "r5", out)
 	var order []string
 	for range 7 {
-		g.leave() // the holder's slot goes to exactly one waiter, who now holds it
+		g.leave(1) // the holder's slot goes to exactly one waiter, who now holds it
 		q := <-out
 		if q.err != nil {
 			t.Fatalf("%s: %v", q.name, q.err)
@@ -135,7 +135,7 @@ func TestGateReturningFirst(t *testing.T) {
 	if got, want := strings.Join(order, " "), "r1 r2 r3 o1 r4 r5 o2"; got != want {
 		t.Fatalf("served %s, want %s", got, want)
 	}
-	g.leave()
+	g.leave(1)
 	checkIdle(t, g, 1)
 }
 
@@ -144,25 +144,25 @@ func TestGateReturningFirst(t *testing.T) {
 // bound then yields ErrBusy.
 func TestGateLaneBounds(t *testing.T) {
 	t.Parallel()
-	g := newGate(1, 2, 1, time.Hour)
+	g := newGate(1, 1<<20, 2, 1, time.Hour)
 	ctx := context.Background()
-	g.enter(ctx, laneOrdinary)
+	g.enter(ctx, laneOrdinary, 1)
 	out := make(chan queued, 3)
 	enqueue(t, g, laneOrdinary, "o1", out)
 	enqueue(t, g, laneOrdinary, "o2", out)
-	if err := g.enter(ctx, laneOrdinary); !errors.Is(err, zulipauth.ErrBusy) || !strings.Contains(err.Error(), "2 attempts already waiting") {
+	if err := g.enter(ctx, laneOrdinary, 1); !errors.Is(err, zulipauth.ErrBusy) || !strings.Contains(err.Error(), "2 attempts already waiting") {
 		t.Fatalf("ordinary overflow: %v", err)
 	}
 	enqueue(t, g, laneReturning, "r1", out)
-	if err := g.enter(ctx, laneReturning); !errors.Is(err, zulipauth.ErrBusy) || !strings.Contains(err.Error(), "1 returning users already waiting") {
+	if err := g.enter(ctx, laneReturning, 1); !errors.Is(err, zulipauth.ErrBusy) || !strings.Contains(err.Error(), "1 returning users already waiting") {
 		t.Fatalf("returning overflow: %v", err)
 	}
-	g.leave()
+	g.leave(1)
 	if q := <-out; q.name != "r1" || q.err != nil {
 		t.Fatalf("first served: %s %v, want r1", q.name, q.err)
 	}
 	for range 3 {
-		g.leave()
+		g.leave(1)
 	}
 	for range 2 {
 		if q := <-out; q.err != nil {
@@ -178,20 +178,21 @@ func TestGateLaneBounds(t *testing.T) {
 // ends up free exactly once.
 func TestGateGiveUpWhileHandedASlot(t *testing.T) {
 	t.Parallel()
-	g := newGate(1, 1, 1, time.Hour)
+	g := newGate(1, 1<<20, 1, 1, time.Hour)
 	gaveOn := 0
 	for range 200 {
-		g.enter(context.Background(), laneOrdinary)
+		g.enter(context.Background(), laneOrdinary, 1)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error)
-		go func() { done <- g.enter(ctx, laneReturning) }()
+		go func() { done <- g.enter(ctx, laneReturning, 1) }()
 		waitFor(t, func() bool { return g.waiting(laneReturning) == 1 })
 		g.mu.Lock()
 		cancel()
 		for range 100 {
 			runtime.Gosched() // let the waiter see ctx.Done and block on g.mu
 		}
-		g.handOn() // what leave does: the slot goes to the waiter
+		g.release(1) // what leave does: the slot goes to the waiter
+		g.handOn()
 		g.mu.Unlock()
 		if err := <-done; err != nil {
 			if !errors.Is(err, context.Canceled) {
@@ -199,7 +200,7 @@ func TestGateGiveUpWhileHandedASlot(t *testing.T) {
 			}
 			gaveOn++
 		} else {
-			g.leave() // it took the slot: it holds it
+			g.leave(1) // it took the slot: it holds it
 		}
 		checkIdle(t, g, 1)
 	}
@@ -215,7 +216,7 @@ func TestGateGiveUpWhileHandedASlot(t *testing.T) {
 func TestGateStress(t *testing.T) {
 	t.Parallel()
 	const slots = 3
-	g := newGate(slots, 20, 10, 200*time.Microsecond)
+	g := newGate(slots, 1<<20, 20, 10, 200*time.Microsecond)
 	var holders, entered, refused atomic.Int64
 	var wg sync.WaitGroup
 	for w := range 64 {
@@ -223,7 +224,7 @@ func TestGateStress(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(w), 1))
 			for range 200 {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rng.IntN(300))*time.Microsecond)
-				if err := g.enter(ctx, lane(rng.IntN(2))); err != nil {
+				if err := g.enter(ctx, lane(rng.IntN(2)), 1); err != nil {
 					refused.Add(1)
 					cancel()
 					continue
@@ -237,7 +238,7 @@ func TestGateStress(t *testing.T) {
 					runtime.Gosched()
 				}
 				holders.Add(-1)
-				g.leave()
+				g.leave(1)
 			}
 		})
 	}
@@ -257,11 +258,149 @@ func TestAuthenticateWhenSaturated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.gate = newGate(2, 0, 0, time.Hour)
-	a.gate.enter(context.Background(), laneOrdinary)
-	a.gate.enter(context.Background(), laneOrdinary)
+	a.gate = newGate(2, 1<<20, 0, 0, time.Hour)
+	a.gate.enter(context.Background(), laneOrdinary, 1)
+	a.gate.enter(context.Background(), laneOrdinary, 1)
 	_, err = a.Authenticate(context.Background(), zulipauth.Attempt{Username: "a@b.co", Password: "x"})
 	if !errors.Is(err, zulipauth.ErrBusy) {
 		t.Fatalf("got %v, want ErrBusy", err)
+	}
+}
+
+// enqueueKiB is enqueue for an attempt that asks for kib of memory.
+func enqueueKiB(t *testing.T, g *gate, l lane, name string, kib uint64, out chan<- queued) {
+	t.Helper()
+	before := g.waiting(l)
+	go func() { out <- queued{name, g.enter(context.Background(), l, kib)} }()
+	waitFor(t, func() bool { return g.waiting(l) == before+1 })
+}
+
+// Pins the memory bound that heavy imported hashes broke: each wrong guess
+// at a user imported with m=256 MiB took 280 MB, two at once 543 MB, against
+// a 102 MiB soft limit, because admission counted verifications, not their
+// memory. A verification is admitted with its hash's memory; one that
+// needs more than the gate has runs alone; nobody overtakes a waiter that
+// does not fit yet, so a heavy hash waits for room, not for ever.
+func TestGateWeighsMemory(t *testing.T) {
+	t.Parallel()
+	const memory = 100
+	g := newGate(4, memory, 10, 10, time.Hour)
+	if err := g.enter(context.Background(), laneOrdinary, 60); err != nil {
+		t.Fatal(err)
+	}
+	out := make(chan queued, 4)
+	// 50 KiB do not fit beside 60: the attempt waits, though a slot is free.
+	enqueueKiB(t, g, laneOrdinary, "fifty", 50, out)
+	// 10 KiB would fit, but must not overtake the waiter ahead of it.
+	enqueueKiB(t, g, laneOrdinary, "ten", 10, out)
+	// More than the gate has: it will run alone.
+	enqueueKiB(t, g, laneOrdinary, "heavy", 300, out)
+	select {
+	case q := <-out:
+		t.Fatalf("%s was admitted while 60 of %d KiB were held and a waiter was ahead", q.name, memory)
+	case <-time.After(20 * time.Millisecond):
+	}
+	g.leave(60)
+	// Both fit now (50 + 10); heavy, behind them, does not.
+	admitted := map[string]bool{}
+	for range 2 {
+		q := <-out
+		if q.err != nil {
+			t.Fatalf("%s: %v", q.name, q.err)
+		}
+		admitted[q.name] = true
+	}
+	if !admitted["fifty"] || !admitted["ten"] {
+		t.Fatalf("admitted %v, want fifty and ten", admitted)
+	}
+	g.leave(50)
+	select {
+	case q := <-out:
+		t.Fatalf("%s was admitted beside another verification: it asks for more than the gate has and must run alone", q.name)
+	case <-time.After(20 * time.Millisecond):
+	}
+	g.leave(10)
+	if q := <-out; q.name != "heavy" || q.err != nil {
+		t.Fatalf("admitted %s (%v), want heavy", q.name, q.err)
+	}
+	// While it runs, nothing else is admitted, not even the smallest.
+	enqueueKiB(t, g, laneReturning, "tiny", 1, out)
+	select {
+	case q := <-out:
+		t.Fatalf("%s was admitted beside the heavy verification", q.name)
+	case <-time.After(20 * time.Millisecond):
+	}
+	g.leave(300)
+	if q := <-out; q.name != "tiny" || q.err != nil {
+		t.Fatalf("admitted %s (%v), want tiny", q.name, q.err)
+	}
+	g.leave(1)
+	checkIdle(t, g, 4)
+	if g.peakHeld > memory {
+		t.Fatalf("held %d KiB at once, more than the gate's %d", g.peakHeld, memory)
+	}
+}
+
+// A waiter that gives up at the head of its queue lets those behind it in,
+// if they fit: its place is not lost.
+func TestGateGiveUpAtTheHead(t *testing.T) {
+	t.Parallel()
+	g := newGate(2, 100, 10, 10, time.Hour)
+	if err := g.enter(context.Background(), laneOrdinary, 60); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	gaveUp := make(chan error)
+	go func() { gaveUp <- g.enter(ctx, laneOrdinary, 80) }()
+	waitFor(t, func() bool { return g.waiting(laneOrdinary) == 1 })
+	out := make(chan queued, 1)
+	enqueueKiB(t, g, laneOrdinary, "small", 30, out)
+	cancel()
+	if err := <-gaveUp; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the heavy waiter: %v, want its context's end", err)
+	}
+	if q := <-out; q.name != "small" || q.err != nil {
+		t.Fatalf("admitted %s (%v), want small", q.name, q.err)
+	}
+	g.leave(30)
+	g.leave(60)
+	checkIdle(t, g, 2)
+}
+
+// The stress test with weights: random memory asks, some above the gate's,
+// never more held than the gate has (counting a heavy one as all of it),
+// and in the end everything free.
+func TestGateStressWeighted(t *testing.T) {
+	t.Parallel()
+	const slots, memory = 3, 64
+	g := newGate(slots, memory, 20, 10, 200*time.Microsecond)
+	var held atomic.Int64
+	var entered atomic.Int64
+	var wg sync.WaitGroup
+	for w := range 32 {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 2))
+			for range 200 {
+				kib := uint64(1 + rng.IntN(80))
+				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rng.IntN(300))*time.Microsecond)
+				err := g.enter(ctx, lane(rng.IntN(2)), kib)
+				cancel()
+				if err != nil {
+					continue
+				}
+				entered.Add(1)
+				if n := held.Add(int64(min(kib, memory))); n > memory {
+					t.Errorf("%d KiB held of the gate's %d", n, memory)
+				}
+				runtime.Gosched()
+				held.Add(-int64(min(kib, memory)))
+				g.leave(kib)
+			}
+		})
+	}
+	wg.Wait()
+	checkIdle(t, g, slots)
+	if entered.Load() == 0 {
+		t.Fatal("nothing was admitted")
 	}
 }

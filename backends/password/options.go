@@ -89,3 +89,41 @@ func WithPolicy(p func(password string) error) Option {
 // reported (default slog.Default()). Nothing secret is ever logged: no
 // password, no hash. It must not be nil.
 func WithLogger(l *slog.Logger) Option { return func(a *Authenticator) { a.log = l } }
+
+// WithMaxMemory bounds the memory, in KiB, that the verifications in
+// progress hold together (default WithMaxConcurrent's bound × the current
+// parameters' Params.Memory: what that many verifications of hashes with
+// the current parameters hold). Each verification is admitted with its own
+// hash's memory (an argon2 hash's m; a few KiB for bcrypt and pbkdf2), so
+// imported hashes with heavier parameters wait for room instead of piling
+// up. One that needs more than the bound (up to MaxParams().Memory) waits
+// until no other runs, and runs alone. So the argon2 memory of the
+// verifications in progress never exceeds max(this bound,
+// MaxParams().Memory): 128 MiB at the default bound on a machine of up to 6
+// cores. It must hold at least one hash with the current parameters.
+func WithMaxMemory(kib uint64) Option { return func(a *Authenticator) { a.maxMemory = kib } }
+
+// WithFailureTime sets the least time a login takes that fails once the
+// user was looked up (an unknown user, a wrong password, an account without
+// a usable password), measured from the start of Authenticate; the answer
+// waits for the rest, holding no hash slot and no memory. The default, which
+// New measures on the first such failure (some 70 ms of one core, once per
+// process), is the time the costliest hash the accepted formats allow within
+// the bounds ([MaxParams], [MaxBcryptCost], [MaxPBKDF2Iterations]) takes to
+// verify on this machine, plus half: so the time of a failure does not
+// tell which emails have accounts, whatever hash an account holds (imported
+// hashes cost what their parameters ask, up to ten times the current
+// parameters'). Correct logins never wait. A shorter time than the default
+// lets the time of a failure tell accounts with a costlier hash from unknown
+// emails; it must not be negative. The last of WithFailureTime and
+// WithInsecureFastFailures given wins.
+func WithFailureTime(d time.Duration) Option {
+	return func(a *Authenticator) { a.failure, a.failureTimeSet = d, true }
+}
+
+// WithInsecureFastFailures answers a failed login as soon as its
+// verification ends: the time of a failure then tells which emails have an
+// account whose hash costs more than the current parameters' (an imported
+// one, until its user logs in). For tests and for stores that hold no
+// imported hash and whose operator accepts that.
+func WithInsecureFastFailures() Option { return WithFailureTime(0) }

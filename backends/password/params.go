@@ -25,14 +25,25 @@ func DefaultParams() Params { return defaultParams }
 // maxParams is what MaxParams returns. It is unexported so that no importer
 // can widen the bounds for the whole process: they guard every verification
 // against a stored row, including rows an attacker may have written.
-var maxParams = Params{Memory: 256 * 1024, Iterations: 16, Parallelism: 16, SaltLength: 64, KeyLength: 64}
+var maxParams = Params{Memory: 128 * 1024, Iterations: 16, Parallelism: 16, SaltLength: 64, KeyLength: 64}
 
-// MaxParams returns the upper bounds on argon2 parameters: 256 MiB of
-// memory, 16 iterations, 16 lanes, 64-byte salts and keys. They apply to
-// the parameters decoded from a stored hash before any work is done with
-// them (a hash asking for more, a tampered row or one from a system with
-// other ideas, is refused rather than allowed to take gigabytes of memory or
-// minutes of CPU), and to [WithParams].
+// maxArgon2Work bounds memory × iterations, in KiB: 256 MiB, two passes
+// over the most memory allowed.
+const maxArgon2Work = 256 * 1024
+
+// MaxParams returns the upper bounds on argon2 parameters: 128 MiB of
+// memory, 16 iterations, 16 lanes, 64-byte salts and keys, and besides,
+// memory × iterations at most 256 MiB (two passes over 128 MiB: a quarter
+// of a second of one core). They admit Zulip's own hashes (Django's
+// Argon2PasswordHasher: 100 MiB, 2 passes, 8 lanes), OWASP's and RFC 9106's
+// recommendations and the defaults of PHP, libsodium's "interactive" level,
+// Spring and Bitwarden. They apply to the parameters decoded from a stored
+// hash before any work is done with them (a hash asking for more, a
+// tampered row or one from a system with other ideas, is refused rather
+// than allowed to take the server's memory or seconds of CPU per guess),
+// and to [WithParams]. They also set what every failed login costs (see
+// [WithFailureTime]) and the most memory one verification may hold (see
+// [WithMaxMemory]).
 //
 // The result is a copy: changing it changes nothing. The bounds are fixed
 // for the life of the process; the lower bounds are those argon2 itself
@@ -41,16 +52,17 @@ var maxParams = Params{Memory: 256 * 1024, Iterations: 16, Parallelism: 16, Salt
 func MaxParams() Params { return maxParams }
 
 // MaxPBKDF2Iterations bounds the iteration count of a stored
-// pbkdf2_sha256 hash: about two seconds of one core, eight times the
-// 1,200,000 of Django 6.0, so that hashes of Django releases for years to
-// come verify while a tampered count cannot pin a core for hours.
-const MaxPBKDF2Iterations = 10_000_000
+// pbkdf2_sha256 hash: 1,200,000, Django 6.0's count (Zulip's Django 5.x
+// writes 1,000,000 at most), about a quarter of a second of one core, as
+// much as the costliest argon2 and bcrypt hashes allowed. A hash with more
+// is refused at import: its user resets the password.
+const MaxPBKDF2Iterations = 1_200_000
 
 // MaxBcryptCost bounds the cost of a stored bcrypt or bcrypt_sha256 hash:
-// 2^15 rounds, about two seconds of one core, above the 10 to 12 that Go,
-// Rails, Laravel and Django use. The lowest cost accepted is 4, bcrypt's
+// 2^12 rounds, the cost Django, Rails, Laravel and PHP 8.4 write, about a
+// quarter of a second of one core. The lowest cost accepted is 4, bcrypt's
 // own minimum.
-const MaxBcryptCost = 15
+const MaxBcryptCost = 12
 
 // minBcryptCost is bcrypt's own minimum (golang.org/x/crypto/bcrypt.MinCost).
 const minBcryptCost = 4
@@ -71,6 +83,8 @@ func checkArgon2(memory, iterations, parallelism, saltLen, keyLen uint64) error 
 		return fmt.Errorf("parallelism %d outside [1, %d]", parallelism, maxP.Parallelism)
 	case memory < 8*parallelism || memory > uint64(maxP.Memory):
 		return fmt.Errorf("memory %d KiB outside [%d, %d]", memory, 8*parallelism, maxP.Memory)
+	case memory*iterations > maxArgon2Work:
+		return fmt.Errorf("memory %d KiB × %d iterations above %d", memory, iterations, maxArgon2Work)
 	case saltLen < 8 || saltLen > uint64(maxP.SaltLength):
 		return fmt.Errorf("salt length %d outside [8, %d]", saltLen, maxP.SaltLength)
 	case keyLen < 16 || keyLen > uint64(maxP.KeyLength):

@@ -36,7 +36,7 @@ func TestMaxParamsCannotBeWidened(t *testing.T) {
 	if _, err := password.New(store, password.WithParams(wide)); err == nil {
 		t.Fatal("New accepted parameters beyond the bounds")
 	}
-	a, err := password.New(store, password.WithParams(cheap))
+	a, err := password.New(store, password.WithParams(cheap), password.WithInsecureFastFailures())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,16 +40,28 @@
 //     otherwise such a hash is upgraded to argon2id with the current
 //     parameters, where the store is a zulipauth.PasswordHashUpdater.
 //
-// Each format costs what its own parameters ask for, so the time of a login
-// to an account with a legacy hash differs from that of a wrong password for
-// an unknown user until the hash has been upgraded. Comparisons are in
-// constant time.
+// # Time and memory
 //
-// Verifications run at bounded concurrency (default GOMAXPROCS): each holds
-// up to Params.Memory of RAM, or a core, for tens of milliseconds, and an
-// unbounded number would let a flood of logins exhaust the machine. Attempts
-// beyond the bound wait, in a bounded queue and for a bounded time, honouring
-// the request's context; beyond that they fail at once with zulipauth.ErrBusy,
+// Each format costs what its own parameters ask for: an account imported
+// from Zulip (Django's argon2 over 100 MiB) costs several times what the
+// dummy of an unknown user costs. So that the time of an answer does not
+// tell which emails have accounts, whatever hash an account holds, every
+// failure from step 6 on is answered no sooner than the failure time after
+// the attempt began: by default the time the costliest hash the bounds
+// admit takes to verify on this machine, plus half (see [WithFailureTime];
+// 0.3 to 0.5 s on a small machine). Correct logins never wait, and a
+// failure waits without its hash slot. Comparisons are in constant time.
+//
+// Verifications run at bounded concurrency (default GOMAXPROCS) and bounded
+// memory: each holds a core, and argon2 its parameters' memory, for tens to
+// hundreds of milliseconds, and an unbounded number would let a flood of
+// logins exhaust the machine. Each is admitted with its own hash's memory,
+// within a total ([WithMaxMemory]; by default what GOMAXPROCS verifications
+// with the current parameters hold); an imported hash that needs more runs
+// alone. So the argon2 memory in use never exceeds the larger of that total
+// and [MaxParams]' 128 MiB, whatever hash the store holds. Attempts beyond
+// the bounds wait, in a bounded queue and for a bounded time, honouring the
+// request's context; beyond that they fail at once with zulipauth.ErrBusy,
 // which the handler answers with 429 and a short Retry-After.
 //
 // # Returning users under a password spray
@@ -124,6 +136,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -172,6 +185,14 @@ type Authenticator struct {
 	maxReturningWaiting int
 	returning           *returningUsers // nil when off
 	now                 func() time.Time
+
+	maxMemory uint64 // KiB; WithMaxMemory, else maxConcurrent × params.Memory
+
+	// failure is the failure time (see failureTime): WithFailureTime's
+	// when failureTimeSet, else calibrated once, on first use.
+	failure        time.Duration
+	failureTimeSet bool
+	failureOnce    sync.Once
 }
 
 // New returns an Authenticator over users. It fails on invalid options.
@@ -215,6 +236,8 @@ func New(users zulipauth.UserStore, opts ...Option) (*Authenticator, error) {
 		return nil, errors.New("password: WithMaxWait must be positive")
 	case a.policy == nil || a.log == nil:
 		return nil, errors.New("password: WithPolicy and WithLogger need a non-nil value")
+	case a.failureTimeSet && a.failure < 0:
+		return nil, errors.New("password: WithFailureTime must not be negative (WithInsecureFastFailures turns the padding off)")
 	}
 	for _, f := range a.formats {
 		if !f.known() {
@@ -228,7 +251,13 @@ func New(users zulipauth.UserStore, opts ...Option) (*Authenticator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("password: the dummy hash: %w", err) // unreachable: the parameters are checked
 	}
-	a.gate = newGate(a.maxConcurrent, a.maxWaiting, a.maxReturningWaiting, a.maxWait)
+	if a.maxMemory == 0 {
+		a.maxMemory = uint64(a.maxConcurrent) * uint64(a.params.Memory)
+	}
+	if a.maxMemory < uint64(a.params.Memory) {
+		return nil, fmt.Errorf("password: WithMaxMemory(%d) is less than one hash with the parameters (%d KiB)", a.maxMemory, a.params.Memory)
+	}
+	a.gate = newGate(a.maxConcurrent, a.maxMemory, a.maxWaiting, a.maxReturningWaiting, a.maxWait)
 	if !a.returningOff {
 		a.returning = newReturningUsers(a.returningMax, a.returningTTL)
 	}
@@ -264,6 +293,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, at zulipauth.Attempt) 
 	if at.Realm.Deactivated {
 		return zulipauth.User{}, zulipauth.ErrRealmDeactivated
 	}
+	start := time.Now()
 	email := strings.TrimSpace(at.Username)
 	user, err := a.users.UserByEmail(ctx, at.Realm.Subdomain, email)
 	found := err == nil
@@ -283,6 +313,18 @@ func (a *Authenticator) Authenticate(ctx context.Context, at zulipauth.Attempt) 
 		return zulipauth.User{}, zulipauth.ErrUserDeactivated
 	}
 
+	// Unknown user, no usable password or a hash we cannot use: the
+	// dummy, which no password matches, costs what a real verification
+	// with the current parameters costs.
+	var stored storedHash
+	if found {
+		stored = a.usableHash(ctx, user)
+	}
+	check := stored
+	if check == nil {
+		check = a.dummy
+	}
+
 	// The lane decides only the order of the wait; every check above and the
 	// verification below are the same in both.
 	lane, key := laneOrdinary, returningKey{}
@@ -293,27 +335,24 @@ func (a *Authenticator) Authenticate(ctx context.Context, at zulipauth.Attempt) 
 			defer a.returning.leaveLane(key)
 		}
 	}
-	if err := a.gate.enter(ctx, lane); err != nil {
+	kib := check.memoryKiB()
+	if err := a.gate.enter(ctx, lane, kib); err != nil {
 		return zulipauth.User{}, err
 	}
-	defer a.gate.leave()
-
-	var stored storedHash
-	if found {
-		stored = a.usableHash(ctx, user)
-	}
-	if stored == nil {
-		// Unknown user, no usable password or a hash we cannot use: spend
-		// what a real verification costs, then fail.
-		a.dummy.matches(at.Password)
+	if stored == nil || !check.matches(at.Password) {
+		a.gate.leave(kib)
+		failure := zulipauth.ErrBadCredentials
 		if !found {
-			return zulipauth.User{}, a.unknownUser(ctx, at.Realm.Subdomain, email)
+			if failure = a.unknownUser(ctx, at.Realm.Subdomain, email); !isClientFailure(failure) {
+				return zulipauth.User{}, failure // a fault of the store
+			}
 		}
-		return zulipauth.User{}, zulipauth.ErrBadCredentials
+		a.padFailure(ctx, start)
+		return zulipauth.User{}, failure
 	}
-	if !stored.matches(at.Password) {
-		return zulipauth.User{}, zulipauth.ErrBadCredentials
-	}
+	// The upgrade below hashes with the current parameters: still within
+	// the verification's share of the gate.
+	defer a.gate.leave(kib)
 	if user.PasswordResetRequired {
 		return zulipauth.User{}, zulipauth.ErrPasswordResetRequired
 	}
@@ -327,6 +366,12 @@ func (a *Authenticator) Authenticate(ctx context.Context, at zulipauth.Attempt) 
 		a.returning.rememberAt(key, a.now())
 	}
 	return user, nil
+}
+
+// isClientFailure reports whether err is one of the failures unknownUser
+// returns for a client, not a fault of the store.
+func isClientFailure(err error) bool {
+	return errors.Is(err, zulipauth.ErrBadCredentials) || errors.Is(err, zulipauth.ErrWrongRealm)
 }
 
 // usableHash decodes the user's stored hash, or returns nil when there is
@@ -398,9 +443,9 @@ func (a *Authenticator) Hash(ctx context.Context, pw string) (string, error) {
 		}
 		return "", err
 	}
-	if err := a.gate.enter(ctx, laneOrdinary); err != nil {
+	if err := a.gate.enter(ctx, laneOrdinary, uint64(a.params.Memory)); err != nil {
 		return "", err
 	}
-	defer a.gate.leave()
+	defer a.gate.leave(uint64(a.params.Memory))
 	return argon2id.CreateHash(pw, &a.params)
 }

@@ -34,6 +34,9 @@ func (h *pbkdf2Hash) matches(password string) bool {
 
 func (h *pbkdf2Hash) upToDate(Params) bool { return false }
 
+// memoryKiB: PBKDF2-HMAC-SHA256 holds a few hundred bytes.
+func (h *pbkdf2Hash) memoryKiB() uint64 { return 1 }
+
 // decodePBKDF2 reads Django's pbkdf2_sha256$<iterations>$<salt>$<key>, as
 // Django writes it: the count in decimal without leading zeros, a salt of
 // printable ASCII (Django refuses "$" in it), the 32-byte key in padded

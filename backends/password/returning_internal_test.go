@@ -183,7 +183,7 @@ func newSaturated(t *testing.T, now func() time.Time, opts ...Option) *saturated
 	t.Helper()
 	p := Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
 	store := memstore.New()
-	a, err := New(store, append([]Option{WithParams(p), WithMaxConcurrent(1), WithMaxWaiting(2)}, opts...)...)
+	a, err := New(store, append([]Option{WithParams(p), WithMaxConcurrent(1), WithMaxWaiting(2), WithInsecureFastFailures()}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func newSaturated(t *testing.T, now func() time.Time, opts ...Option) *saturated
 	if _, err := s.login("iago@zulip.com", "correct horse", "10.1.2.3"); err != nil {
 		t.Fatalf("the login before the spray: %v", err)
 	}
-	if err := a.gate.enter(context.Background(), laneOrdinary); err != nil {
+	if err := a.gate.enter(context.Background(), laneOrdinary, 64); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 2 {
@@ -262,7 +262,7 @@ func TestReturningUserPassesASpray(t *testing.T) {
 	}
 	// The slot goes to the returning user, ahead of the spray (the order is
 	// TestGateReturningFirst's), then on to the spray.
-	s.a.gate.leave()
+	s.a.gate.leave(64)
 	if err := <-returned; err != nil {
 		t.Fatalf("the returning user's login: %v", err)
 	}
@@ -280,7 +280,7 @@ func TestReturningLaneVerifies(t *testing.T) {
 		returned <- err
 	}()
 	waitFor(t, func() bool { return s.a.gate.waiting(laneReturning) == 1 })
-	s.a.gate.leave()
+	s.a.gate.leave(64)
 	if err := <-returned; !errors.Is(err, zulipauth.ErrBadCredentials) {
 		t.Fatalf("a wrong password in the lane: %v, want ErrBadCredentials", err)
 	}
@@ -310,7 +310,7 @@ func TestWithoutReturningUsers(t *testing.T) {
 	if _, err := s.login("iago@zulip.com", "correct horse", "10.1.2.3"); !errors.Is(err, zulipauth.ErrBusy) {
 		t.Fatalf("got %v, want ErrBusy", err)
 	}
-	s.a.gate.leave()
+	s.a.gate.leave(64)
 	s.finish(t)
 }
 
@@ -326,7 +326,7 @@ func TestAuthenticateRemembersForTheTTL(t *testing.T) {
 	if _, err := s.login("iago@zulip.com", "correct horse", "10.1.2.3"); !errors.Is(err, zulipauth.ErrBusy) {
 		t.Fatalf("an hour later: %v, want ErrBusy (forgotten)", err)
 	}
-	s.a.gate.leave()
+	s.a.gate.leave(64)
 	s.finish(t)
 }
 

@@ -25,7 +25,11 @@ func TestReturningUsersDuringASpray(t *testing.T) {
 	t.Parallel()
 	p := password.Params{Memory: 512, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
 	store := memstore.New()
-	a, err := password.New(store, password.WithParams(p), password.WithMaxConcurrent(1), password.WithMaxWaiting(2))
+	// Failures answer as soon as they are verified, so that sixteen
+	// sprayers keep the queue full (with the failure time, each would wait
+	// out every failure before its next attempt: a real spray opens more
+	// connections instead).
+	a, err := password.New(store, password.WithParams(p), password.WithMaxConcurrent(1), password.WithMaxWaiting(2), password.WithInsecureFastFailures())
 	if err != nil {
 		t.Fatal(err)
 	}

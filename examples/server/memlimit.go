@@ -16,7 +16,10 @@ const memoryHeadroom = 64 << 20
 // memoryLimit is the soft memory limit serve gives the Go runtime: every
 // hash slot's argon2id memory (backends/password runs GOMAXPROCS
 // verifications at once by default, each allocating Params.Memory KiB) plus
-// memoryHeadroom.
+// memoryHeadroom. An imported hash with more memory (up to
+// password.MaxParams().Memory, 128 MiB) is verified alone, above the limit
+// for as long as it runs: the collector then works harder, and the
+// resident set stays within that hash's memory plus the headroom.
 func memoryLimit() int64 {
 	return int64(runtime.GOMAXPROCS(0))*int64(password.DefaultParams().Memory)<<10 + memoryHeadroom
 }
