@@ -47,7 +47,7 @@ const (
 	defaultSamples  = 600
 	shortDuration   = time.Second
 	shortRounds     = 2
-	shortSamples    = 30
+	shortSamples    = 10
 )
 
 // usageHeader is what -h prints before the flags.
@@ -72,7 +72,7 @@ goals (ratios, timing, logins during a spray) fail the run only with
 func parseOptions(args []string, stdout io.Writer) (o options, helped bool, err error) {
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.BoolVar(&o.short, "short", false, "a short run of every scenario, seconds each (for CI): -duration 1s, -rounds 2, -samples 30 unless given")
+	fs.BoolVar(&o.short, "short", false, "a short run of every scenario, seconds each (for CI): -duration 1s, -rounds 2, -samples 10 unless given")
 	fs.DurationVar(&o.duration, "duration", defaultDuration, "how long each side of a comparison runs, summed over its rounds")
 	fs.IntVar(&o.rounds, "rounds", defaultRounds, "paired rounds per comparison (baseline and scenario alternate; the median ratio is reported)")
 	fs.IntVar(&o.samples, "samples", defaultSamples, "timing: attempts of each kind (unknown user, wrong password)")

@@ -14,8 +14,10 @@ const (
 	timingConfidence = 0.95
 )
 
-// timingWarmup is how many attempts of each kind go unmeasured first.
-const timingWarmup = 10
+// timingWarmup is how many attempts of each kind go unmeasured first: 10,
+// or a third of the samples when they are fewer (a short run's), since
+// every failed login now waits out the password backend's failure time.
+func timingWarmup(samples int) int { return min(10, samples/3) }
 
 // runTiming: the latency of a login for a username that has no account and
 // of a wrong password for one that has, -samples of each, one at a time
@@ -28,15 +30,18 @@ const timingWarmup = 10
 // the password authenticator, whose verification then dominates) and
 // -auth ldap alone, where the directory's answer is all there is.
 func runTiming(ctx context.Context, e *env, variant string) ([]*result, error) {
-	if variant != "ldap" {
-		r, err := timingPart(ctx, e, subjectSpec{variant: variant}, "")
+	switch variant {
+	case "imported":
+		return timingImported(ctx, e)
+	case "":
+		r, err := timingPart(ctx, e, subjectSpec{variant: variant}, "", e.hash)
 		return []*result{r}, err
 	}
-	chain, err := timingPart(ctx, e, subjectSpec{variant: "ldap"}, "ldap,password")
+	chain, err := timingPart(ctx, e, subjectSpec{variant: "ldap"}, "ldap,password", "")
 	if err != nil {
 		return nil, err
 	}
-	only, err := timingPart(ctx, e, subjectSpec{variant: "ldap", ldapOnly: true}, "ldap-only")
+	only, err := timingPart(ctx, e, subjectSpec{variant: "ldap", ldapOnly: true}, "ldap-only", "")
 	if err != nil {
 		return []*result{chain}, err
 	}
@@ -50,10 +55,29 @@ const wrongPerKnownUser = 4
 
 // timingKnownUsers is how many known users the timing needs for samples
 // wrong passwords and the warm-up's.
-func timingKnownUsers(samples int) int { return (samples+timingWarmup)/wrongPerKnownUser + 1 }
+func timingKnownUsers(samples int) int {
+	return (samples+timingWarmup(samples))/wrongPerKnownUser + 1
+}
 
-// timingPart measures one server configuration.
-func timingPart(ctx context.Context, e *env, spec subjectSpec, part string) (*result, error) {
+// timingImported measures, for each kind of hash an import brings (Zulip's
+// own, Django's older ones, bcrypt), the server's default configuration
+// with the known users holding that hash: what a migrated account's failed
+// login costs against an unknown email's.
+func timingImported(ctx context.Context, e *env) ([]*result, error) {
+	var out []*result
+	for _, h := range importedHashes() {
+		r, err := timingPart(ctx, e, subjectSpec{}, h.name, h.hash)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// timingPart measures one server configuration, the known users holding
+// hash (the directory's people for the ldap variant).
+func timingPart(ctx context.Context, e *env, spec subjectSpec, part, hash string) (*result, error) {
 	ns := e.namespace()
 	n := e.o.samples
 	known := timingKnownUsers(n)
@@ -61,7 +85,7 @@ func timingPart(ctx context.Context, e *env, spec subjectSpec, part string) (*re
 		// The directory's people past the stampede's, with their accounts.
 		spec.users = ldapUsers(stampedeLogins, known)
 	} else {
-		spec.users = usersWithHash(ns, "known", known, e.hash)
+		spec.users = usersWithHash(ns, "known", known, hash)
 	}
 	sub, err := e.startSubject(ctx, spec)
 	if err != nil {
@@ -70,13 +94,14 @@ func timingPart(ctx context.Context, e *env, spec subjectSpec, part string) (*re
 	defer sub.stop()
 
 	// The attempts in a random order, the warm-up's first.
-	kinds := make([]bool, 0, 2*(n+timingWarmup)) // true: unknown user
-	for range n + timingWarmup {
+	warmup := timingWarmup(n)
+	kinds := make([]bool, 0, 2*(n+warmup)) // true: unknown user
+	for range n + warmup {
 		kinds = append(kinds, true, false)
 	}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
-	rng.Shuffle(2*timingWarmup, func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
-	rest := kinds[2*timingWarmup:]
+	rng.Shuffle(2*warmup, func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
+	rest := kinds[2*warmup:]
 	rng.Shuffle(len(rest), func(i, j int) { rest[i], rest[j] = rest[j], rest[i] })
 
 	conn := newHTTPConn(sub.host)
@@ -102,7 +127,7 @@ func timingPart(ctx context.Context, e *env, spec subjectSpec, part string) (*re
 		a, err := conn.roundTrip(buf)
 		d := time.Since(begin)
 		o := classify(a, err, status(401))
-		if i < 2*timingWarmup {
+		if i < 2*warmup {
 			continue
 		}
 		t.record(o, d)
