@@ -74,8 +74,9 @@ type execer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// migrate brings the schema to the newest version in one transaction.
-func (s *Store) migrate(ctx context.Context) error {
+// migrate brings the schema to the newest version in one transaction,
+// creating it only where c allows.
+func (s *Store) migrate(ctx context.Context, c SchemaCreation) error {
 	ms, err := s.dialect.migrations()
 	if err != nil {
 		return err
@@ -83,6 +84,17 @@ func (s *Store) migrate(ctx context.Context) error {
 	// One transaction; on PostgreSQL under migrationLock, so that
 	// instances starting together migrate one after another.
 	return s.inTx(ctx, "migrate", migrationLock, func(db execer) error {
+		if c != CreateSchemaAnywhere {
+			// Under the transaction's lock: what Open's look before it
+			// (checkSQLiteFile) saw may have changed since.
+			ours, tables, err := s.dialect.inspect(ctx, db, ms[0].name)
+			if err != nil {
+				return fmt.Errorf("sqlstore: migrate: reading the schema: %w", err)
+			}
+			if err := c.check(ours, tables); err != nil {
+				return err
+			}
+		}
 		return s.applyMigrations(ctx, db, ms)
 	})
 }

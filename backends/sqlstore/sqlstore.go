@@ -28,7 +28,10 @@
 // current. Two processes that open the same database at once are safe: on
 // SQLite the migration holds the write lock (BEGIN IMMEDIATE), on PostgreSQL
 // an advisory lock. A database migrated by a newer version of this package
-// than the running one is refused.
+// than the running one is refused. By default they create the schema in any
+// database, beside the tables it holds; [WithSchemaCreation] restricts that
+// to an empty database, or to none, so that a program given the wrong
+// database (another application's) refuses it without changing it.
 //
 //	realms (id, subdomain UNIQUE, name, deactivated, password_auth_disabled)
 //	users  (id, realm_id → realms, email, email_key, full_name, password_hash,
@@ -89,12 +92,33 @@ type Store struct {
 	closeErr  error
 }
 
+// Option configures [Open] and [New]. The only one is [WithSchemaCreation].
+type Option func(*options)
+
+type options struct {
+	creation SchemaCreation
+}
+
+func newOptions(opts []Option) (options, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if !o.creation.valid() {
+		return o, fmt.Errorf("sqlstore: WithSchemaCreation: unknown SchemaCreation %d", o.creation)
+	}
+	return o, nil
+}
+
 // Open opens the database and returns a Store on it, migrating the schema
-// first. driver is "sqlite" or "postgres" ("pgx" is accepted for the latter).
+// first (creating it where [WithSchemaCreation] allows, by default in any
+// database). driver is "sqlite" or "postgres" ("pgx" is accepted for the
+// latter).
 //
-// For "sqlite", dsn is a file path, created if missing; query parameters of
-// modernc.org/sqlite may follow a "?", and Open adds the pragmas of
-// [SQLiteDSN]. ":memory:" is a private in-memory database, on one connection.
+// For "sqlite", dsn is a file path, created if missing (unless
+// [CreateSchemaNever]); query parameters of modernc.org/sqlite may follow a
+// "?", and Open adds the pragmas of [SQLiteDSN]. ":memory:" is a private
+// in-memory database, on one connection.
 //
 // For "postgres", dsn is a pgx connection string:
 // "postgres://user:password@host:5432/db?sslmode=disable" or
@@ -103,10 +127,14 @@ type Store struct {
 // open while they are used; use [New] to size a pool of your own.
 //
 // The Store owns the database handles: [Store.Close] closes them.
-func Open(ctx context.Context, driver, dsn string) (*Store, error) {
+func Open(ctx context.Context, driver, dsn string, opts ...Option) (*Store, error) {
+	o, err := newOptions(opts)
+	if err != nil {
+		return nil, err
+	}
 	switch driver {
 	case "sqlite":
-		return openSQLite(ctx, dsn)
+		return openSQLite(ctx, dsn, o)
 	case "postgres", "pgx":
 		db, err := sql.Open("pgx", dsn)
 		if err != nil {
@@ -119,7 +147,7 @@ func Open(ctx context.Context, driver, dsn string) (*Store, error) {
 		db.SetMaxOpenConns(n)
 		db.SetMaxIdleConns(n)
 		db.SetConnMaxIdleTime(5 * time.Minute)
-		s, err := newStore(ctx, Postgres, db, db, true)
+		s, err := newStore(ctx, Postgres, db, db, true, o)
 		if err != nil {
 			db.Close()
 			return nil, err
@@ -143,8 +171,11 @@ func SQLiteDSN(path string) string {
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
 }
 
-func openSQLite(ctx context.Context, path string) (*Store, error) {
+func openSQLite(ctx context.Context, path string, o options) (*Store, error) {
 	if !isMemory(path) {
+		if err := checkSQLiteFile(ctx, path, o.creation); err != nil {
+			return nil, err
+		}
 		if err := enableWAL(ctx, path); err != nil {
 			return nil, err
 		}
@@ -173,7 +204,7 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 		read.SetMaxOpenConns(n)
 		read.SetMaxIdleConns(n)
 	}
-	s, err := newStore(ctx, SQLite, read, write, true)
+	s, err := newStore(ctx, SQLite, read, write, true, o)
 	if err != nil {
 		write.Close()
 		if read != write {
@@ -232,12 +263,13 @@ func isMemory(path string) bool {
 }
 
 // New returns a Store on db, a database the caller opened and keeps: New
-// migrates the schema but [Store.Close] leaves db open.
+// migrates the schema (creating it where [WithSchemaCreation] allows) but
+// [Store.Close] leaves db open.
 //
 // For [SQLite], db must use modernc.org/sqlite; open it with [SQLiteDSN] so
 // that every connection has the busy timeout and foreign keys. For
 // [Postgres], db must use the "pgx" driver of github.com/jackc/pgx/v5/stdlib.
-func New(ctx context.Context, db *sql.DB, dialect Dialect) (*Store, error) {
+func New(ctx context.Context, db *sql.DB, dialect Dialect, opts ...Option) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("sqlstore: nil *sql.DB")
 	}
@@ -246,15 +278,19 @@ func New(ctx context.Context, db *sql.DB, dialect Dialect) (*Store, error) {
 	default:
 		return nil, fmt.Errorf("sqlstore: unknown dialect %q", dialect)
 	}
-	return newStore(ctx, dialect, db, db, false)
+	o, err := newOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	return newStore(ctx, dialect, db, db, false, o)
 }
 
-func newStore(ctx context.Context, dialect Dialect, read, write *sql.DB, owned bool) (*Store, error) {
+func newStore(ctx context.Context, dialect Dialect, read, write *sql.DB, owned bool, o options) (*Store, error) {
 	s := &Store{dialect: dialect, read: read, write: write, owned: owned, now: time.Now}
 	if err := write.PingContext(ctx); err != nil {
 		return nil, fmt.Errorf("sqlstore: connect: %w", err)
 	}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrate(ctx, o.creation); err != nil {
 		return nil, err
 	}
 	if err := s.prepare(ctx); err != nil {
