@@ -30,10 +30,14 @@ type adminCommand struct {
 	summary  string   // what it does, for its -h
 	flags    []string // of: subdomain, name, email, realm, full-name, password-auth
 	required []string
-	// creates: the command creates things, so it may create the SQLite
-	// database too; the others refuse a path with no database.
+	// creates: the command creates things, so it may create the database
+	// too, where there is none (see storeFlags.withStore); the others
+	// refuse a path with no database.
 	creates bool
-	run     func(ctx context.Context, st *sqlstore.Store, a adminArgs, env adminEnv) error
+	// check, when set, refuses bad flag values before the database is
+	// opened.
+	check func(a adminArgs) error
+	run   func(ctx context.Context, st *sqlstore.Store, a adminArgs, env adminEnv) error
 }
 
 type adminEnv struct {
@@ -51,7 +55,8 @@ var adminCommands = map[string]adminCommand{
 		synopsis: "-subdomain S [-name N] [-db PATH | -postgres DSN]",
 		short:    "create an organization",
 		summary:  "Creates a realm (an organization), reached at SUBDOMAIN.EXTERNAL_HOST. The root realm (\"\") always exists.",
-		flags:    []string{"subdomain", "name"}, required: []string{"subdomain"}, creates: true, run: createRealm,
+		flags:    []string{"subdomain", "name"}, required: []string{"subdomain"}, creates: true,
+		check: checkRealmFlags, run: createRealm,
 	},
 	"deactivate-realm": {
 		synopsis: "-subdomain S [-db PATH | -postgres DSN]",
@@ -167,7 +172,8 @@ func adminFlagSet(name string, cmd adminCommand) (*flag.FlagSet, *storeFlags, *a
 
 // runAdmin parses the flags of one admin command, checks them, opens the
 // store and runs the command. Errors in the command line are found before
-// the database is touched.
+// the database is touched, and a command that fails creates no database
+// (see storeFlags.withStore).
 func runAdmin(ctx context.Context, name string, cmd adminCommand, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs, sf, a := adminFlagSet(name, cmd)
 	if helped, err := parseFlags(fs, args, stdout, name+" "+cmd.synopsis, cmd.summary); helped || err != nil {
@@ -186,21 +192,27 @@ func runAdmin(ctx context.Context, name string, cmd adminCommand, args []string,
 	if a.set["email"] && !zulipauth.ValidEmail(a.email) {
 		return fmt.Errorf("%w: %s: -email %q is not a valid email address", errUsage, name, a.email)
 	}
-	st, err := sf.open(ctx, cmd.creates)
-	if err != nil {
-		return err
+	if cmd.check != nil {
+		if err := cmd.check(*a); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
 	}
-	defer st.Close()
-	if err := cmd.run(ctx, st, *a, adminEnv{stdin, stdout, stderr}); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+	return sf.withStore(ctx, cmd.creates, stdout, func(st *sqlstore.Store, stdout io.Writer) error {
+		if err := cmd.run(ctx, st, *a, adminEnv{stdin, stdout, stderr}); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return nil
+	})
+}
+
+func checkRealmFlags(a adminArgs) error {
+	if !validSubdomain(a.subdomain) {
+		return fmt.Errorf("%w: subdomain %q: use lower-case letters, digits and inner hyphens", errUsage, a.subdomain)
 	}
 	return nil
 }
 
 func createRealm(ctx context.Context, st *sqlstore.Store, a adminArgs, env adminEnv) error {
-	if !validSubdomain(a.subdomain) {
-		return fmt.Errorf("%w: subdomain %q: use lower-case letters, digits and inner hyphens", errUsage, a.subdomain)
-	}
 	name := a.name
 	if name == "" {
 		name = a.subdomain
