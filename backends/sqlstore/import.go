@@ -36,10 +36,12 @@ type ImportUser struct {
 type ImportRefusal struct {
 	// Index is the user's position in the slice given to ImportUsers.
 	Index int
-	// Err says why, never with the user's hash or key: it wraps
-	// zulipauth.ErrUserExists (the realm has the email, ignoring letter
-	// case, or an earlier user of the import does), zulipauth.ErrRealmNotFound
-	// or [ErrAPIKeyInUse], or says that the key is malformed.
+	// Err says why, never with any of the user's fields (a hash or key put
+	// in the wrong field, the email or realm, would be printed with them):
+	// it wraps zulipauth.ErrUserExists (the realm has the email, ignoring
+	// letter case, or an earlier user of the import does),
+	// zulipauth.ErrRealmNotFound or [ErrAPIKeyInUse], or says that the key
+	// is malformed.
 	Err error
 }
 
@@ -125,7 +127,7 @@ func (s *Store) ImportUsers(ctx context.Context, users []ImportUser) (int, error
 				realmIDs[u.Realm] = id
 			}
 			if id == 0 {
-				refused[i] = fmt.Errorf("realm %q: %w", u.Realm, zulipauth.ErrRealmNotFound)
+				refused[i] = fmt.Errorf("the realm: %w", zulipauth.ErrRealmNotFound)
 				continue
 			}
 			reason, err := s.importUser(ctx, db, insert, id, u, now)
@@ -187,7 +189,7 @@ func (s *Store) importRealmID(ctx context.Context, db execer, subdomain string) 
 	rows, err := db.QueryContext(ctx, s.dialect.rebind(qImportRealmID.sql), subdomain)
 	found, err := firstRow(rows, err, &id)
 	if err != nil {
-		return 0, fmt.Errorf("sqlstore: import users: realm %q: %w", subdomain, err)
+		return 0, fmt.Errorf("sqlstore: import users: looking up a realm: %w", err)
 	}
 	if !found {
 		return 0, nil
