@@ -34,7 +34,8 @@ server cannot verify, an invalid email, an email that repeats one of the file
 or the realm's, ignoring letter case, a malformed or used API key, an unknown
 realm or field, a line over 16 KiB) refuses the whole file, each bad line
 named on standard error, and nothing changes. On success it prints
-{"imported": N}. Hashes and keys are never printed.`
+{"imported": N}. A refusal names the line and the field, never a value: a
+hash or key pasted into the wrong field is not printed either.`
 
 // maxImportLineBytes bounds one line: a user's fields take a few hundred
 // bytes; a longer line is a mistake (or an attack) and is refused without
@@ -63,7 +64,7 @@ func importUsers(ctx context.Context, st *sqlstore.Store, _ adminArgs, env admin
 		switch {
 		case errors.As(err, &refused):
 			for _, r := range refused.Refusals {
-				problems = append(problems, importProblem{lines[r.Index], refusalReason(users[r.Index], r.Err)})
+				problems = append(problems, importProblem{lines[r.Index], refusalReason(r.Err)})
 			}
 		case err != nil:
 			return err
@@ -89,7 +90,10 @@ func importUsers(ctx context.Context, st *sqlstore.Store, _ adminArgs, env admin
 }
 
 // importProblem is a bad line: its number and what is wrong, in words that
-// never quote the line's hash or key.
+// never quote the line. Any field can hold a secret that was put in the wrong
+// place (a hash in email, a key in realm, a CSV's first row of values taken
+// for its field names), so no reason quotes a value or an unknown field's
+// name; the line number finds it.
 type importProblem struct {
 	line   int
 	reason string
@@ -159,7 +163,7 @@ func readLine(br *bufio.Reader) (line []byte, tooLong bool, err error) {
 func checkImportDuplicate(u sqlstore.ImportUser, n int, emails map[[2]string]int, keys map[string]int) error {
 	ek := [2]string{u.Realm, zulipauth.FoldEmail(u.Email)}
 	if first, dup := emails[ek]; dup {
-		return fmt.Errorf("email %s is already on line %d (letter case is ignored)", quoted(u.Email), first)
+		return fmt.Errorf("email is already on line %d (letter case is ignored)", first)
 	}
 	if first, dup := keys[u.APIKey]; dup && u.APIKey != "" {
 		return fmt.Errorf("api_key is the same as line %d's", first)
@@ -177,9 +181,11 @@ var importFields = map[string]bool{
 }
 
 // parseImportLine reads one line: a JSON object with the fields of
-// importUsersSummary, and nothing else. Its errors say what is wrong
-// without quoting the hash, the key or any other byte of the line but the
-// email and the realm.
+// importUsersSummary, and nothing else. Its errors name the field and say
+// what is wrong without quoting any byte of the line (see importProblem):
+// encoding/json's own errors, which quote the input ("invalid character 'x'
+// looking for beginning of value", "cannot unmarshal string \"...\""), are
+// never passed on.
 func parseImportLine(line []byte) (sqlstore.ImportUser, error) {
 	var u sqlstore.ImportUser
 	if !utf8.Valid(line) {
@@ -200,7 +206,7 @@ func parseImportLine(line []byte) (sqlstore.ImportUser, error) {
 		}
 		switch {
 		case !importFields[name]:
-			return u, fmt.Errorf("unknown field %s (the fields are email, full_name, password_hash, realm, api_key, is_active)", fieldName(name))
+			return u, unknownField(name)
 		case seen[name]:
 			return u, fmt.Errorf("field %s given twice", name)
 		}
@@ -255,13 +261,13 @@ func parseImportLine(line []byte) (sqlstore.ImportUser, error) {
 
 	switch {
 	case !zulipauth.ValidEmail(u.Email):
-		return u, fmt.Errorf("email %s is not a valid email address", quoted(u.Email))
+		return u, errors.New("email is not a valid email address")
 	case utf8.RuneCountInString(u.FullName) > maxFullNameRunes:
 		return u, fmt.Errorf("full_name is longer than %d characters", maxFullNameRunes)
 	case strings.IndexFunc(u.FullName, unicode.IsControl) >= 0:
 		return u, errors.New("full_name holds a control character (a line break, a tab, ...)")
 	case u.Realm != "" && !validSubdomain(u.Realm):
-		return u, fmt.Errorf("realm %s is not a subdomain (lower-case letters, digits and inner hyphens)", quoted(u.Realm))
+		return u, errors.New("realm is not a subdomain (lower-case letters, digits and inner hyphens)")
 	case key != nil && !zulipauth.ValidAPIKeyFormat(u.APIKey):
 		return u, errors.New("api_key is not 32 characters of [A-Za-z0-9] (leave it out, or null, for a fresh key)")
 	}
@@ -272,39 +278,40 @@ func parseImportLine(line []byte) (sqlstore.ImportUser, error) {
 	return u, nil
 }
 
-// refusalReason puts a store's refusal of u in the words of the file.
-func refusalReason(u sqlstore.ImportUser, err error) string {
+// refusalReason puts a store's refusal in the words of the file, naming the
+// field and no value (see importProblem).
+func refusalReason(err error) string {
 	switch {
 	case errors.Is(err, zulipauth.ErrUserExists):
-		return fmt.Sprintf("a user %s already exists in realm %q (letter case is ignored); it is not overwritten", quoted(u.Email), u.Realm)
+		return "email: the realm has a user with this email already (letter case is ignored); it is not overwritten"
 	case errors.Is(err, zulipauth.ErrRealmNotFound):
-		return fmt.Sprintf("no realm %q (create it with create-realm)", u.Realm)
+		return "realm: there is no such realm (create it with create-realm)"
 	case errors.Is(err, sqlstore.ErrAPIKeyInUse):
 		return "api_key is another user's already"
 	}
-	return err.Error() // the store's words, which never hold the hash or key
+	// The store's words, which never hold a field's value
+	// (sqlstore.ImportRefusal).
+	return err.Error()
 }
 
-// quoted quotes s for a message, cut to a length that keeps the message one
-// readable line.
-func quoted(s string) string {
-	const max = 80
-	if utf8.RuneCountInString(s) > max {
-		return fmt.Sprintf("%q...", string([]rune(s)[:max]))
-	}
-	return fmt.Sprintf("%q", s)
-}
+// importFieldList names the fields, for a line that has another.
+const importFieldList = "the fields are email, full_name, password_hash, realm, api_key, is_active"
 
-// fieldName quotes an unknown field's name when it looks like one; a value
-// pasted as a key (a hash, say) is not repeated.
-func fieldName(name string) string {
-	if len(name) == 0 || len(name) > 40 {
-		return "(a name that is no field)"
+// unknownField refuses a field that is not one of importFields. Its name is
+// quoted only when it is one of them spelt another way ("Email",
+// "full-name", "isActive"), which is a mistake of the file and no secret;
+// any other name may be a value (a CSV's first row of values taken for the
+// field names makes a hash or an API key a name), and even a prefix of it
+// would print part of a password, so it is "an unknown field" and the line
+// number finds it.
+func unknownField(name string) error {
+	squash := func(s string) string {
+		return strings.ToLower(strings.NewReplacer("_", "", "-", "", " ", "").Replace(s))
 	}
-	for _, c := range name {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
-			return "(a name that is no field)"
+	for known := range importFields {
+		if squash(name) == squash(known) {
+			return fmt.Errorf("unknown field %q: the field is %s", name, known)
 		}
 	}
-	return fmt.Sprintf("%q", name)
+	return fmt.Errorf("an unknown field (%s)", importFieldList)
 }
