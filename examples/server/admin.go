@@ -34,8 +34,8 @@ type adminCommand struct {
 	// too, where there is none (see storeFlags.withStore); the others
 	// refuse a path with no database.
 	creates bool
-	// check, when set, refuses bad flag values before the database is
-	// opened.
+	// check, when set, refuses bad flag values (a usage error) before the
+	// database is opened.
 	check func(a adminArgs) error
 	run   func(ctx context.Context, st *sqlstore.Store, a adminArgs, env adminEnv) error
 }
@@ -87,7 +87,8 @@ var adminCommands = map[string]adminCommand{
 		short:    "create a user (password prompted, or one line on stdin)",
 		summary: "Creates a user and prints its id, email and API key as one JSON line. On a terminal it asks for\n" +
 			"the password twice, without echo; otherwise it reads the first line of standard input.",
-		flags: []string{"email", "realm", "full-name"}, required: []string{"email"}, creates: true, run: createUser,
+		flags: []string{"email", "realm", "full-name"}, required: []string{"email"}, creates: true,
+		check: checkUserFlags, run: createUser,
 	},
 	"change-password": {
 		synopsis: userSynopsis,
@@ -194,7 +195,7 @@ func runAdmin(ctx context.Context, name string, cmd adminCommand, args []string,
 	}
 	if cmd.check != nil {
 		if err := cmd.check(*a); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+			return fmt.Errorf("%w: %s: %v", errUsage, name, err)
 		}
 	}
 	return sf.withStore(ctx, cmd.creates, stdout, func(st *sqlstore.Store, stdout io.Writer) error {
@@ -207,7 +208,7 @@ func runAdmin(ctx context.Context, name string, cmd adminCommand, args []string,
 
 func checkRealmFlags(a adminArgs) error {
 	if !validSubdomain(a.subdomain) {
-		return fmt.Errorf("%w: subdomain %q: use lower-case letters, digits and inner hyphens", errUsage, a.subdomain)
+		return fmt.Errorf("subdomain %q: use lower-case letters, digits and inner hyphens", a.subdomain)
 	}
 	return nil
 }
@@ -268,6 +269,13 @@ func updateRealm(ctx context.Context, st *sqlstore.Store, sub string, env adminE
 	return printJSON(env.stdout, map[string]any{
 		"subdomain": r.Subdomain, "name": r.Name, "deactivated": r.Deactivated, "password_auth": !r.PasswordAuthDisabled,
 	})
+}
+
+func checkUserFlags(a adminArgs) error {
+	if err := checkFullName(a.fullName); err != nil {
+		return fmt.Errorf("-full-name %w", err)
+	}
+	return nil
 }
 
 func createUser(ctx context.Context, st *sqlstore.Store, a adminArgs, env adminEnv) error {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -152,5 +153,88 @@ func TestStoreHintHidesDSN(t *testing.T) {
 	hint := storeHint(storeFlags{postgres: "postgres://app:s3cret@db.internal/zulip"})
 	if strings.Contains(hint, "s3cret") || !strings.Contains(hint, "-postgres") {
 		t.Errorf("storeHint = %q", hint)
+	}
+}
+
+// Pins an attack on create-user: -full-name $'a\x1b[31mred' (a terminal
+// escape, which would recolour an admin's terminal wherever the name is
+// printed) and a 10,000-character name were stored, though import-users
+// refused both. One rule (checkFullName) now holds on both paths: what
+// create-user refuses (a usage error, exit 2, nothing written),
+// import-users refuses, and what one accepts the other does.
+func TestFullNameSameRuleOnBothPaths(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		fullName string
+		want     string // in the refusal; "" accepts
+	}{
+		{"plain", "Iago", ""},
+		{"empty", "", ""},
+		{"accents and a comma", "Hamlet, Prince of Dänemark", ""},
+		{"a zero-width non-joiner, as Persian names have", "می\u200cخواهم", ""},
+		{"an emoji sequence", "Iago 👩\u200d💻", ""},
+		{"300 characters", strings.Repeat("é", 300), ""},
+		{"a terminal escape", "a\x1b[31mred", "control character"},
+		{"a C1 control", "a\u009b31mred", "control character"},
+		{"a line break", "Iago\nroot", "control character"},
+		{"a tab", "Iago\tx", "control character"},
+		{"DEL", "Iago\x7f", "control character"},
+		{"10,000 characters", strings.Repeat("n", 10_000), "longer than 300 characters"},
+		{"301 characters", strings.Repeat("é", 301), "longer than 300 characters"},
+		{"a right-to-left override", "Iago \u202egnp.exe", "reorders"},
+		{"a bidi isolate", "Iago \u2066x\u2069", "reorders"},
+		{"invalid UTF-8", "Iago \xff", "not valid UTF-8"},
+	}
+	short := func(s string) string { // for messages: a 10,000-character name is not printed whole
+		if r := []rune(s); len(r) > 20 {
+			return fmt.Sprintf("%q... (%d characters)", string(r[:20]), len(r))
+		}
+		return fmt.Sprintf("%q", s)
+	}
+	db := tempDB(t)
+	mustAdmin(t, db, "", "create-realm", "-subdomain", "lear")
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			email := fmt.Sprintf("user%d@zulip.com", i)
+			out, err := admin(t, db, "a long password\n", "create-user", "-email", email, "-full-name", tc.fullName)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("create-user refused %s: %v", short(tc.fullName), err)
+			case tc.want != "" && err == nil:
+				t.Errorf("create-user accepted %s (printed %q)", short(tc.fullName), out)
+			case tc.want != "" && (!errors.Is(err, errUsage) || !strings.Contains(err.Error(), "-full-name ") || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("create-user: %v, want a usage error saying -full-name ... %q", err, tc.want)
+			case tc.want != "" && len(tc.fullName) < 100 && strings.Contains(err.Error(), tc.fullName):
+				t.Errorf("create-user's refusal repeats the name: %q", err)
+			}
+			line := jsonLine(t, map[string]any{"email": "import." + email, "full_name": tc.fullName, "password_hash": "", "realm": "lear"})
+			if tc.fullName == "Iago \xff" {
+				line = strings.Replace(line, `\ufffd`, "\xff", 1) // what json.Marshal would not write
+			}
+			_, _, err = runCmd(t, []string{"-db", db}, line+"\n", "import-users")
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("import-users refused %s: %v", short(tc.fullName), err)
+			case tc.want != "" && err == nil:
+				t.Errorf("import-users accepted %s", short(tc.fullName))
+			case tc.want != "" && !strings.Contains(err.Error(), "full_name ") && !strings.Contains(err.Error(), "not valid UTF-8"):
+				t.Errorf("import-users: %v, want it to name full_name", err)
+			}
+		})
+	}
+	st, err := sqlstore.Open(context.Background(), "sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	accepted := 0
+	for _, tc := range tests {
+		if tc.want == "" {
+			accepted++
+		}
+	}
+	if n, err := st.CountUsers(context.Background()); err != nil || n != 2*accepted {
+		t.Errorf("%d users (%v), want the %d accepted twice: a refused name was written", n, err, accepted)
 	}
 }

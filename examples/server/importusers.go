@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/zulipauth/zulipauth-go/backends/password"
@@ -45,10 +44,6 @@ const maxImportLineBytes = 16 << 10
 // maxImportProblems is how many bad lines import-users names one by one;
 // it counts the others.
 const maxImportProblems = 20
-
-// maxFullNameRunes bounds full_name: Django's first_name and last_name
-// are 150 characters each.
-const maxFullNameRunes = 300
 
 // importUsers implements import-users: parse and check every line, then
 // hand the users to the store's one-transaction import.
@@ -259,13 +254,13 @@ func parseImportLine(line []byte) (sqlstore.ImportUser, error) {
 	}
 	u.Deactivated = active != nil && !*active
 
-	switch {
-	case !zulipauth.ValidEmail(u.Email):
+	if !zulipauth.ValidEmail(u.Email) {
 		return u, errors.New("email is not a valid email address")
-	case utf8.RuneCountInString(u.FullName) > maxFullNameRunes:
-		return u, fmt.Errorf("full_name is longer than %d characters", maxFullNameRunes)
-	case strings.IndexFunc(u.FullName, unicode.IsControl) >= 0:
-		return u, errors.New("full_name holds a control character (a line break, a tab, ...)")
+	}
+	if err := checkFullName(u.FullName); err != nil {
+		return u, fmt.Errorf("full_name %w", err)
+	}
+	switch {
 	case u.Realm != "" && !validSubdomain(u.Realm):
 		return u, errors.New("realm is not a subdomain (lower-case letters, digits and inner hyphens)")
 	case key != nil && !zulipauth.ValidAPIKeyFormat(u.APIKey):
