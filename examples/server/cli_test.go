@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Every way of asking for help prints the commands or the command's flags
@@ -176,5 +177,49 @@ func TestServeLogsRefusalsInAggregate(t *testing.T) {
 	refusals := strings.Count(log, `msg="login failed"`) + strings.Count(log, `msg="login rate limited"`)
 	if refusals != 60 {
 		t.Errorf("%d of %d refusals logged one by one, want the bound of 60 a minute:\n%s", refusals, attempts, log)
+	}
+}
+
+// Pins an attack on serve: -external-host 'chat.example.test"><script>' was
+// accepted and announced as server_settings' realm_url, the URL clients send
+// passwords to and show as a link. An external host is a host name or an IP
+// literal with an optional port, nothing else: anything more is refused when
+// serve starts, as a usage error (exit 2), before the database is opened.
+func TestServeRefusesAnExternalHostThatIsNotAHost(t *testing.T) {
+	t.Parallel()
+	for _, good := range []string{
+		"chat.example.com", "CHAT.Example.COM", "localhost", "localhost:9991", "chat-1.example.com:443",
+		"xn--bcher-kva.example", "127.0.0.1", "127.0.0.1:9991", "[::1]", "[::1]:9991", "[2001:db8::1]:8443",
+	} {
+		if _, _, err := parseServeFlags([]string{"-external-host", good}, io.Discard); err != nil {
+			t.Errorf("-external-host %q: %v", good, err)
+		}
+	}
+	for _, bad := range []string{
+		`chat.example.test"><script>`,
+		"chat.example.com/path", "chat.example.com?x=1", "chat.example.com#x", "user@chat.example.com",
+		"chat example.com", "chat.example.com ", "chat.example.com\r\nX: y",
+		"-chat.example.com", "chat-.example.com", "chat..example.com", ".example.com", "chat.example.com.",
+		"chat_1.example.com", "bücher.example", strings.Repeat("a", 64) + ".example.com",
+		"1.2.3.4.5", "999.1.1.1", "::1", "[::1", "[chat.example.com]", "[::1]x",
+		"chat.example.com:", "chat.example.com:0", "chat.example.com:65536", "chat.example.com:80:80", "chat.example.com:http",
+	} {
+		_, _, err := parseServeFlags([]string{"-external-host", bad}, io.Discard)
+		if err == nil || !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "-external-host") ||
+			!strings.Contains(err.Error(), "a host name") {
+			t.Errorf("-external-host %q: %v, want a usage error that says what an external host is", bad, err)
+		}
+	}
+	// Through the command line: nothing is opened or written. (A serve
+	// that accepted the host would serve until the timeout.)
+	db := tempDB(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	err := run(ctx, []string{"serve", "-db", db, "-addr", "127.0.0.1:0", "-external-host", `chat.example.test"><script>`}, strings.NewReader(""), io.Discard, io.Discard)
+	if !errors.Is(err, errUsage) {
+		t.Errorf("serve: %v, want a usage error", err)
+	}
+	if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused serve created the database: %v", err)
 	}
 }

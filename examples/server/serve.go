@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -117,10 +118,87 @@ func parseServeFlags(args []string, stdout io.Writer) (c serveConfig, helped boo
 	if cp.redisFailClosed && cp.redis == "" {
 		return *cp, false, fmt.Errorf("%w: serve: -redis-fail-closed needs -redis", errUsage)
 	}
-	if cp.externalHost != "" && strings.Contains(cp.externalHost, "://") {
-		return *cp, false, fmt.Errorf("%w: serve: -external-host %q: give HOST[:PORT] without a scheme", errUsage, cp.externalHost)
+	if cp.externalHost != "" {
+		if err := checkExternalHost(cp.externalHost); err != nil {
+			return *cp, false, fmt.Errorf("%w: serve: -external-host %q: %v", errUsage, cp.externalHost, err)
+		}
 	}
 	return *cp, false, nil
+}
+
+// checkExternalHost refuses an -external-host that is not a host name or
+// an IP literal with an optional port. server_settings builds realm_url,
+// the URL clients send passwords to and show as a link, by writing
+// "http(s)://" and SUB. before it, so anything else in it (a quote and
+// markup, a path, a user, white space) would be served as part of that URL.
+// A host name is what Zulip's EXTERNAL_HOST is: letters, digits and inner
+// hyphens in dot-separated labels of at most 63 characters, 253 in all, the
+// last label not all digits (999.1.1.1 is no address and no name); an IDN
+// is given in its xn-- form. An IPv6 address is in brackets, as in a URL.
+// The port is a number from 1 to 65535.
+func checkExternalHost(h string) error {
+	const what = "an external host is a host name (chat.example.com), an IPv4 address or an IPv6 address in brackets ([2001:db8::1]), " +
+		"with an optional :PORT, and nothing else"
+	if strings.Contains(h, "://") {
+		return fmt.Errorf("give HOST[:PORT] without a scheme: %s", what)
+	}
+	host, port := h, ""
+	if strings.HasPrefix(h, "[") {
+		end := strings.IndexByte(h, ']')
+		if end < 0 {
+			return fmt.Errorf("no ] closes the IPv6 address: %s", what)
+		}
+		host, port = h[1:end], h[end+1:]
+		if port != "" && port[0] != ':' {
+			return fmt.Errorf("something follows the IPv6 address: %s", what)
+		}
+		if a, err := netip.ParseAddr(host); err != nil || !a.Is6() || a.Zone() != "" {
+			return fmt.Errorf("%q in brackets is not an IPv6 address: %s", host, what)
+		}
+	} else if i := strings.IndexByte(h, ':'); i >= 0 {
+		host, port = h[:i], h[i:]
+	}
+	if port != "" {
+		n, err := strconv.Atoi(port[1:])
+		if err != nil || n < 1 || n > 65535 || port[1] == '+' {
+			return fmt.Errorf("the port is not a number from 1 to 65535 (an IPv6 address goes in brackets): %s", what)
+		}
+	}
+	if strings.HasPrefix(h, "[") {
+		return nil
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return nil // an IPv4 address: netip refuses one with a zone or leading zeros
+	}
+	if !validHostName(host) {
+		return fmt.Errorf("not a host name: %s", what)
+	}
+	return nil
+}
+
+// validHostName reports whether s is a DNS host name as RFC 1123 and
+// RFC 3696 have it (see checkExternalHost), without a final dot.
+func validHostName(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	labels := strings.Split(s, ".")
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return !isAllDigits(labels[len(labels)-1])
+}
+
+func isAllDigits(s string) bool {
+	return strings.Trim(s, "0123456789") == ""
 }
 
 // externalHostFor is the external host the server announces when
