@@ -9,6 +9,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/zulipauth/zulipauth-go/backends/password"
 	"github.com/zulipauth/zulipauth-go/backends/sqlstore"
@@ -353,12 +354,22 @@ func findUser(ctx context.Context, st *sqlstore.Store, a adminArgs) (zulipauth.U
 	return u, err
 }
 
-// newPasswordHash reads a new password (see readPassword) and hashes it
-// under the default policy.
+// newPasswordHash reads a new password (see readPassword), refuses one that
+// is only white space, and hashes it under the default policy.
+//
+// The white-space rule is the commands', not backends/password's default
+// policy (MinLength(6)): a policy also runs when a correct password's legacy
+// hash is upgraded at login, and refuses it there by requiring a reset, so a
+// stricter default would lock out a library user's imported users whose old
+// password is spaces, and MinLength would no longer mean what its name says.
+// An admin typing a new password is where refusing it costs nothing.
 func newPasswordHash(ctx context.Context, st *sqlstore.Store, env adminEnv) (string, error) {
 	pw, err := readPassword(env)
 	if err != nil {
 		return "", err
+	}
+	if strings.TrimFunc(pw, unicode.IsSpace) == "" {
+		return "", errors.New("password refused: it is only white space; choose one with other characters too")
 	}
 	auth, err := password.New(st)
 	if err != nil {

@@ -238,3 +238,39 @@ func TestFullNameSameRuleOnBothPaths(t *testing.T) {
 		t.Errorf("%d users (%v), want the %d accepted twice: a refused name was written", n, err, accepted)
 	}
 }
+
+// Pins an attack on create-user and change-password: a password of 8 spaces
+// passed backends/password's default policy (at least 6 characters) and was
+// set, an account anyone can guess. The commands refuse a password that is
+// only white space (any Unicode space), like a weak one: exit status 1, the
+// reason on standard error, nothing written. White space inside a password
+// is fine.
+func TestWhiteSpacePasswordRefused(t *testing.T) {
+	t.Parallel()
+	db := tempDB(t)
+	mustAdmin(t, db, "a long password\n", "create-user", "-email", "iago@zulip.com")
+	st, err := sqlstore.Open(context.Background(), "sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	before, _ := st.UserByEmail(context.Background(), "", "iago@zulip.com")
+	for _, pw := range []string{"        ", "\t\t\t\t\t\t\t\t", " \t \t \t \t", "\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0", "\u3000\u3000\u3000\u3000\u3000\u3000", "\u2003 \u2003 \u2003 "} {
+		for _, args := range [][]string{
+			{"create-user", "-email", "new@zulip.com"},
+			{"change-password", "-email", "iago@zulip.com"},
+		} {
+			out, err := admin(t, db, pw+"\n", args...)
+			if err == nil || !strings.Contains(err.Error(), "only white space") || errors.Is(err, errUsage) || out != "" {
+				t.Errorf("%s with the password %q: %v (printed %q), want a refusal (exit 1) saying it is only white space", args[0], pw, err, out)
+			}
+		}
+	}
+	if _, err := st.UserByEmail(context.Background(), "", "new@zulip.com"); !errors.Is(err, zulipauth.ErrUserNotFound) {
+		t.Errorf("a refused create-user made the user: %v", err)
+	}
+	if after, _ := st.UserByEmail(context.Background(), "", "iago@zulip.com"); after.PasswordHash != before.PasswordHash {
+		t.Error("a refused change-password changed the password")
+	}
+	mustAdmin(t, db, "  a long  password  \n", "change-password", "-email", "iago@zulip.com")
+}
