@@ -10,6 +10,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // SchemaCreation says in which databases [Open] and [New] may create this
@@ -152,9 +154,11 @@ func checkSQLiteFile(ctx context.Context, path string, c SchemaCreation) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: open: %w", err)
 	}
-	if strings.HasPrefix(name, "file:") {
-		// A URI: SQLite's mode=rw opens without creating.
-		if q.Get("mode") == "" {
+	uri := strings.HasPrefix(name, "file:")
+	if uri {
+		// SQLite's mode=rw opens without creating; a missing file is then
+		// SQLITE_CANTOPEN, below.
+		if m := q.Get("mode"); m == "" || m == "rwc" {
 			q.Set("mode", "rw")
 		}
 	} else if _, err := os.Stat(name); errors.Is(err, fs.ErrNotExist) {
@@ -177,7 +181,11 @@ func checkSQLiteFile(ctx context.Context, path string, c SchemaCreation) error {
 		return err
 	}
 	ours, tables, err := SQLite.inspect(ctx, db, ms[0].name)
-	if err != nil {
+	var coded interface{ Code() int }
+	switch {
+	case uri && errors.As(err, &coded) && coded.Code()&0xff == sqlite3.SQLITE_CANTOPEN:
+		return c.check(false, nil) // no file there yet
+	case err != nil:
 		return fmt.Errorf("sqlstore: open: reading the schema: %w", err)
 	}
 	return c.check(ours, tables)

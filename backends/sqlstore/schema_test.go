@@ -168,13 +168,21 @@ func TestSchemaCreationSQLite(t *testing.T) {
 	t.Run("file URI", func(t *testing.T) {
 		t.Parallel()
 		path := filepath.Join(t.TempDir(), "new.db")
-		_, err := sqlstore.Open(ctx, "sqlite", "file:"+path+"?cache=private", sqlstore.WithSchemaCreation(sqlstore.CreateSchemaNever))
-		if err == nil {
-			t.Error("Open of a missing file: URI succeeded")
+		for _, mode := range []string{"", "&mode=rwc"} {
+			_, err := sqlstore.Open(ctx, "sqlite", "file:"+path+"?cache=private"+mode, sqlstore.WithSchemaCreation(sqlstore.CreateSchemaNever))
+			var se *sqlstore.SchemaError
+			if !errors.As(err, &se) {
+				t.Errorf("Open of a missing file: URI%s = %v, want a *SchemaError", mode, err)
+			}
+			if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("a refused Open created the file: %v", err)
+			}
 		}
-		if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
-			t.Errorf("a refused Open created the file: %v", err)
+		s, err := sqlstore.Open(ctx, "sqlite", "file:"+path+"?cache=private", sqlstore.WithSchemaCreation(sqlstore.CreateSchemaInEmpty))
+		if err != nil {
+			t.Fatalf("CreateSchemaInEmpty, a new file: URI: %v", err)
 		}
+		s.Close()
 	})
 	// The default is unchanged: the schema goes beside an application's own
 	// tables.
