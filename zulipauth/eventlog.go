@@ -78,7 +78,11 @@ func (e *EventLog) Log(ev Event) {
 		return
 	}
 	e.mu.Lock()
-	if ev.Time.Before(e.window) || !ev.Time.Before(e.window.Add(time.Minute)) {
+	// Windows only move forward: concurrent logins report out of order (an
+	// event's Time is when its attempt began, and failures wait out the
+	// password backend's failure time), and one a little older than the
+	// window counts in it rather than starting a new one.
+	if !ev.Time.Before(e.window.Add(time.Minute)) {
 		e.flushLocked()
 		e.window, e.logged = ev.Time, 0
 	}

@@ -98,3 +98,24 @@ func TestEventLogWritesUsernamesOnlyForAccounts(t *testing.T) {
 		t.Error("two EventLogs gave one username the same fingerprint")
 	}
 }
+
+// Events reach the log out of order when logins run concurrently (a
+// failure waits out the password backend's failure time before it is
+// reported, with the Time its attempt began). An event older than the
+// window counts in it: it once started a new window, and the bound of lines
+// a minute no longer held (63 of 150 written, bound 60).
+func TestEventLogCountsLateEventsInTheirWindow(t *testing.T) {
+	t.Parallel()
+	var buf syncBuffer
+	el := zulipauth.NewEventLog(slog.New(slog.NewTextHandler(&buf, nil)), 10)
+	start := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	for i := range 100 {
+		// Alternately half a second late and on time.
+		at := start.Add(time.Duration(i)*100*time.Millisecond - time.Duration(i%2)*500*time.Millisecond)
+		el.Log(zulipauth.Event{Kind: zulipauth.LoginFailed, Code: zulipauth.CodeAuthenticationFailed, Time: at})
+	}
+	el.Flush()
+	if got := strings.Count(buf.String(), "login failed"); got != 10 {
+		t.Errorf("%d refusals written one by one, want the bound of 10:\n%s", got, buf.String())
+	}
+}
