@@ -252,8 +252,13 @@ func (h HostRealms) check() error {
 			}
 			host = eh[:i]
 		}
-		if host == "" || strings.ContainsAny(host, "/@?# \t") {
-			return fmt.Errorf("zulipauth: HostRealms.ExternalHost %q is not HOST or HOST:PORT (no scheme, no path)", eh)
+		// A host name, or an IP address, holds nothing else: realm URLs
+		// are built from it and served, so a quote or a bracket in it is
+		// markup in a client's page, never a host.
+		if host == "" || strings.ContainsFunc(host, func(r rune) bool {
+			return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '.' || r == '-' || r == ':')
+		}) {
+			return fmt.Errorf("zulipauth: HostRealms.ExternalHost %q is not HOST or HOST:PORT: a host name (letters, digits, dots and hyphens; an internationalized one in its xn-- form) or an IP address", eh)
 		}
 	}
 	for _, alias := range h.RootAliases {

@@ -45,6 +45,14 @@ func TestNewRejectsMisconfiguration(t *testing.T) {
 		{"an external host with a path", valid(func(c *zulipauth.Config) {
 			c.Realms = zulipauth.HostRealms{Realms: f.store, ExternalHost: "chat.example.com/zulip"}
 		}), "not HOST or HOST:PORT"},
+		// Pins markup served as realm_url: -external-host
+		// 'chat.example.test"><script>' was accepted.
+		{"an external host with markup", valid(func(c *zulipauth.Config) {
+			c.Realms = zulipauth.HostRealms{Realms: f.store, ExternalHost: `chat.example.test"><script>`}
+		}), "not HOST or HOST:PORT"},
+		{"an external host with a quote", valid(func(c *zulipauth.Config) {
+			c.Realms = zulipauth.HostRealms{Realms: f.store, ExternalHost: `chat'.example.test:9991`}
+		}), "not HOST or HOST:PORT"},
 		{"an external host with a bad port", valid(func(c *zulipauth.Config) {
 			c.Realms = zulipauth.HostRealms{Realms: f.store, ExternalHost: "chat.example.com:http"}
 		}), "port is not a number"},
