@@ -18,7 +18,7 @@ import (
 type aliasAuthenticator struct {
 	f       *fixture
 	checked atomic.Int64
-	prepare bool // also a UsernamePreparer that merges the spellings
+	prepare bool // PrepareUsername merges the spellings
 }
 
 func (a *aliasAuthenticator) Authenticate(ctx context.Context, at zulipauth.Attempt) (zulipauth.User, error) {
@@ -37,10 +37,11 @@ func (a *aliasAuthenticator) Authenticate(ctx context.Context, at zulipauth.Atte
 
 func (a *aliasAuthenticator) AcceptsNonEmailUsernames(zulipauth.Realm) bool { return true }
 
-type preparingAliasAuthenticator struct{ *aliasAuthenticator }
-
-func (preparingAliasAuthenticator) PrepareUsername(u string) string {
-	if strings.HasPrefix(u, "iago") {
+// PrepareUsername merges the spellings when the test asks it to; otherwise
+// every spelling is a budget of its own, and only the account's budget
+// holds them together.
+func (a *aliasAuthenticator) PrepareUsername(u string) string {
+	if a.prepare && strings.HasPrefix(u, "iago") {
 		return "iago"
 	}
 	return u
@@ -48,12 +49,7 @@ func (preparingAliasAuthenticator) PrepareUsername(u string) string {
 
 func newAliasFixture(t *testing.T, prepare bool) (*fixture, *aliasAuthenticator) {
 	alias := &aliasAuthenticator{prepare: prepare}
-	f := newFixture(t, func(c *zulipauth.Config) {
-		c.Authenticator = alias
-		if prepare {
-			c.Authenticator = preparingAliasAuthenticator{alias}
-		}
-	})
+	f := newFixture(t, func(c *zulipauth.Config) { c.Authenticator = alias })
 	alias.f = f
 	return f, alias
 }

@@ -5,8 +5,8 @@ import (
 	"crypto/subtle"
 )
 
-// APIKeyLength is the length of a Zulip API key.
-const APIKeyLength = 32
+// apiKeyLength is the length of a Zulip API key.
+const apiKeyLength = 32
 
 const apiKeyAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -14,7 +14,7 @@ const apiKeyAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 // uniformly from crypto/rand (about 190 bits), the format Zulip's
 // generate_api_key produces and has_api_key_format accepts.
 func GenerateAPIKey() string {
-	var key [APIKeyLength]byte
+	var key [apiKeyLength]byte
 	var buf [64]byte
 	n := 0
 	for n < len(key) {
@@ -37,19 +37,19 @@ func GenerateAPIKey() string {
 // exactly 32 characters of [A-Za-z0-9]. A key of another format is
 // "Malformed API key" and needs no store lookup.
 func ValidAPIKeyFormat(key string) bool {
-	if len(key) != APIKeyLength {
+	if len(key) != apiKeyLength {
 		return false
 	}
 	for i := 0; i < len(key); i++ {
-		if byteClass[key[i]]&classAlnum == 0 {
+		if c := key[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
 			return false
 		}
 	}
 	return true
 }
 
-// EqualAPIKeys compares two keys in time that depends only on their length,
+// equalAPIKeys compares two keys in time that depends only on their length,
 // so a comparison does not reveal how much of a guessed key is right.
-func EqualAPIKeys(a, b string) bool {
+func equalAPIKeys(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }

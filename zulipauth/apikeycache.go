@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"strconv"
 	"time"
+
+	"github.com/zulipauth/zulipauth-go/zulipauth/internal/expiring"
 )
 
 // apiKeyCache remembers, for Config.APIKeyCacheTTL, what the store said
@@ -30,7 +32,7 @@ import (
 // A nil *apiKeyCache caches nothing.
 type apiKeyCache struct {
 	ttl                     time.Duration
-	users, headers, unknown *expiringMap[*keyCacheEntry]
+	users, headers, unknown *expiring.Map[*keyCacheEntry]
 
 	// forgets keeps a request that read the cache or the store before a
 	// forget from putting its outcome after it.
@@ -70,9 +72,9 @@ const maxCachedHeaderLen = 512
 func newAPIKeyCache(ttl time.Duration, size int) *apiKeyCache {
 	return &apiKeyCache{
 		ttl:     ttl,
-		users:   newExpiringMap[*keyCacheEntry](size, ttl/2),
-		headers: newExpiringMap[*keyCacheEntry](size, ttl/2),
-		unknown: newExpiringMap[*keyCacheEntry](size, ttl/2),
+		users:   expiring.New[*keyCacheEntry](size, ttl/2),
+		headers: expiring.New[*keyCacheEntry](size, ttl/2),
+		unknown: expiring.New[*keyCacheEntry](size, ttl/2),
 	}
 }
 
@@ -81,7 +83,7 @@ func (c *apiKeyCache) byHeader(header string, now time.Time) (*keyCacheEntry, bo
 	if c == nil || len(header) > maxCachedHeaderLen {
 		return nil, false
 	}
-	e, _, ok := c.headers.get(header, now)
+	e, _, ok := c.headers.Get(header, now)
 	return e, ok
 }
 
@@ -91,10 +93,10 @@ func (c *apiKeyCache) byKey(key string, now time.Time) (*keyCacheEntry, bool) {
 	if c == nil {
 		return nil, false
 	}
-	if e, _, ok := c.users.get(key, now); ok {
+	if e, _, ok := c.users.Get(key, now); ok {
 		return e, true
 	}
-	if e, _, ok := c.unknown.get(key, now); ok {
+	if e, _, ok := c.unknown.Get(key, now); ok {
 		return e, true
 	}
 	return nil, false
@@ -121,9 +123,9 @@ func (c *apiKeyCache) putLookup(gen uint64, key string, e *keyCacheEntry, now ti
 	}
 	c.forgets.putUnlessForgotten(gen, func() {
 		if e.found {
-			c.users.put(key, e, e.until, now)
+			c.users.Put(key, e, e.until, now)
 		} else {
-			c.unknown.put(key, e, e.until, now)
+			c.unknown.Put(key, e, e.until, now)
 		}
 	})
 }
@@ -134,7 +136,7 @@ func (c *apiKeyCache) putHeader(gen uint64, e *keyCacheEntry, now time.Time) {
 	if c == nil || len(e.header) > maxCachedHeaderLen {
 		return
 	}
-	c.forgets.putUnlessForgotten(gen, func() { c.headers.put(e.header, e, e.until, now) })
+	c.forgets.putUnlessForgotten(gen, func() { c.headers.Put(e.header, e, e.until, now) })
 }
 
 // forget drops the user's entries, and the unknown keys too when
@@ -145,10 +147,10 @@ func (c *apiKeyCache) forget(userID int64, unknownKeys bool) {
 	}
 	isUsers := func(e *keyCacheEntry) bool { return e.user.ID == userID }
 	c.forgets.forget(func() {
-		c.users.deleteFunc(isUsers)
-		c.headers.deleteFunc(isUsers)
+		c.users.DeleteFunc(isUsers)
+		c.headers.DeleteFunc(isUsers)
 		if unknownKeys {
-			c.unknown.deleteFunc(func(*keyCacheEntry) bool { return true })
+			c.unknown.DeleteFunc(func(*keyCacheEntry) bool { return true })
 		}
 	})
 }
@@ -171,9 +173,9 @@ func (c *apiKeyCache) forgetChanges(changes []Change) {
 	}
 	affected := func(e *keyCacheEntry) bool { return users[e.user.ID] || realms[e.user.Realm] }
 	c.forgets.forget(func() {
-		c.users.deleteFunc(affected)
-		c.headers.deleteFunc(affected)
-		c.unknown.deleteFunc(func(*keyCacheEntry) bool { return true })
+		c.users.DeleteFunc(affected)
+		c.headers.DeleteFunc(affected)
+		c.unknown.DeleteFunc(func(*keyCacheEntry) bool { return true })
 	})
 }
 
@@ -184,8 +186,8 @@ func (c *apiKeyCache) forgetAll() {
 	}
 	all := func(*keyCacheEntry) bool { return true }
 	c.forgets.forget(func() {
-		c.users.deleteFunc(all)
-		c.headers.deleteFunc(all)
-		c.unknown.deleteFunc(all)
+		c.users.DeleteFunc(all)
+		c.headers.DeleteFunc(all)
+		c.unknown.DeleteFunc(all)
 	})
 }

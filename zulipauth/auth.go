@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strings"
 	"sync/atomic"
+
+	"github.com/zulipauth/zulipauth-go/zulipauth/internal/expiring"
 )
 
 // Auth holds one configuration of Zulip's login and hands out its handlers.
@@ -17,24 +19,19 @@ type Auth struct {
 	realms *realmCache
 	// subdomains is Config.Realms when it names a request's subdomain
 	// without a lookup, else nil: asserted once here, read per request.
-	subdomains SubdomainResolver
-	// prepare is Config.Authenticator when it prepares usernames for the
-	// per-username budget's key (see UsernamePreparer), else nil.
-	prepare UsernamePreparer
+	subdomains subdomainResolver
+	// usernames is Config.Authenticator when it compares usernames its own
+	// way (see UsernameComparer), else nil.
+	usernames UsernameComparer
 	// follower applies the store's changes to keys and realms (nil when
 	// both caches are off or the store has no ChangeFeed).
 	follower *changeFollower
 
-	// userAt is Config.UserLimiter when it is a MemoryLimiter reading the
-	// clock Config.Now reads: it is handed the instant a request already
-	// read, a clock read less per API request.
-	userAt *MemoryLimiter
-
 	// refused holds the clients whose budget (Config.IPLimiter) refused
 	// them, in a login or a failed API authentication, until one event is
-	// allowed again; spentUsernames the same for Config.LoginLimiter. See
+	// allowed again; spentUsernames the same for Config.UsernameLimiter. See
 	// refusal.
-	refused, spentUsernames *expiringMap[refusal]
+	refused, spentUsernames *expiring.Map[refusal]
 
 	date atomic.Pointer[httpDateValue] // Expires header, formatted once a second
 }
@@ -49,13 +46,8 @@ func New(cfg Config) (*Auth, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	systemClock := cfg.Now == nil
 	cfg.fillDefaults()
-	var userAt *MemoryLimiter
-	if m, ok := cfg.UserLimiter.(*MemoryLimiter); ok && systemClock && m.systemClock {
-		userAt = m
-	}
-	a := &Auth{cfg: cfg, userAt: userAt, refused: newRefusalMemory(), spentUsernames: newRefusalMemory()}
+	a := &Auth{cfg: cfg, refused: newRefusalMemory(), spentUsernames: newRefusalMemory()}
 	if cfg.APIKeyCacheTTL > 0 {
 		size := cfg.APIKeyCacheSize
 		if size == 0 {
@@ -63,11 +55,11 @@ func New(cfg Config) (*Auth, error) {
 		}
 		a.keys = newAPIKeyCache(cfg.APIKeyCacheTTL, size)
 	}
-	a.subdomains, _ = cfg.Realms.(SubdomainResolver)
-	a.prepare, _ = cfg.Authenticator.(UsernamePreparer)
+	a.subdomains, _ = cfg.Realms.(subdomainResolver)
+	a.usernames, _ = cfg.Authenticator.(UsernameComparer)
 	if cfg.RealmCacheTTL > 0 {
 		if a.subdomains == nil {
-			return nil, fmt.Errorf("zulipauth: Config.RealmCacheTTL needs a Realms resolver that names a request's subdomain without a lookup (a SubdomainResolver, as HostRealms is); %T is not one: leave RealmCacheTTL 0", cfg.Realms)
+			return nil, fmt.Errorf("zulipauth: Config.RealmCacheTTL needs a Realms resolver that names a request's subdomain without a lookup (HostRealms or SingleRealm); %T is not one: leave RealmCacheTTL 0", cfg.Realms)
 		}
 		a.realms = newRealmCache(cfg.RealmCacheTTL)
 	}
@@ -79,28 +71,29 @@ func New(cfg Config) (*Auth, error) {
 	return a, nil
 }
 
-// Mount registers the login endpoints on mux: /api/v1/fetch_api_key,
-// /api/v1/jwt/fetch_api_key (see [Auth.JWTFetchAPIKey]; without
-// Config.TokenVerifier it answers that JWT is not enabled, as Zulip does),
-// /api/v1/server_settings, /api/v1/users/me/api_key/regenerate behind
-// [Auth.RequireAPIKey] where the store can regenerate keys (an
-// [APIKeyRegenerator]; see [Auth.RegenerateAPIKeyHandler]), and
-// /api/v1/dev_fetch_api_key (see
-// [Auth.InsecureDevFetchAPIKey]) only where Config.InsecureDevLogin is set.
+// Mount registers the login endpoints on mux, any router with the standard
+// library mux's Handle (http.ServeMux, chi, gorilla/mux): /api/v1/fetch_api_key,
+// /api/v1/jwt/fetch_api_key (without Config.TokenVerifier it answers that
+// JWT is not enabled, as Zulip does), /api/v1/server_settings,
+// /api/v1/users/me/api_key/regenerate behind [Auth.RequireAPIKey] where the
+// store can regenerate keys (an [APIKeyRegenerator]), and
+// /api/v1/dev_fetch_api_key only where Config.InsecureDevLogin is set.
 //
-// The path is registered without a method, so that other methods get Zulip's
-// JSON 405 rather than ServeMux's plain-text one. Serve the mux through
-// [MergeSlashes] so that clients given a realm URL with a trailing slash
-// (which request //api/v1/...) reach it.
-func (a *Auth) Mount(mux *http.ServeMux) {
-	mux.Handle("/api/v1/fetch_api_key", a.FetchAPIKey())
-	mux.Handle("/api/v1/jwt/fetch_api_key", a.JWTFetchAPIKey())
-	mux.Handle("/api/v1/server_settings", a.ServerSettings())
+// The paths are registered without a method, so that other methods get
+// Zulip's JSON 405 rather than a router's plain-text one. Serve the mux
+// through [MergeSlashes] so that clients given a realm URL with a trailing
+// slash (which request //api/v1/...) reach it.
+func (a *Auth) Mount(mux interface {
+	Handle(pattern string, h http.Handler)
+}) {
+	mux.Handle("/api/v1/fetch_api_key", a.FetchAPIKeyHandler())
+	mux.Handle("/api/v1/jwt/fetch_api_key", a.JWTFetchAPIKeyHandler())
+	mux.Handle("/api/v1/server_settings", a.ServerSettingsHandler())
 	if _, ok := a.cfg.Users.(APIKeyRegenerator); ok {
 		mux.Handle("/api/v1/users/me/api_key/regenerate", a.RequireAPIKey(a.RegenerateAPIKeyHandler()))
 	}
 	if a.cfg.InsecureDevLogin {
-		mux.Handle("/api/v1/dev_fetch_api_key", a.InsecureDevFetchAPIKey())
+		mux.Handle("/api/v1/dev_fetch_api_key", a.InsecureDevFetchAPIKeyHandler())
 	}
 }
 

@@ -26,10 +26,10 @@ type Attempt struct {
 // account identifies it the same way whatever spelling of the username led
 // there (a user's ID in the store, a directory entry's DN as the directory
 // returns it). The login spends one event of that account's budget
-// (Config.LoginLimiter, beside the username's), and clears it with the
+// (Config.UsernameLimiter, beside the username's), and clears it with the
 // username's after a success. So a budget holds for the person: a spelling
 // the per-username key does not merge with the others (see
-// [UsernamePreparer]) still spends, and is refused by, the account's one.
+// [UsernameComparer]) still spends, and is refused by, the account's one.
 //
 // A non-nil error is the login's answer: the account's budget is spent (429)
 // or the limiter failed. The authenticator must return it as it is, without
@@ -64,29 +64,25 @@ func (f AuthenticatorFunc) Authenticate(ctx context.Context, a Attempt) (User, e
 	return f(ctx, a)
 }
 
-// UsernameFormat is implemented by authenticators that accept usernames that
-// are not email addresses (an LDAP directory keyed by uid, say). When the
-// configured authenticator reports true for a realm, the login handler skips
-// Zulip's email format check there, as Zulip does where LDAP is enabled.
-type UsernameFormat interface {
+// UsernameComparer is implemented by authenticators that compare usernames
+// otherwise than as email addresses: an LDAP directory keyed by uid, which
+// compares uid and cn with caseIgnoreMatch (RFC 4518: compatibility forms,
+// case, runs of spaces), so that "ｈamlet" and "hamlet" are one entry.
+type UsernameComparer interface {
+	// AcceptsNonEmailUsernames reports whether a username that is not an
+	// email address can name an account in realm. Where it does, the login
+	// skips Zulip's email format check and server_settings reports
+	// require_email_format_usernames false, as Zulip does where LDAP is
+	// enabled.
 	AcceptsNonEmailUsernames(realm Realm) bool
-}
-
-// UsernamePreparer is implemented by authenticators that compare usernames
-// more loosely than by letter case, so that the per-username budget's key
-// can merge every spelling they take for one account. An LDAP directory
-// compares uid and cn with caseIgnoreMatch, which prepares strings as RFC
-// 4518 says (compatibility forms, case, runs of spaces), so "ｈamlet" and
-// "hamlet" are one entry and must be one budget.
-//
-// PrepareUsername receives the username trimmed and case-folded
-// ([FoldEmail]) and returns the key's username: two usernames the
-// authenticator may take for the same account must give the same string.
-// Merging more than the authenticator does only makes some budgets shared;
-// merging less lets a spelling escape its budget (which
-// [Attempt.ChargeAccount] still closes once the account is known). It must
-// be fast (it runs before any rate limit) and safe for concurrent use.
-type UsernamePreparer interface {
+	// PrepareUsername receives a username trimmed and case-folded
+	// ([FoldEmail]) and returns it as the authenticator compares usernames,
+	// for the per-username budget's key: two usernames it may take for the
+	// same account must give the same string. Merging more than the
+	// authenticator does only shares some budgets; merging less lets a
+	// spelling escape its budget (which [Attempt.ChargeAccount] still
+	// closes once the account is known). It runs before any rate limit, so
+	// it must be fast.
 	PrepareUsername(username string) string
 }
 
@@ -116,9 +112,10 @@ func authMethods(auth Authenticator) []string {
 // tries its authentication backends: the first success wins. When all fail,
 // the most specific failure is returned, in Zulip's order: user deactivated,
 // realm deactivated, password login disabled, password reset required, then
-// bad credentials (see [ErrorFor], which reads the same classification). A
-// fault (an error that is not a client's failure), [ErrBusy] or an *[Error]
-// stops the chain at once and is returned as it is.
+// bad credentials, the order in which the handlers' one classification of
+// failures ranks them. A fault (an error that is not a client's failure),
+// [ErrBusy] or an *[Error] stops the chain at once and is returned as it
+// is.
 //
 // [New] refuses a chain with no authenticators or a nil one.
 func Chain(auths ...Authenticator) Authenticator {
@@ -135,7 +132,7 @@ func (c chain) Authenticate(ctx context.Context, a Attempt) (User, error) {
 		if err == nil {
 			return u, nil
 		}
-		rank, _ := classify(err)
+		rank, _ := classify(epLogin, err)
 		if rank < 0 {
 			return User{}, err // a fault, busy, or a decided answer: try no further
 		}
@@ -150,13 +147,13 @@ func (c chain) Authenticate(ctx context.Context, a Attempt) (User, error) {
 }
 
 // PrepareUsername applies the preparation of each authenticator of the chain
-// that is a [UsernamePreparer], in order, each to the previous one's
+// that is a [UsernameComparer], in order, each to the previous one's
 // result. Put the loosest comparer first (an LDAP directory before the
 // password backend, whose case folding it already includes); an account
 // either names is charged as well (see Attempt.ChargeAccount).
 func (c chain) PrepareUsername(username string) string {
 	for _, auth := range c {
-		if p, ok := auth.(UsernamePreparer); ok {
+		if p, ok := auth.(UsernameComparer); ok {
 			username = p.PrepareUsername(username)
 		}
 	}
@@ -174,6 +171,6 @@ func (c chain) AcceptsNonEmailUsernames(realm Realm) bool {
 }
 
 func acceptsNonEmail(auth Authenticator, realm Realm) bool {
-	f, ok := auth.(UsernameFormat)
+	f, ok := auth.(UsernameComparer)
 	return ok && f.AcceptsNonEmailUsernames(realm)
 }

@@ -60,7 +60,7 @@ func benchAuth(b *testing.B, auth zulipauth.Authenticator, limiter zulipauth.Lim
 	if _, err := store.CreateUser(context.Background(), zulipauth.NewUser{Email: iagoEmail}); err != nil {
 		b.Fatal(err)
 	}
-	a, err := zulipauth.New(zulipauth.Config{Users: store, Authenticator: auth, LoginLimiter: limiter, IPLimiter: limiter})
+	a, err := zulipauth.New(zulipauth.Config{Users: store, Authenticator: auth, UsernameLimiter: limiter, IPLimiter: limiter})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func benchAuth(b *testing.B, auth zulipauth.Authenticator, limiter zulipauth.Lim
 func BenchmarkFetchAPIKeySuccessTrivialHasher(b *testing.B) {
 	unlimited := zulipauth.NewMemoryLimiter(zulipauth.Budget{Events: 1 << 40, Per: time.Second})
 	a, _ := benchAuth(b, nil, unlimited)
-	benchLoop(b, a.FetchAPIKey(), "username=Iago%40zulip.com&password=correct+horse+battery", 200)
+	benchLoop(b, a.FetchAPIKeyHandler(), "username=Iago%40zulip.com&password=correct+horse+battery", 200)
 }
 
 func BenchmarkFetchAPIKeyRateLimited(b *testing.B) {
@@ -78,18 +78,18 @@ func BenchmarkFetchAPIKeyRateLimited(b *testing.B) {
 		return zulipauth.User{}, zulipauth.ErrBadCredentials
 	})
 	a, _ := benchAuth(b, refuse, nil) // default budgets: spent after 5 failures
-	benchLoop(b, a.FetchAPIKey(), "username=Iago%40zulip.com&password=x", 429)
+	benchLoop(b, a.FetchAPIKeyHandler(), "username=Iago%40zulip.com&password=x", 429)
 }
 
 func BenchmarkFetchAPIKeyBadEmail(b *testing.B) {
 	// The client's budget is spent before the email check: keep it open.
 	a, _ := benchAuth(b, nil, zulipauth.NewMemoryLimiter(zulipauth.Budget{Events: 1 << 40, Per: time.Second}))
-	benchLoop(b, a.FetchAPIKey(), "username=iago&password=x", 400)
+	benchLoop(b, a.FetchAPIKeyHandler(), "username=iago&password=x", 400)
 }
 
 func BenchmarkFetchAPIKeyMissingArgument(b *testing.B) {
 	a, _ := benchAuth(b, nil, nil)
-	benchLoop(b, a.FetchAPIKey(), "username=Iago%40zulip.com", 400)
+	benchLoop(b, a.FetchAPIKeyHandler(), "username=Iago%40zulip.com", 400)
 }
 
 // cachedAPIKeyHandler is RequireAPIKey over an empty handler, with the

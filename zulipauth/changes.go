@@ -40,10 +40,6 @@ type ChangeFeed interface {
 // longer holds every change after the one asked for.
 var ErrChangesPruned = errors.New("zulipauth: changes were pruned")
 
-// DefaultChangePollInterval is how often an Auth whose API-key or realm
-// cache is on reads a [ChangeFeed] store's new changes, unless Config says otherwise.
-const DefaultChangePollInterval = 250 * time.Millisecond
-
 // changesPerPoll bounds one read of the feed; a follower that is further
 // behind reads again at once.
 const changesPerPoll = 1000

@@ -81,17 +81,3 @@ func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
 	}
 	return false
 }
-
-// ipKey is the rate-limit key for a client address: IPv4 addresses as they
-// are, IPv6 addresses by their /64, since one host is routinely given a whole
-// /64 and could otherwise rotate through it to escape the limit.
-func ipKey(a netip.Addr) string {
-	if !a.IsValid() {
-		return "unknown"
-	}
-	if a.Is4() {
-		return a.String()
-	}
-	p, _ := a.Prefix(64)
-	return p.String()
-}

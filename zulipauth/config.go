@@ -33,19 +33,20 @@ type Config struct {
 	// password login.
 	Realms RealmResolver
 
-	// LoginLimiter is the per-username budget of fetch_api_key, keyed by
-	// realm and the trimmed, case-folded username, and cleared by a
-	// successful login. Default: a [MemoryLimiter] with [DefaultLoginBudget]
-	// (5 attempts per 30 minutes, Zulip's authenticate_by_username).
-	LoginLimiter Limiter
-	// IPLimiter is the per-client-address budget (IPv6 by /64) of
-	// fetch_api_key and of failed API authentications. Default: a [MemoryLimiter] with [DefaultIPBudget] (100 per
-	// minute, Zulip's api_by_ip).
+	// UsernameLimiter is the password login's budget per username, keyed by
+	// realm and the username as the authenticator compares usernames, and
+	// per account the username names (see [Attempt.ChargeAccount]); a
+	// success clears both. Default: a [MemoryLimiter] with
+	// [DefaultUsernameBudget] (5 attempts per 30 minutes, Zulip's
+	// authenticate_by_username).
+	UsernameLimiter Limiter
+	// IPLimiter is the budget per client address (IPv6 by /64) of every
+	// login and of failed API authentications. Default: a [MemoryLimiter]
+	// with [DefaultIPBudget] (100 per minute, Zulip's api_by_ip).
 	IPLimiter Limiter
-
-	// UserLimiter is the per-user budget of requests authenticated by
-	// [Auth.RequireAPIKey], keyed by user id. Default: a [MemoryLimiter]
-	// with [DefaultUserBudget] (200 per minute, Zulip's api_by_user).
+	// UserLimiter is the budget per user of the requests
+	// [Auth.RequireAPIKey] authenticates. Default: a [MemoryLimiter] with
+	// [DefaultUserBudget] (200 per minute, Zulip's api_by_user).
 	UserLimiter Limiter
 
 	// APIKeyCacheTTL, when positive, caches for that long what the store
@@ -61,8 +62,7 @@ type Config struct {
 	// on and a store that is a [ChangeFeed], New's follower reads the
 	// store's new changes and drops what they revoke from the caches, so a
 	// deactivation or a new key made by any process takes effect here
-	// within about this long. Default: [DefaultChangePollInterval];
-	// negative: do not follow (changes made elsewhere then take effect
+	// within about this long. Default: 250 ms; negative: do not follow (changes made elsewhere then take effect
 	// within APIKeyCacheTTL or RealmCacheTTL). Stop the follower with
 	// [Auth.Close].
 	ChangePollInterval time.Duration
@@ -84,8 +84,11 @@ type Config struct {
 
 	// ZulipVersion, ZulipMergeBase and ZulipFeatureLevel are what
 	// server_settings reports. Clients gate features on the feature level;
-	// zulip-flutter refuses servers below 277. Defaults:
-	// [DefaultZulipVersion], the version, [DefaultZulipFeatureLevel].
+	// zulip-flutter refuses servers below 277. Defaults: "10.0", the
+	// version, and 371: Zulip 10.0, the oldest release the current mobile
+	// app (zulip-flutter) supports without a warning (it refuses servers
+	// below feature level 277 and calls those below 371 unsupported).
+	// Nothing in the login API this package speaks changed between them.
 	ZulipVersion      string
 	ZulipMergeBase    string
 	ZulipFeatureLevel int
@@ -103,11 +106,13 @@ type Config struct {
 	// passes through as the client wrote it.
 	ClientIPHeader string
 
-	// MaxBodyBytes caps the request body. A larger body is refused with
-	// 413 before it is read. Default: 64 KiB.
+	// MaxBodyBytes caps the request body of a login. A larger body is
+	// refused with 413 before it is read. Default: [DefaultMaxBodyBytes]
+	// (64 KiB).
 	MaxBodyBytes int64
 	// MaxPasswordBytes caps the password; a longer one is refused with 400
-	// before any rate-limit or hash work. Default: 1024.
+	// before any rate-limit or hash work. Default:
+	// [DefaultMaxPasswordBytes].
 	MaxPasswordBytes int
 
 	// InsecureDevLogin enables Zulip's development login, which gives out
@@ -130,17 +135,21 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Defaults for [Config] fields.
+// Defaults of Config's caps on a login's request.
 const (
-	DefaultMaxBodyBytes     = 64 << 10
+	// DefaultMaxBodyBytes is Config.MaxBodyBytes's default.
+	DefaultMaxBodyBytes = 64 << 10
+	// DefaultMaxPasswordBytes is Config.MaxPasswordBytes's default: the
+	// longest password a login accepts, and backends/password's bound for
+	// new ones.
 	DefaultMaxPasswordBytes = 1024
-	// DefaultZulipVersion and DefaultZulipFeatureLevel describe Zulip 10.0
-	// (feature level 371), the oldest release the current mobile app
-	// (zulip-flutter) supports without a warning: it refuses servers below
-	// feature level 277 and calls those below 371 unsupported. Nothing in
-	// the login API this package speaks changed between them.
-	DefaultZulipVersion      = "10.0"
-	DefaultZulipFeatureLevel = 371
+)
+
+// Defaults of Config's fields that no other package needs.
+const (
+	defaultZulipVersion       = "10.0"
+	defaultZulipFeatureLevel  = 371
+	defaultChangePollInterval = 250 * time.Millisecond
 )
 
 // check reports the first misconfiguration in c, naming the field.
@@ -161,7 +170,7 @@ func (c *Config) check() error {
 			return err
 		}
 	}
-	for name, l := range map[string]Limiter{"LoginLimiter": c.LoginLimiter, "IPLimiter": c.IPLimiter, "UserLimiter": c.UserLimiter} {
+	for name, l := range map[string]Limiter{"UsernameLimiter": c.UsernameLimiter, "IPLimiter": c.IPLimiter, "UserLimiter": c.UserLimiter} {
 		if l != nil && isNil(l) {
 			return fmt.Errorf("zulipauth: Config.%s is a nil %T: leave it unset for the default", name, l)
 		}
@@ -221,50 +230,8 @@ func checkRealms(rr RealmResolver) error {
 	if isNil(rr) {
 		return fmt.Errorf("zulipauth: Config.Realms is a nil %T: leave it unset for the default", rr)
 	}
-	var h HostRealms
-	switch v := rr.(type) {
-	case HostRealms:
-		h = v
-	case *HostRealms:
-		h = *v
-	default:
-		return nil
-	}
-	return h.check()
-}
-
-// check reports what would make h fail on every request, or build wrong
-// realm URLs.
-func (h HostRealms) check() error {
-	if isNil(h.Realms) {
-		return errors.New("zulipauth: Config.Realms is a HostRealms without Realms: give it the RealmStore that holds the realms")
-	}
-	if eh := h.ExternalHost; eh != "" {
-		if strings.Contains(eh, "://") {
-			return fmt.Errorf("zulipauth: HostRealms.ExternalHost %q is a URL: give the host alone, HOST or HOST:PORT", eh)
-		}
-		host := eh
-		if hp, err := netip.ParseAddrPort(eh); err == nil {
-			host = hp.Addr().String()
-		} else if i := strings.LastIndexByte(eh, ':'); i >= 0 && !strings.Contains(eh[:i], ":") {
-			if !isDigits(eh[i+1:]) {
-				return fmt.Errorf("zulipauth: HostRealms.ExternalHost %q: the port is not a number", eh)
-			}
-			host = eh[:i]
-		}
-		// A host name, or an IP address, holds nothing else: realm URLs
-		// are built from it and served, so a quote or a bracket in it is
-		// markup in a client's page, never a host.
-		if host == "" || strings.ContainsFunc(host, func(r rune) bool {
-			return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '.' || r == '-' || r == ':')
-		}) {
-			return fmt.Errorf("zulipauth: HostRealms.ExternalHost %q is not HOST or HOST:PORT: a host name (letters, digits, dots and hyphens; an internationalized one in its xn-- form) or an IP address", eh)
-		}
-	}
-	for _, alias := range h.RootAliases {
-		if alias == "" || strings.Contains(alias, ".") {
-			return fmt.Errorf("zulipauth: HostRealms.RootAliases holds %q: an alias is one subdomain label, such as \"www\"", alias)
-		}
+	if h, ok := hostRealms(rr); ok {
+		return h.check()
 	}
 	return nil
 }
@@ -294,26 +261,26 @@ func (c *Config) fillDefaults() {
 			c.Realms = SingleRealm(Realm{Name: "Zulip"})
 		}
 	}
-	if c.LoginLimiter == nil {
-		c.LoginLimiter = NewMemoryLimiter(DefaultLoginBudget, WithClock(c.Now))
+	if c.UsernameLimiter == nil {
+		c.UsernameLimiter = NewMemoryLimiter(DefaultUsernameBudget(), WithClock(c.Now))
 	}
 	if c.IPLimiter == nil {
-		c.IPLimiter = NewMemoryLimiter(DefaultIPBudget, WithClock(c.Now))
+		c.IPLimiter = NewMemoryLimiter(DefaultIPBudget(), WithClock(c.Now))
 	}
 	if c.UserLimiter == nil {
-		c.UserLimiter = NewMemoryLimiter(DefaultUserBudget, WithClock(c.Now))
+		c.UserLimiter = NewMemoryLimiter(DefaultUserBudget(), WithClock(c.Now))
 	}
 	if c.ZulipVersion == "" {
-		c.ZulipVersion = DefaultZulipVersion
+		c.ZulipVersion = defaultZulipVersion
 	}
 	if c.ZulipMergeBase == "" {
 		c.ZulipMergeBase = c.ZulipVersion
 	}
 	if c.ZulipFeatureLevel == 0 {
-		c.ZulipFeatureLevel = DefaultZulipFeatureLevel
+		c.ZulipFeatureLevel = defaultZulipFeatureLevel
 	}
 	if c.ChangePollInterval == 0 {
-		c.ChangePollInterval = DefaultChangePollInterval
+		c.ChangePollInterval = defaultChangePollInterval
 	}
 }
 

@@ -67,7 +67,7 @@ func TestNewRejectsMisconfiguration(t *testing.T) {
 		{"a negative realm cache TTL", valid(func(c *zulipauth.Config) { c.RealmCacheTTL = -time.Second }), "Config.RealmCacheTTL is negative"},
 		{"a realm cache without a subdomain resolver", valid(func(c *zulipauth.Config) {
 			c.RealmCacheTTL = time.Second
-			c.Realms = zulipauth.RealmResolverFunc(func(*http.Request) (zulipauth.Realm, error) { return zulipauth.Realm{}, nil })
+			c.Realms = resolverFunc(func(*http.Request) (zulipauth.Realm, error) { return zulipauth.Realm{}, nil })
 		}), "RealmCacheTTL needs a Realms resolver that names a request's subdomain"},
 		{"a negative feature level", valid(func(c *zulipauth.Config) { c.ZulipFeatureLevel = -1 }), "Config.ZulipFeatureLevel is negative"},
 		{"a cache size without a TTL", valid(func(c *zulipauth.Config) { c.APIKeyCacheSize = 100 }), "APIKeyCacheTTL is 0"},
@@ -99,7 +99,7 @@ func TestNewRejectsMisconfiguration(t *testing.T) {
 			continue
 		}
 		w := httptest.NewRecorder()
-		auth.FetchAPIKey().ServeHTTP(w, formRequest(url.Values{"username": {iagoEmail}, "password": {iagoPassword}}.Encode()))
+		auth.FetchAPIKeyHandler().ServeHTTP(w, formRequest(url.Values{"username": {iagoEmail}, "password": {iagoPassword}}.Encode()))
 		if w.Code != 200 {
 			t.Errorf("%s: login %d %s", name, w.Code, w.Body)
 		}
@@ -117,8 +117,8 @@ func TestLoginsSpendTheClientBudgetBeforeTheRealm(t *testing.T) {
 		handler func(*zulipauth.Auth) http.Handler
 		body    string
 	}{
-		{"fetch_api_key", (*zulipauth.Auth).FetchAPIKey, url.Values{"username": {iagoEmail}, "password": {"wrong"}}.Encode()},
-		{"dev_fetch_api_key", (*zulipauth.Auth).InsecureDevFetchAPIKey, url.Values{"username": {iagoEmail}}.Encode()},
+		{"fetch_api_key", (*zulipauth.Auth).FetchAPIKeyHandler, url.Values{"username": {iagoEmail}, "password": {"wrong"}}.Encode()},
+		{"dev_fetch_api_key", (*zulipauth.Auth).InsecureDevFetchAPIKeyHandler, url.Values{"username": {iagoEmail}}.Encode()},
 	} {
 		t.Run(login.name, func(t *testing.T) {
 			t.Parallel()
@@ -126,7 +126,7 @@ func TestLoginsSpendTheClientBudgetBeforeTheRealm(t *testing.T) {
 			f := newFixture(t, func(c *zulipauth.Config) {
 				c.InsecureDevLogin = true
 				c.IPLimiter = zulipauth.NewMemoryLimiter(zulipauth.Budget{Events: 2, Per: time.Hour})
-				c.Realms = zulipauth.RealmResolverFunc(func(*http.Request) (zulipauth.Realm, error) {
+				c.Realms = resolverFunc(func(*http.Request) (zulipauth.Realm, error) {
 					lookups++
 					return zulipauth.Realm{}, nil
 				})

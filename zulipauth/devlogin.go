@@ -1,13 +1,12 @@
 package zulipauth
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strings"
 )
 
-// InsecureDevFetchAPIKey returns the handler of POST
+// InsecureDevFetchAPIKeyHandler returns the handler of POST
 // /api/v1/dev_fetch_api_key, Zulip's development login: it returns the API
 // key of any active user whose email is posted, WITHOUT A PASSWORD.
 //
@@ -25,9 +24,9 @@ import (
 // realm deactivated, user deactivated, another realm's user (404, as
 // Zulip's dev login answers), unknown user (401). The answer is
 // fetch_api_key's.
-func (a *Auth) InsecureDevFetchAPIKey() http.Handler {
+func (a *Auth) InsecureDevFetchAPIKeyHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var l login
+		l := login{ep: epDevLogin}
 		data, zerr := a.devFetchAPIKey(&l, w, r)
 		a.respond(w, &l, data, zerr)
 	})
@@ -45,7 +44,7 @@ func (a *Auth) checkDevLogin(v [maxLoginParams]string) *Error {
 		return errDevLoginDisabled
 	}
 	if !ValidEmail(v[0]) {
-		return InvalidEmail()
+		return errInvalidEmail
 	}
 	return nil
 }
@@ -62,7 +61,8 @@ func (a *Auth) devFetchAPIKey(l *login, w http.ResponseWriter, r *http.Request) 
 	case l.realm.Deactivated:
 		err = ErrRealmDeactivated
 	case errors.Is(err, ErrUserNotFound):
-		return nil, a.devUnknownUser(ctx, l, email)
+		// Another realm's user is this login's 404 (see epDevLogin).
+		err = a.unknownAddress(ctx, l.realm.Subdomain, email)
 	case err == nil && user.Deactivated:
 		err = ErrUserDeactivated
 	}
@@ -76,27 +76,6 @@ func (a *Auth) devFetchAPIKey(l *login, w http.ResponseWriter, r *http.Request) 
 		APIKey:  user.APIKey,
 		Email:   user.Email,
 		UserID:  user.ID,
-		Ignored: l.form.unused("username", "client"),
+		Ignored: l.form.Unused("username", "client"),
 	}, nil
-}
-
-// devUnknownUser is Zulip's dev login's answer for an email the realm does
-// not know: 404 "Invalid subdomain" when another realm has it (where the
-// store can tell), otherwise AUTHENTICATION_FAILED. Only this login, which
-// is for development, points at the other organization.
-func (a *Auth) devUnknownUser(ctx context.Context, l *login, email string) *Error {
-	cause := ErrUserNotFound
-	if f, ok := a.cfg.Users.(OtherRealmFinder); ok {
-		elsewhere, err := f.EmailInOtherRealm(ctx, l.realm.Subdomain, email)
-		if err != nil {
-			return a.failed(l, "dev_fetch_api_key: the other-realm lookup", err)
-		}
-		if elsewhere {
-			ev := l.ev
-			ev.Kind, ev.Code, ev.Cause = LoginFailed, CodeNonexistentSubdomain, ErrWrongRealm
-			a.emit(ev)
-			return InvalidSubdomain()
-		}
-	}
-	return a.failed(l, "dev_fetch_api_key", cause)
 }

@@ -21,9 +21,9 @@ func TestEventLogBoundsRefusals(t *testing.T) {
 	start := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	ip := netip.MustParseAddr("198.51.100.7")
 	for i := range 10_000 {
-		kind, code := zulipauth.LoginFailed, zulipauth.CodeAuthenticationFailed
+		kind, code := zulipauth.LoginFailed, "AUTHENTICATION_FAILED"
 		if i%2 == 1 {
-			kind, code = zulipauth.LoginRateLimited, zulipauth.CodeRateLimitHit
+			kind, code = zulipauth.LoginRateLimited, "RATE_LIMIT_HIT"
 		}
 		el.Log(zulipauth.Event{Kind: kind, Code: code, Time: start.Add(time.Duration(i) * time.Millisecond), Username: "spray@zulip.com", ClientIP: ip})
 	}
@@ -44,7 +44,7 @@ func TestEventLogBoundsRefusals(t *testing.T) {
 	}
 
 	// A later minute writes one by one again, after the summary of the last.
-	el.Log(zulipauth.Event{Kind: zulipauth.LoginFailed, Code: zulipauth.CodeAuthenticationFailed, Time: start.Add(2 * time.Minute)})
+	el.Log(zulipauth.Event{Kind: zulipauth.LoginFailed, Code: "AUTHENTICATION_FAILED", Time: start.Add(2 * time.Minute)})
 	if got := strings.Count(buf.String(), "login failed"); got != 6 {
 		t.Errorf("%d failures written one by one, want 5 of the first minute and 1 of the next", got)
 	}
@@ -61,10 +61,10 @@ func TestEventLogWritesUsernamesOnlyForAccounts(t *testing.T) {
 	el := zulipauth.NewEventLog(slog.New(slog.NewTextHandler(&buf, nil)), 0)
 	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	const secret = "Hunter2-MySecret"
-	el.Log(zulipauth.Event{Kind: zulipauth.LoginFailed, Code: zulipauth.CodeAuthenticationFailed, Time: at, Username: secret})
-	el.Log(zulipauth.Event{Kind: zulipauth.LoginRateLimited, Code: zulipauth.CodeRateLimitHit, Limit: "username", Time: at, Username: "hunter2-mysecret "})
-	el.Log(zulipauth.Event{Kind: zulipauth.LoginFailed, Code: zulipauth.CodeAuthenticationFailed, Time: at, Username: "someone-else"})
-	el.Log(zulipauth.Event{Kind: zulipauth.LoginFailed, Code: zulipauth.CodeAuthenticationFailed, Time: at, Username: "hamlet", Account: "uid=hamlet,ou=people,dc=zulip,dc=com"})
+	el.Log(zulipauth.Event{Kind: zulipauth.LoginFailed, Code: "AUTHENTICATION_FAILED", Time: at, Username: secret})
+	el.Log(zulipauth.Event{Kind: zulipauth.LoginRateLimited, Code: "RATE_LIMIT_HIT", Limit: "username", Time: at, Username: "hunter2-mysecret "})
+	el.Log(zulipauth.Event{Kind: zulipauth.LoginFailed, Code: "AUTHENTICATION_FAILED", Time: at, Username: "someone-else"})
+	el.Log(zulipauth.Event{Kind: zulipauth.LoginFailed, Code: "AUTHENTICATION_FAILED", Time: at, Username: "hamlet", Account: "uid=hamlet,ou=people,dc=zulip,dc=com"})
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	if len(lines) != 4 {
 		t.Fatalf("%d lines, want 4:\n%s", len(lines), buf.String())
@@ -93,7 +93,7 @@ func TestEventLogWritesUsernamesOnlyForAccounts(t *testing.T) {
 	// against a guess without the key of the log that wrote it.
 	var buf2 syncBuffer
 	el2 := zulipauth.NewEventLog(slog.New(slog.NewTextHandler(&buf2, nil)), 0)
-	el2.Log(zulipauth.Event{Kind: zulipauth.LoginFailed, Code: zulipauth.CodeAuthenticationFailed, Time: at, Username: secret})
+	el2.Log(zulipauth.Event{Kind: zulipauth.LoginFailed, Code: "AUTHENTICATION_FAILED", Time: at, Username: secret})
 	if fp(strings.TrimSpace(buf2.String())) == fp(lines[0]) {
 		t.Error("two EventLogs gave one username the same fingerprint")
 	}
@@ -112,7 +112,7 @@ func TestEventLogCountsLateEventsInTheirWindow(t *testing.T) {
 	for i := range 100 {
 		// Alternately half a second late and on time.
 		at := start.Add(time.Duration(i)*100*time.Millisecond - time.Duration(i%2)*500*time.Millisecond)
-		el.Log(zulipauth.Event{Kind: zulipauth.LoginFailed, Code: zulipauth.CodeAuthenticationFailed, Time: at})
+		el.Log(zulipauth.Event{Kind: zulipauth.LoginFailed, Code: "AUTHENTICATION_FAILED", Time: at})
 	}
 	el.Flush()
 	if got := strings.Count(buf.String(), "login failed"); got != 10 {

@@ -2,7 +2,9 @@ package zulipauth_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -10,11 +12,11 @@ import (
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
 
-// Every sentinel, bare and wrapped, is classified alike by ErrorFor, by
+// Every sentinel, bare and wrapped, is classified alike by WriteError, by
 // Chain and by the login handler. They once decided apart: a wrapped
-// ErrUserNotFound stopped a chain as a fault while ErrorFor answered it with
-// a 401, so a local user could not log in behind a directory that did not
-// know them.
+// ErrUserNotFound stopped a chain as a fault while the table answered it
+// with a 401, so a local user could not log in behind a directory that did
+// not know them.
 func TestEverySentinelIsClassifiedOnce(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -23,19 +25,19 @@ func TestEverySentinelIsClassifiedOnce(t *testing.T) {
 		// goesOn: a chain tries its next authenticator after this error.
 		goesOn bool
 	}{
-		{zulipauth.ErrBadCredentials, zulipauth.CodeAuthenticationFailed, true},
-		{zulipauth.ErrUserNotFound, zulipauth.CodeAuthenticationFailed, true},
-		{zulipauth.ErrWrongRealm, zulipauth.CodeAuthenticationFailed, true},
-		{zulipauth.ErrUserDeactivated, zulipauth.CodeUserDeactivated, true},
-		{zulipauth.ErrRealmDeactivated, zulipauth.CodeRealmDeactivated, true},
-		{zulipauth.ErrPasswordAuthDisabled, zulipauth.CodePasswordAuthDisabled, true},
-		{zulipauth.ErrPasswordResetRequired, zulipauth.CodePasswordResetRequired, true},
-		{zulipauth.ErrRealmNotFound, zulipauth.CodeNonexistentSubdomain, true},
-		{zulipauth.ErrBusy, zulipauth.CodeRateLimitHit, false},
-		{zulipauth.BadRequest("decided by the authenticator"), zulipauth.CodeBadRequest, false},
+		{zulipauth.ErrBadCredentials, "AUTHENTICATION_FAILED", true},
+		{zulipauth.ErrUserNotFound, "AUTHENTICATION_FAILED", true},
+		{zulipauth.ErrWrongRealm, "AUTHENTICATION_FAILED", true},
+		{zulipauth.ErrUserDeactivated, "USER_DEACTIVATED", true},
+		{zulipauth.ErrRealmDeactivated, "REALM_DEACTIVATED", true},
+		{zulipauth.ErrPasswordAuthDisabled, "PASSWORD_AUTH_DISABLED", true},
+		{zulipauth.ErrPasswordResetRequired, "PASSWORD_RESET_REQUIRED", true},
+		{zulipauth.ErrRealmNotFound, "NONEXISTENT_SUBDOMAIN", true},
+		{zulipauth.ErrBusy, "RATE_LIMIT_HIT", false},
+		{zulipauth.BadRequest("decided by the authenticator"), "BAD_REQUEST", false},
 		{zulipauth.ErrUserExists, "", false},
 		{zulipauth.ErrRealmExists, "", false},
-		{zulipauth.ErrUnsupported, "", false},
+		{errors.ErrUnsupported, "", false},
 		{context.DeadlineExceeded, "", false},
 		{context.Canceled, "", false},
 		{errFault, "", false},
@@ -47,9 +49,14 @@ func TestEverySentinelIsClassifiedOnce(t *testing.T) {
 		for _, err := range []error{tt.err, fmt.Errorf("backend: %w", tt.err)} {
 			t.Run(err.Error(), func(t *testing.T) {
 				t.Parallel()
-				zerr, client := zulipauth.ErrorFor(err)
-				if zerr.Code != tt.code || client != (tt.code != "") {
-					t.Errorf("ErrorFor = %s (client %v), want code %q", zerr.Code, client, tt.code)
+				client := tt.code != ""
+				want := httptest.NewRecorder()
+				zulipauth.WriteError(want, err)
+				if code := decode(t, want.Body.Bytes())["code"]; (code != nil || tt.code != "") && code != tt.code {
+					t.Errorf("WriteError answered code %v, want %q", code, tt.code)
+				}
+				if !client && want.Code != 500 {
+					t.Errorf("WriteError answered a fault with %d, want 500", want.Code)
 				}
 				fail := zulipauth.AuthenticatorFunc(func(context.Context, zulipauth.Attempt) (zulipauth.User, error) {
 					return zulipauth.User{}, err
@@ -62,11 +69,11 @@ func TestEverySentinelIsClassifiedOnce(t *testing.T) {
 					t.Error("a fault must stop a chain")
 				}
 
-				// The handler answers what ErrorFor says, and logs faults only.
+				// The handler answers what WriteError does, and logs faults only.
 				f := newFixture(t, func(c *zulipauth.Config) { c.Authenticator = fail })
 				w := f.login(iagoEmail, iagoPassword, "")
-				if w.Code != zerr.Status || !strings.Contains(w.Body.String(), `"msg":"`+zerr.Msg+`"`) {
-					t.Errorf("handler answered %d %s, want %d %q", w.Code, w.Body, zerr.Status, zerr.Msg)
+				if w.Code != want.Code || w.Body.String() != want.Body.String() {
+					t.Errorf("handler answered %d %s, want %d %s", w.Code, w.Body, want.Code, want.Body)
 				}
 				if logged := strings.Contains(f.logs.String(), "level=ERROR"); logged != !client {
 					t.Errorf("logged as a fault: %v, want %v; log:\n%s", logged, !client, f.logs)

@@ -28,10 +28,10 @@ func FuzzFetchAPIKey(f *testing.F) {
 		f.Add(s.method, s.ct, s.query, s.body)
 	}
 	fx := newFixture(f, func(c *zulipauth.Config) {
-		c.LoginLimiter = zulipauth.NewMemoryLimiter(zulipauth.Budget{Events: 1 << 30, Per: 1})
+		c.UsernameLimiter = zulipauth.NewMemoryLimiter(zulipauth.Budget{Events: 1 << 30, Per: 1})
 		c.IPLimiter = zulipauth.NewMemoryLimiter(zulipauth.Budget{Events: 1 << 30, Per: 1})
 	})
-	h := fx.auth.FetchAPIKey()
+	h := fx.auth.FetchAPIKeyHandler()
 	f.Fuzz(func(t *testing.T, method, ct, query, body string) {
 		if !validMethod(method) {
 			method = http.MethodPost

@@ -102,8 +102,8 @@ func newFixture(t testing.TB, mutate ...func(*zulipauth.Config)) *fixture {
 			f.mu.Unlock()
 		},
 	}
-	cfg.LoginLimiter = zulipauth.NewMemoryLimiter(zulipauth.DefaultLoginBudget, zulipauth.WithClock(f.clock.Now))
-	cfg.IPLimiter = zulipauth.NewMemoryLimiter(zulipauth.DefaultIPBudget, zulipauth.WithClock(f.clock.Now))
+	cfg.UsernameLimiter = zulipauth.NewMemoryLimiter(zulipauth.DefaultUsernameBudget(), zulipauth.WithClock(f.clock.Now))
+	cfg.IPLimiter = zulipauth.NewMemoryLimiter(zulipauth.DefaultIPBudget(), zulipauth.WithClock(f.clock.Now))
 	for _, m := range mutate {
 		m(&cfg)
 	}
@@ -146,7 +146,7 @@ func (f *fixture) lastEvent() zulipauth.Event {
 func (f *fixture) do(r *http.Request) *httptest.ResponseRecorder {
 	f.t.Helper()
 	w := httptest.NewRecorder()
-	f.auth.FetchAPIKey().ServeHTTP(w, r)
+	f.auth.FetchAPIKeyHandler().ServeHTTP(w, r)
 	return w
 }
 
@@ -204,3 +204,8 @@ func decode(t testing.TB, body []byte) map[string]any {
 	}
 	return m
 }
+
+// resolverFunc adapts a function to zulipauth.RealmResolver.
+type resolverFunc func(r *http.Request) (zulipauth.Realm, error)
+
+func (f resolverFunc) ResolveRealm(r *http.Request) (zulipauth.Realm, error) { return f(r) }

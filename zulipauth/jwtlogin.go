@@ -2,7 +2,6 @@ package zulipauth
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -26,25 +25,12 @@ type TokenVerifier interface {
 	VerifyToken(ctx context.Context, realm Realm, token string) (email string, err error)
 }
 
-// Errors of a [TokenVerifier], answered with Zulip's 400s.
-var (
-	// ErrBadToken: the token is not one the realm's keys verify: 400
-	// "Bad JSON web token".
-	ErrBadToken = errors.New("zulipauth: bad JSON web token")
-	// ErrNoEmailInToken: a valid token without an email claim: 400 "No
-	// email specified in JSON web token claims".
-	ErrNoEmailInToken = errors.New("zulipauth: no email in the JSON web token's claims")
-)
-
 var (
 	errTokenLoginDisabled = BadRequest("JWT authentication is not enabled for this organization")
 	errNoToken            = BadRequest("No JSON web token passed in request")
 )
 
-func badToken() *Error       { return BadRequest("Bad JSON web token") }
-func noEmailInToken() *Error { return BadRequest("No email specified in JSON web token claims") }
-
-// JWTFetchAPIKey returns the handler of POST /api/v1/jwt/fetch_api_key
+// JWTFetchAPIKeyHandler returns the handler of POST /api/v1/jwt/fetch_api_key
 // (Zulip feature level 160): a signed token in, the user's API key out, as
 // Zulip answers. [Auth.Mount] mounts it. In order, after the preamble every
 // login shares (405 for another method, the body cap, the client's budget,
@@ -67,7 +53,7 @@ func noEmailInToken() *Error { return BadRequest("No email specified in JSON web
 // Every attempt spends one event of the client's budget before any
 // verification, so a flood of forged tokens is refused with 429 before it
 // costs a signature check. The token is never logged.
-func (a *Auth) JWTFetchAPIKey() http.Handler {
+func (a *Auth) JWTFetchAPIKeyHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var l login
 		data, zerr := a.tokenFetchAPIKey(&l, w, r)
@@ -132,7 +118,7 @@ func (a *Auth) tokenFetchAPIKey(l *login, w http.ResponseWriter, r *http.Request
 		return nil, zerr
 	}
 	includeProfile := false
-	if v, ok := l.form.get("include_profile"); ok {
+	if v, ok := l.form.Get("include_profile"); ok {
 		b, ok := parseJSONBool(v)
 		if !ok {
 			return nil, invalidArgument("include_profile", v)
@@ -143,17 +129,22 @@ func (a *Auth) tokenFetchAPIKey(l *login, w http.ResponseWriter, r *http.Request
 	if tv == nil || !tv.TokenLoginEnabled(l.realm) {
 		return nil, errTokenLoginDisabled
 	}
-	token, _ := l.form.get("token")
+	token, _ := l.form.Get("token")
 	if token == "" {
 		return nil, errNoToken
 	}
 	ctx := r.Context()
 	email, err := tv.VerifyToken(ctx, l.realm, token)
-	if err != nil { // ErrBadToken and ErrNoEmailInToken are 400s; see ErrorFor
+	if err != nil { // ErrBadToken and ErrNoEmailInToken are 400s
 		return nil, a.failed(l, "jwt/fetch_api_key: the token verifier", err)
 	}
 	l.ev.Username = email
-	user, err := a.tokenUser(ctx, l, email)
+	// Zulip's dummy backend: the realm's state, then the user's.
+	var user User
+	err = ErrRealmDeactivated
+	if !l.realm.Deactivated {
+		user, err = a.userByEmail(ctx, l, strings.TrimSpace(email))
+	}
 	if err != nil {
 		return nil, a.failed(l, "jwt/fetch_api_key: the user lookup", err)
 	}
@@ -161,49 +152,12 @@ func (a *Auth) tokenFetchAPIKey(l *login, w http.ResponseWriter, r *http.Request
 	resp := tokenAPIKeyResponse{
 		APIKey:  user.APIKey,
 		Email:   user.Email,
-		Ignored: l.form.unused("token", "include_profile", "client"),
+		Ignored: l.form.Unused("token", "include_profile", "client"),
 	}
 	if includeProfile {
 		resp.User = newUserProfile(user)
 	}
 	return resp, nil
-}
-
-// tokenUser is the user a verified token names, checked as Zulip's dummy
-// backend checks it: the realm's state, the lookup, the user's state. No
-// password is involved.
-func (a *Auth) tokenUser(ctx context.Context, l *login, email string) (User, error) {
-	if l.realm.Deactivated {
-		return User{}, ErrRealmDeactivated
-	}
-	email = strings.TrimSpace(email)
-	user, err := a.cfg.Users.UserByEmail(ctx, l.realm.Subdomain, email)
-	switch {
-	case errors.Is(err, ErrUserNotFound):
-		return User{}, a.unknownAddress(ctx, l.realm.Subdomain, email)
-	case err != nil:
-		return User{}, err
-	case user.Deactivated:
-		return User{}, ErrUserDeactivated
-	}
-	return user, nil
-}
-
-// unknownAddress is the cause of a failure for an address the realm does
-// not know: ErrWrongRealm when the store can tell another realm has it (for
-// the audit; the client sees the generic 401 either way), else
-// ErrUserNotFound.
-func (a *Auth) unknownAddress(ctx context.Context, realm, email string) error {
-	if f, ok := a.cfg.Users.(OtherRealmFinder); ok {
-		elsewhere, err := f.EmailInOtherRealm(ctx, realm, email)
-		if err != nil {
-			return err
-		}
-		if elsewhere {
-			return ErrWrongRealm
-		}
-	}
-	return ErrUserNotFound
 }
 
 // parseJSONBool reads a parameter that Zulip decodes as a JSON boolean.
@@ -215,18 +169,4 @@ func parseJSONBool(v string) (value, ok bool) {
 		return false, true
 	}
 	return false, false
-}
-
-// maxEchoedValue bounds how much of a bad value an error repeats.
-const maxEchoedValue = 64
-
-// invalidArgument is Zulip's 400 REQUEST_VARIABLE_INVALID for a parameter
-// whose value it cannot use.
-func invalidArgument(name, value string) *Error {
-	if len(value) > maxEchoedValue {
-		value = value[:maxEchoedValue] + "…"
-	}
-	e := newError(http.StatusBadRequest, CodeRequestVariableInvalid, "Bad value for '"+name+"': "+value)
-	e.Fields = []Field{{"var_name", name}, {"bad_value", value}}
-	return e
 }

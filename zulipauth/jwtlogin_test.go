@@ -158,7 +158,7 @@ func TestJWTFetchAPIKeyClientBudgetFirst(t *testing.T) {
 		c.TokenVerifier = tv
 		c.IPLimiter = zulipauth.NewMemoryLimiter(zulipauth.Budget{Events: 3, Per: time.Hour})
 	})
-	h := f.auth.JWTFetchAPIKey()
+	h := f.auth.JWTFetchAPIKeyHandler()
 	for i := range 10 {
 		w := postJWT(h, url.Values{"token": {"forged"}})
 		if want := i >= 3; (w.Code == 429) != want {

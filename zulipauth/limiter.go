@@ -2,13 +2,21 @@ package zulipauth
 
 import (
 	"context"
+	"fmt"
+	"hash/maphash"
+	"math"
+	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
-// Limiter decides whether one more event may happen for a key. The login
-// handler keeps two: one keyed by realm and normalized username, one keyed by
-// client IP. The in-memory default is [MemoryLimiter]; backends/redislimit
-// shares one budget between every instance of an application.
+// Limiter decides whether one more event may happen for a key: a budget per
+// key, a token bucket. An [Auth] keeps three (Config.UsernameLimiter,
+// IPLimiter and UserLimiter, whose keys its handlers build; see budgets.go).
+// The in-memory default is [MemoryLimiter]; backends/redislimit shares one
+// budget between every instance of an application.
 //
 // Allow consumes one event when it allows it and consumes nothing when it
 // refuses (refused attempts do not extend a lock-out, as in Zulip). Reset
@@ -44,14 +52,218 @@ type Budget struct {
 	Per    time.Duration
 }
 
-// Default budgets, from Zulip's DEFAULT_RATE_LIMITING_RULES.
-var (
-	// DefaultLoginBudget is Zulip's authenticate_by_username: 5 per 30 minutes.
-	DefaultLoginBudget = Budget{Events: 5, Per: 30 * time.Minute}
-	// DefaultIPBudget is Zulip's api_by_ip: 100 per minute.
-	DefaultIPBudget = Budget{Events: 100, Per: time.Minute}
-	// DefaultUserBudget is Zulip's api_by_user: 200 per minute.
-	DefaultUserBudget = Budget{Events: 200, Per: time.Minute}
-)
+// The default budgets, Zulip's DEFAULT_RATE_LIMITING_RULES. They are
+// functions so that no importer can change them for the whole process.
+
+// DefaultUsernameBudget is Config.UsernameLimiter's: 5 login attempts per
+// 30 minutes, Zulip's authenticate_by_username.
+func DefaultUsernameBudget() Budget { return Budget{Events: 5, Per: 30 * time.Minute} }
+
+// DefaultIPBudget is Config.IPLimiter's: 100 per minute, Zulip's api_by_ip.
+func DefaultIPBudget() Budget { return Budget{Events: 100, Per: time.Minute} }
+
+// DefaultUserBudget is Config.UserLimiter's: 200 requests per minute,
+// Zulip's api_by_user.
+func DefaultUserBudget() Budget { return Budget{Events: 200, Per: time.Minute} }
 
 func (b Budget) valid() bool { return b.Events > 0 && b.Per > 0 }
+
+// MemoryLimiter is an in-memory [Limiter]: one token bucket
+// (golang.org/x/time/rate) per key, all with the same [Budget].
+//
+// Memory is bounded. The limiter holds at most MaxKeys buckets. A bucket that
+// has refilled completely carries no information and is forgotten when room
+// is needed; if none has, the limiter evicts, from a small random sample, the
+// bucket with the most tokens left. A flood of new keys therefore pushes out
+// other flood keys before it pushes out a bucket that is nearly empty, which
+// is the one a brute-force attacker would like to see reset.
+//
+// Budgets are per process: instances of an application behind a load
+// balancer each have their own. Use backends/redislimit to share one.
+//
+// A MemoryLimiter is safe for concurrent use. Allow has a twin taking the
+// instant, AllowAt, so tests pass explicit times instead of sleeping;
+// [WithClock] sets the clock that Allow uses.
+type MemoryLimiter struct {
+	limit   rate.Limit
+	burst   int
+	per     time.Duration
+	now     func() time.Time
+	maxKeys int
+	seed    maphash.Seed
+	nshards uint64
+	shards  [limiterShards]limiterShard
+}
+
+// limiterShards spreads keys over independently locked maps so that
+// concurrent requests for different keys rarely contend.
+const limiterShards = 32
+
+// evictionSample is how many buckets are examined to choose one to evict.
+const evictionSample = 8
+
+type limiterShard struct {
+	mu        sync.Mutex
+	buckets   map[string]*rate.Limiter
+	max       int
+	lastSweep time.Time
+}
+
+// DefaultMaxKeys is the default bound on the keys a [MemoryLimiter] holds;
+// about 200 bytes each.
+const DefaultMaxKeys = 100_000
+
+// MemoryOption configures a [MemoryLimiter].
+type MemoryOption func(*MemoryLimiter)
+
+// WithMaxKeys bounds the number of keys held (default [DefaultMaxKeys]).
+// Values below 1 keep the default.
+func WithMaxKeys(n int) MemoryOption {
+	return func(l *MemoryLimiter) {
+		if n > 0 {
+			l.maxKeys = n
+		}
+	}
+}
+
+// WithClock sets the clock Allow and Reset use (default time.Now).
+func WithClock(now func() time.Time) MemoryOption {
+	return func(l *MemoryLimiter) {
+		if now != nil {
+			l.now = now
+		}
+	}
+}
+
+// NewMemoryLimiter returns a limiter giving every key the budget b. It panics
+// if b does not allow at least one event over a positive period, a programming
+// error that no request could recover from.
+func NewMemoryLimiter(b Budget, opts ...MemoryOption) *MemoryLimiter {
+	if !b.valid() {
+		panic(fmt.Sprintf("zulipauth: NewMemoryLimiter: invalid budget %d per %v", b.Events, b.Per))
+	}
+	l := &MemoryLimiter{
+		limit:   rate.Limit(float64(b.Events) / b.Per.Seconds()),
+		burst:   b.Events,
+		per:     b.Per,
+		now:     time.Now,
+		maxKeys: DefaultMaxKeys,
+		seed:    maphash.MakeSeed(),
+	}
+	for _, o := range opts {
+		o(l)
+	}
+	// Share maxKeys out exactly: the first maxKeys%shards shards hold one
+	// more than the others, so the total never exceeds the bound.
+	// A bound below the shard count uses fewer shards, so every shard in
+	// use holds at least one key.
+	l.nshards = min(limiterShards, uint64(l.maxKeys))
+	for i := range l.nshards {
+		l.shards[i].buckets = make(map[string]*rate.Limiter)
+		l.shards[i].max = l.maxKeys / int(l.nshards)
+		if i < uint64(l.maxKeys)%l.nshards {
+			l.shards[i].max++
+		}
+	}
+	return l
+}
+
+// Allow implements [Limiter] at the limiter's clock. It never fails.
+func (l *MemoryLimiter) Allow(_ context.Context, key string) (Decision, error) {
+	return l.AllowAt(key, l.now()), nil
+}
+
+// Reset implements [Limiter]: key's budget is full again. It never fails.
+func (l *MemoryLimiter) Reset(_ context.Context, key string) error {
+	s := l.shard(key)
+	s.mu.Lock()
+	delete(s.buckets, key)
+	s.mu.Unlock()
+	return nil
+}
+
+// Len reports how many keys the limiter holds now.
+func (l *MemoryLimiter) Len() int {
+	n := 0
+	for i := range l.nshards {
+		s := &l.shards[i]
+		s.mu.Lock()
+		n += len(s.buckets)
+		s.mu.Unlock()
+	}
+	return n
+}
+
+// AllowAt is Allow at the instant t. Times before an earlier call for the same
+// key are treated as that earlier time.
+func (l *MemoryLimiter) AllowAt(key string, t time.Time) Decision {
+	s := l.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.buckets[key]
+	if b == nil {
+		b = rate.NewLimiter(l.limit, l.burst)
+		if len(s.buckets) >= s.max {
+			l.makeRoom(s, t)
+		}
+		s.buckets[strings.Clone(key)] = b
+	}
+	return l.decide(b, t)
+}
+
+func (l *MemoryLimiter) decide(b *rate.Limiter, t time.Time) Decision {
+	d := Decision{Limit: l.burst}
+	tokens := b.TokensAt(t)
+	if tokens >= 1 && b.AllowN(t, 1) {
+		tokens--
+		d.Allowed = true
+		d.Remaining = int(tokens)
+	} else {
+		d.RetryAfter = l.secondsFor(1 - tokens)
+	}
+	d.ResetAfter = l.secondsFor(float64(l.burst) - tokens)
+	return d
+}
+
+// secondsFor is how long the bucket takes to gain n tokens.
+func (l *MemoryLimiter) secondsFor(n float64) time.Duration {
+	if n <= 0 {
+		return 0
+	}
+	return time.Duration(math.Ceil(n / float64(l.limit) * float64(time.Second)))
+}
+
+// makeRoom frees at least one slot in a full shard. Refilled buckets are swept
+// at most once per token interval, so a flood of new keys costs a bounded
+// sample per insert instead of a scan of the shard each time.
+func (l *MemoryLimiter) makeRoom(s *limiterShard, t time.Time) {
+	interval := l.per / time.Duration(l.burst)
+	if t.Sub(s.lastSweep) >= interval || t.Before(s.lastSweep) {
+		s.lastSweep = t
+		full := float64(l.burst)
+		for k, b := range s.buckets {
+			if b.TokensAt(t) >= full {
+				delete(s.buckets, k)
+			}
+		}
+		if len(s.buckets) < s.max {
+			return
+		}
+	}
+	var victim string
+	most := math.Inf(-1)
+	n := 0
+	for k, b := range s.buckets { // map order is random: a random sample
+		if tok := b.TokensAt(t); tok > most {
+			most, victim = tok, k
+		}
+		if n++; n == evictionSample {
+			break
+		}
+	}
+	delete(s.buckets, victim)
+}
+
+func (l *MemoryLimiter) shard(key string) *limiterShard {
+	return &l.shards[maphash.String(l.seed, key)%l.nshards]
+}

@@ -2,8 +2,11 @@ package zulipauth
 
 import (
 	"context"
+	"errors"
 	"net/http"
-	"slices"
+	"time"
+
+	"github.com/zulipauth/zulipauth-go/zulipauth/internal/form"
 )
 
 // login is one request to a login endpoint (fetch_api_key, the development
@@ -13,7 +16,8 @@ import (
 // net/http's CrossOriginProtection separates Check from Handler.
 type login struct {
 	r      *http.Request
-	form   *form
+	ep     endpoint // how its failures are answered
+	form   *form.Form
 	values [maxLoginParams]string // the required parameters, in order
 	ev     Event
 	ipKey  string // the client's key in Config.IPLimiter
@@ -68,13 +72,13 @@ func (a *Auth) begin(l *login, w http.ResponseWriter, r *http.Request, required 
 		l.limits[0], l.nLimits = d, 1
 		return a.refuse(l, "ip", d)
 	}
-	f, zerr := parseForm(w, r, a.cfg.MaxBodyBytes) // w only lets the body cap close the connection
-	if zerr != nil {
-		return zerr
+	f, ferr := form.Parse(w, r, a.cfg.MaxBodyBytes)
+	if ferr != nil {
+		return &Error{Status: ferr.Status, Code: codeBadRequest, Msg: ferr.Msg}
 	}
 	l.form = f
 	for i, name := range required {
-		v, ok := f.get(name)
+		v, ok := f.Get(name)
 		if !ok {
 			return MissingArgument(name)
 		}
@@ -100,163 +104,17 @@ func (a *Auth) begin(l *login, w http.ResponseWriter, r *http.Request, required 
 	}
 	realm, err := a.resolveRealm(r, l.ev.Time)
 	if err != nil {
-		return a.answer(r.Context(), "resolving the realm", err, "host", r.Host)
+		return a.answer(r.Context(), l.ep, "resolving the realm", err, "host", r.Host)
 	}
 	l.realm = realm
 	l.ev.Realm = realm.Subdomain
 	return nil
 }
 
-// spendClientBudget spends one event of the client's budget. A refusal is
-// reported to Config.OnEvent, remembered (see refusal) and answered with
-// 429.
-func (a *Auth) spendClientBudget(l *login) *Error {
-	ctx := l.r.Context()
-	d, err := a.cfg.IPLimiter.Allow(ctx, l.ipKey)
-	if err != nil {
-		return a.answer(ctx, "the client-IP rate limiter", err)
-	}
-	l.limits[0] = d // its headers go out with a refusal, or with the username's budget
-	if !d.Allowed {
-		remember(a.refused, l.ipKey, d, l.ev.Time)
-		l.nLimits = 1
-		return a.refuse(l, "ip", d)
-	}
-	return nil
-}
-
-// refuseSpentUsername refuses an attempt at a username whose budget is
-// remembered as refused (see refusal) before the client's budget is
-// spent: such an attempt costs nothing and tells nothing, so charging the
-// client for it would protect nothing, and a flood from many addresses at
-// spent usernames then costs no limiter call (with Redis, no round trip)
-// and no new bucket per address. The answer carries the username's budget's
-// headers alone, as Zulip's does (it has no per-client budget here). The
-// subdomain comes from the resolver without a lookup; a resolver that
-// cannot name it (not a SubdomainResolver) leaves the check to
-// spendUsernameBudget, after the realm.
-func (a *Auth) refuseSpentUsername(l *login) *Error {
-	if a.subdomains == nil {
-		return nil
-	}
-	sub := a.subdomains.RequestSubdomain(l.r)
-	d, refused := recall(a.spentUsernames, a.usernameKey(sub, l.values[0]), l.ev.Time)
-	if !refused {
-		return nil
-	}
-	l.ev.Realm = sub
-	l.limits[0], l.nLimits = d, 1
-	return a.refuse(l, "username", d)
-}
-
-// spendUsernameBudget spends one event of the username's budget; from here
-// on the answer carries the X-RateLimit headers of both budgets. A username
-// its budget refused is refused again without asking the limiter for a
-// second, never past the refusal's RetryAfter (see refusal).
-func (a *Auth) spendUsernameBudget(l *login, userKey string) *Error {
-	ctx := l.r.Context()
-	d, refused := recall(a.spentUsernames, userKey, l.ev.Time)
-	if !refused {
-		var err error
-		if d, err = a.cfg.LoginLimiter.Allow(ctx, userKey); err != nil {
-			return a.answer(ctx, "the username rate limiter", err)
-		}
-	}
-	l.limits[1], l.nLimits = d, 2
-	if !d.Allowed {
-		remember(a.spentUsernames, userKey, d, l.ev.Time)
-		return a.refuse(l, "username", d)
-	}
-	return nil
-}
-
-// refuse reports an attempt a budget refused and returns its 429.
-func (a *Auth) refuse(l *login, limit string, d Decision) *Error {
-	return a.refuseEvent(l.ev, limit, d)
-}
-
-func (a *Auth) refuseEvent(ev Event, limit string, d Decision) *Error {
-	ev.Kind, ev.Code, ev.Limit = LoginRateLimited, CodeRateLimitHit, limit
-	a.emit(ev)
-	return RateLimited(d.RetryAfter)
-}
-
-// accountCharger spends, for one login, the budgets of the accounts its
-// username names (see Attempt.ChargeAccount): keyed by the account, so that
-// every spelling of a username that reaches the account spends one budget.
-// It holds copies of what it needs rather than the login itself, which
-// stays on its handler's stack; the handler reads the outcome back with
-// settle.
-type accountCharger struct {
-	a     *Auth
-	realm string
-	ev    Event    // the login's event so far, for a refusal's
-	keys  []string // the accounts' budget keys charged, in order
-	// d is the decision with the fewest events remaining among the
-	// accounts' budgets, for the answer's X-RateLimit-* headers.
-	d      Decision
-	answer *Error // what ChargeAccount returned, if it refused
-}
-
-func (a *Auth) newAccountCharger(l *login) *accountCharger {
-	return &accountCharger{a: a, realm: l.realm.Subdomain, ev: l.ev}
-}
-
-func (c *accountCharger) charge(ctx context.Context, account string) error {
-	if c.answer != nil {
-		return c.answer
-	}
-	key := accountKey(c.realm, account)
-	if slices.Contains(c.keys, key) {
-		return nil
-	}
-	c.keys = append(c.keys, key)
-	if c.ev.Account == "" {
-		c.ev.Account = account
-	}
-	a := c.a
-	d, refused := recall(a.spentUsernames, key, c.ev.Time)
-	if !refused {
-		var err error
-		if d, err = a.cfg.LoginLimiter.Allow(ctx, key); err != nil {
-			c.answer = a.answer(ctx, "the account rate limiter", err)
-			return c.answer
-		}
-	}
-	if len(c.keys) == 1 || d.Remaining < c.d.Remaining || !d.Allowed {
-		c.d = d
-	}
-	if !d.Allowed {
-		remember(a.spentUsernames, key, d, c.ev.Time)
-		c.answer = a.refuseEvent(c.ev, "account", d)
-		return c.answer
-	}
-	return nil
-}
-
-// settle copies what the charger learnt into l: the account, for the
-// login's event, and the account budget's headers. It returns the answer a
-// refusal decided, which stands whatever the authenticator returned.
-func (c *accountCharger) settle(l *login) *Error {
-	if len(c.keys) > 0 {
-		l.ev.Account = c.ev.Account
-		l.limits[2], l.nLimits = c.d, 3
-	}
-	return c.answer
-}
-
-// resetAccountBudgets clears the budgets of the accounts a successful
-// login named, as resetUsernameBudget clears the username's.
-func (c *accountCharger) resetAccountBudgets(ctx context.Context) {
-	for _, k := range c.keys {
-		c.a.resetUsernameBudget(ctx, k)
-	}
-}
-
 // failed reports an attempt its authenticator (or the store) refused and
 // returns its answer; a fault is logged, the client's failure is not.
 func (a *Auth) failed(l *login, op string, err error) *Error {
-	zerr := a.answer(l.r.Context(), op, err, "realm", l.realm.Subdomain)
+	zerr := a.answer(l.r.Context(), l.ep, op, err, "realm", l.realm.Subdomain)
 	ev := l.ev
 	ev.Kind, ev.Code, ev.Cause = LoginFailed, zerr.Code, err
 	a.emit(ev)
@@ -270,26 +128,60 @@ func (a *Auth) succeeded(l *login, user User) {
 	a.emit(ev)
 }
 
-// resetUsernameBudget clears the username's failures after a success, as
-// Zulip's clear_history does. A failure to do so is logged; the login stands.
-func (a *Auth) resetUsernameBudget(ctx context.Context, userKey string) {
-	if err := a.cfg.LoginLimiter.Reset(ctx, userKey); err != nil {
-		a.cfg.Logger.ErrorContext(ctx, "zulipauth: clearing the login budget failed", "error", err)
+// unknownAddress is the cause of a failure for an address the realm does
+// not know: ErrWrongRealm when the store can tell another realm has it (for
+// the audit; fetch_api_key and the JWT login answer the generic 401 either
+// way, the development login 404), else ErrUserNotFound.
+func (a *Auth) unknownAddress(ctx context.Context, realm, email string) error {
+	if f, ok := a.cfg.Users.(OtherRealmFinder); ok {
+		elsewhere, err := f.EmailInOtherRealm(ctx, realm, email)
+		if err != nil {
+			return err
+		}
+		if elsewhere {
+			return ErrWrongRealm
+		}
 	}
+	return ErrUserNotFound
+}
+
+// userByEmail is the account a login without a password names: the
+// realm's state, the lookup, the user's state, in the order of Zulip's
+// dummy backend, as the JWT login checks it. The development login checks
+// the realm after the lookup instead (its own order, Zulip's too).
+func (a *Auth) userByEmail(ctx context.Context, l *login, email string) (User, error) {
+	user, err := a.cfg.Users.UserByEmail(ctx, l.realm.Subdomain, email)
+	switch {
+	case errors.Is(err, ErrUserNotFound):
+		return User{}, a.unknownAddress(ctx, l.realm.Subdomain, email)
+	case err != nil:
+		return User{}, err
+	}
+	l.ev.Account = user.Email
+	if user.Deactivated {
+		return User{}, ErrUserDeactivated
+	}
+	return user, nil
 }
 
 // respond writes a login's one answer: zerr, or data in Zulip's success
 // envelope. Every answer carries Cache-Control: no-store (a success holds a
 // secret), and the X-RateLimit-* headers of the budgets l spent.
 func (a *Auth) respond(w http.ResponseWriter, l *login, data any, zerr *Error) {
-	h := w.Header()
-	h["Cache-Control"] = []string{"no-store"}
-	if l.nLimits > 0 {
-		setRateLimitHeaders(h, l.ev.Time, l.limits[:l.nLimits])
+	w.Header()["Cache-Control"] = []string{"no-store"}
+	write(w, l.ev.Time, data, zerr, l.limits[:l.nLimits])
+}
+
+// write writes a handler's one answer: zerr, or data in Zulip's success
+// envelope, with the X-RateLimit-* headers of limits. Every handler of this
+// package decides its answer first, then calls write once.
+func write(w http.ResponseWriter, now time.Time, data any, zerr *Error, limits []Decision) {
+	if len(limits) > 0 {
+		setRateLimitHeaders(w.Header(), now, limits)
 	}
 	if zerr != nil {
 		WriteError(w, zerr)
 		return
 	}
-	WriteSuccess(w, data) //nolint:errcheck // the logins' answers are structs, which always marshal
+	WriteSuccess(w, data) //nolint:errcheck // the handlers' answers are structs, which always marshal
 }

@@ -63,7 +63,7 @@ func TestMemoryLimiterClock(t *testing.T) {
 func TestMemoryLimiterFloodStaysBounded(t *testing.T) {
 	t.Parallel()
 	const max = 10_000
-	l := zulipauth.NewMemoryLimiter(zulipauth.DefaultLoginBudget, zulipauth.WithMaxKeys(max))
+	l := zulipauth.NewMemoryLimiter(zulipauth.DefaultUsernameBudget(), zulipauth.WithMaxKeys(max))
 	// A victim's nearly spent budget.
 	for i := 0; i < 5; i++ {
 		l.AllowAt("victim", t0)
@@ -150,7 +150,7 @@ func BenchmarkMemoryLimiterBytesPerKey(b *testing.B) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		l := zulipauth.NewMemoryLimiter(zulipauth.DefaultLoginBudget, zulipauth.WithMaxKeys(n))
+		l := zulipauth.NewMemoryLimiter(zulipauth.DefaultUsernameBudget(), zulipauth.WithMaxKeys(n))
 		for k := 0; k < n; k++ {
 			l.AllowAt("\x00user"+strconv.Itoa(100000+k)+"@zulip.com", t0)
 		}

@@ -3,9 +3,12 @@ package zulipauth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/zulipauth/zulipauth-go/zulipauth/internal/basicauth"
 )
 
 type userContextKey struct{}
@@ -55,55 +58,43 @@ func (a *Auth) RequireAPIKey(next http.Handler) http.Handler {
 		vals := []string{neverCache, a.httpDate(now)}
 		h["Cache-Control"] = vals[0:1:1]
 		h["Expires"] = vals[1:2:2]
-		user, limitKey, zerr := a.authenticateAPIRequest(r, now)
+		user, limit, limited, zerr := a.authorize(r, now)
+		limits := [1]Decision{limit}
 		if zerr != nil {
-			if zerr.Status == http.StatusUnauthorized {
-				zerr = a.chargeFailure(w, r, now, zerr)
-			}
-			WriteError(w, zerr)
+			write(w, now, nil, zerr, limits[:b2i(limited)])
 			return
 		}
-		d, err := a.allowUser(r.Context(), limitKey, now)
-		if err != nil {
-			WriteError(w, a.answer(r.Context(), "the user rate limiter", err))
-			return
-		}
-		setRateLimitHeaders(h, now, []Decision{d})
-		if !d.Allowed {
-			WriteError(w, RateLimited(d.RetryAfter))
-			return
-		}
+		setRateLimitHeaders(h, now, limits[:])
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userContextKey{}, user)))
 	})
 }
 
-// allowUser spends one event of the user's budget (Config.UserLimiter).
-func (a *Auth) allowUser(ctx context.Context, key string, now time.Time) (Decision, error) {
-	if a.userAt != nil {
-		return a.userAt.AllowAt(key, now), nil
+// authorize decides an API request: its user, or the error to answer, and
+// the budget whose X-RateLimit-* headers the answer carries, if limited:
+// the user's, or after a failure the client's when it refused. A failure
+// to authenticate spends the client's budget, and is refused with 429 once
+// that is spent; an authenticated request spends the user's.
+func (a *Auth) authorize(r *http.Request, now time.Time) (user *User, limit Decision, limited bool, zerr *Error) {
+	user, limitKey, err := a.authenticateAPIRequest(r, now)
+	if err != nil {
+		zerr := a.answer(r.Context(), epAPI, "the API authentication", err)
+		if zerr.Status == http.StatusUnauthorized {
+			if d, refused := a.chargeFailedAPIRequest(r, now); refused {
+				return nil, d, true, RateLimited(d.RetryAfter)
+			}
+		}
+		return nil, Decision{}, false, zerr
 	}
-	return a.cfg.UserLimiter.Allow(ctx, key)
+	d, zerr := a.spendUserBudget(r.Context(), limitKey)
+	return user, d, true, zerr
 }
 
-// chargeFailure spends one event of the client's budget (Config.IPLimiter,
-// Zulip's api_by_ip for requests that are not authenticated) for a failed
-// API authentication. Once the budget is spent the answer is 429 instead of
-// zerr, and until it refills the client's requests are refused before any
-// store lookup (see credentials), so a flood of made-up keys cannot turn
-// into a flood of queries.
-func (a *Auth) chargeFailure(w http.ResponseWriter, r *http.Request, now time.Time, zerr *Error) *Error {
-	ipk := ipKey(a.ClientIP(r))
-	d, err := a.cfg.IPLimiter.Allow(r.Context(), ipk)
-	if err != nil {
-		a.cfg.Logger.ErrorContext(r.Context(), "zulipauth: rate limiter failed", "limit", "ip", "error", err)
-		return zerr // the failure stands; the budget could not be spent
+// b2i is 1 for true, 0 for false.
+func b2i(b bool) int {
+	if b {
+		return 1
 	}
-	if d.Allowed {
-		return zerr
-	}
-	remember(a.refused, ipk, d, now)
-	setRateLimitHeaders(w.Header(), now, []Decision{d})
-	return RateLimited(d.RetryAfter)
+	return 0
 }
 
 // neverCache is Django's add_never_cache_headers Cache-Control.
@@ -127,16 +118,17 @@ type httpDateValue struct {
 }
 
 // authenticateAPIRequest returns the request's user, without secrets and
-// shared (never to be written to), and the key of the user's budget, or the
-// error to answer.
-func (a *Auth) authenticateAPIRequest(r *http.Request, now time.Time) (*User, string, *Error) {
+// shared (never to be written to), and the key of the user's budget, or why
+// not: a sentinel the API's answers name (see failures), an *Error, or a
+// fault.
+func (a *Auth) authenticateAPIRequest(r *http.Request, now time.Time) (*User, string, error) {
 	vals, present := r.Header["Authorization"]
 	if !present {
-		return nil, "", Unauthorized(msgNotLoggedIn)
+		return nil, "", errNoCredentials
 	}
-	e, zerr := a.credentials(r, vals[0], now)
-	if zerr != nil {
-		return nil, "", zerr
+	e, err := a.credentials(r, vals[0], now)
+	if err != nil {
+		return nil, "", err
 	}
 	user, realm := &e.user, e.realm
 	// The request's subdomain, and the user's realm when the store could
@@ -147,15 +139,12 @@ func (a *Auth) authenticateAPIRequest(r *http.Request, now time.Time) (*User, st
 	named := a.subdomains != nil
 	var reqSub string
 	if named {
-		reqSub = a.subdomains.RequestSubdomain(r)
+		reqSub = a.subdomains.requestSubdomain(r)
 	}
 	if !named || !e.joined {
 		reqRealm, err := a.cfg.Realms.ResolveRealm(r)
-		switch {
-		case errors.Is(err, ErrRealmNotFound):
-			return nil, "", Unauthorized(msgWrongSubdomain)
-		case err != nil:
-			return nil, "", a.answer(r.Context(), "resolving the realm", err, "host", r.Host)
+		if err != nil {
+			return nil, "", err // ErrRealmNotFound: "Account is not associated with this subdomain"
 		}
 		reqSub = reqRealm.Subdomain
 		if !e.joined {
@@ -164,11 +153,11 @@ func (a *Auth) authenticateAPIRequest(r *http.Request, now time.Time) (*User, st
 	}
 	switch {
 	case realm.Deactivated && realm.Subdomain == user.Realm:
-		return nil, "", Unauthorized("This organization has been deactivated")
+		return nil, "", ErrRealmDeactivated
 	case user.Deactivated:
-		return nil, "", Unauthorized("Account is deactivated")
+		return nil, "", ErrUserDeactivated
 	case reqSub != user.Realm:
-		return nil, "", Unauthorized(msgWrongSubdomain)
+		return nil, "", ErrWrongRealm
 	}
 	return e.public, e.limitKey, nil
 }
@@ -176,19 +165,21 @@ func (a *Auth) authenticateAPIRequest(r *http.Request, now time.Time) (*User, st
 // credentials checks the email and API key an Authorization header holds
 // against the store (or the API-key cache, see apiKeyCache), and returns the
 // key's user when both are the user's.
-func (a *Auth) credentials(r *http.Request, header string, now time.Time) (*keyCacheEntry, *Error) {
+func (a *Auth) credentials(r *http.Request, header string, now time.Time) (*keyCacheEntry, error) {
 	// Read before any cached entry, so that a forget from here on keeps
 	// the entries this request would put.
 	gen := a.keys.generation()
 	if e, ok := a.keys.byHeader(header, now); ok {
 		return e, nil
 	}
-	email, key, zerr := parseBasicAuth(header)
-	if zerr != nil {
-		return nil, zerr
-	}
-	if !ValidAPIKeyFormat(key) {
-		return nil, Unauthorized(msgMalformedAPIKey)
+	email, key, err := basicauth.Parse(header)
+	switch {
+	case errors.Is(err, basicauth.ErrNotBasic):
+		return nil, BadRequest(err.Error())
+	case err != nil:
+		return nil, errBadBasicAuth
+	case !ValidAPIKeyFormat(key):
+		return nil, errMalformedAPIKey
 	}
 	e, cached := a.keys.byKey(key, now)
 	if !cached {
@@ -197,9 +188,8 @@ func (a *Auth) credentials(r *http.Request, header string, now time.Time) (*keyC
 		if d, refused := recall(a.refused, ipKey(a.ClientIP(r)), now); refused {
 			return nil, RateLimited(d.RetryAfter)
 		}
-		var err error
 		if e, err = a.userByAPIKey(r.Context(), key); err != nil {
-			return nil, a.answer(r.Context(), "the API key lookup", err)
+			return nil, err
 		}
 		a.keys.putLookup(gen, key, e, now)
 	}
@@ -208,8 +198,8 @@ func (a *Auth) credentials(r *http.Request, header string, now time.Time) (*keyC
 	// check stays next to the acceptance.
 	// parseBasicAuth stripped the email; the stored one is compared as
 	// FoldEmail reads it, trimmed and ignoring letter case.
-	if !e.found || !EqualAPIKeys(e.user.APIKey, key) || !strings.EqualFold(email, strings.TrimSpace(e.user.Email)) {
-		return nil, Unauthorized(msgInvalidAPIKey)
+	if !e.found || !equalAPIKeys(e.user.APIKey, key) || !strings.EqualFold(email, strings.TrimSpace(e.user.Email)) {
+		return nil, ErrBadCredentials // "Invalid API key"
 	}
 	if header == e.header {
 		a.keys.putHeader(gen, e, now)
@@ -241,25 +231,22 @@ func (a *Auth) userByAPIKey(ctx context.Context, key string) (*keyCacheEntry, er
 	}
 	// A store whose index ignores letter case matched another key: to the
 	// cache that key is unknown, so its variants cannot fill the users.
-	if !EqualAPIKeys(user.APIKey, key) {
+	if !equalAPIKeys(user.APIKey, key) {
 		return &keyCacheEntry{}, nil
 	}
 	return newKeyCacheEntry(user, realm, joined), nil
 }
 
-// ErrUnsupported is returned by [Auth.RegenerateAPIKey] when the store
-// cannot do it.
-var ErrUnsupported = errors.New("zulipauth: the store does not support this operation")
-
 // RegenerateAPIKey gives the user a new API key through the store (an
-// [APIKeyRegenerator]) and drops the user from the API-key cache, so the old
+// [APIKeyRegenerator]; otherwise the error wraps errors.ErrUnsupported) and
+// drops the user from the API-key cache, so the old
 // key stops working at once in this process. Other processes sharing the
 // store stop accepting it within Config.ChangePollInterval where the store
 // is a [ChangeFeed], else within Config.APIKeyCacheTTL.
 func (a *Auth) RegenerateAPIKey(ctx context.Context, userID int64) (string, error) {
 	rg, ok := a.cfg.Users.(APIKeyRegenerator)
 	if !ok {
-		return "", ErrUnsupported
+		return "", fmt.Errorf("zulipauth: the store (%T) cannot regenerate API keys: %w", a.cfg.Users, errors.ErrUnsupported)
 	}
 	key, err := rg.RegenerateAPIKey(ctx, userID)
 	a.keys.forget(userID, true) // the new key may have been refused as unknown

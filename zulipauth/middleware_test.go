@@ -175,7 +175,7 @@ func flipCase(s string) string {
 func TestRequireAPIKeyUserBudget(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, func(c *zulipauth.Config) {
-		c.UserLimiter = zulipauth.NewMemoryLimiter(zulipauth.DefaultUserBudget, zulipauth.WithClock(func() time.Time { return time.Unix(0, 0) }))
+		c.UserLimiter = zulipauth.NewMemoryLimiter(zulipauth.DefaultUserBudget(), zulipauth.WithClock(func() time.Time { return time.Unix(0, 0) }))
 	})
 	h := f.auth.RequireAPIKey(me)
 	send := func() *httptest.ResponseRecorder {
@@ -513,7 +513,7 @@ func TestRequireAPIKeyCacheIsNotPerHost(t *testing.T) {
 	store.CreateRealm(ctx, zulipauth.Realm{Subdomain: "a"})
 	store.CreateRealm(ctx, zulipauth.Realm{Subdomain: "b"})
 	u, _ := store.CreateUser(ctx, zulipauth.NewUser{Realm: "a", Email: iagoEmail})
-	resolver := zulipauth.RealmResolverFunc(func(r *http.Request) (zulipauth.Realm, error) {
+	resolver := resolverFunc(func(r *http.Request) (zulipauth.Realm, error) {
 		return store.RealmBySubdomain(r.Context(), strings.Split(r.Host, ".")[0])
 	})
 	// Both kinds of store: without the joined lookup (the bug), and with it

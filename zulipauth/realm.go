@@ -1,9 +1,53 @@
 package zulipauth
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
+	"time"
 )
+
+// Realm is an organization, Zulip's realm. The zero value is an active root
+// realm that allows password login.
+type Realm struct {
+	// Subdomain identifies the realm; "" is the root domain's realm.
+	Subdomain string
+	// Name is shown by clients (server_settings' realm_name).
+	Name string
+	// Deactivated realms refuse every login and every API request.
+	Deactivated bool
+	// PasswordAuthDisabled realms refuse password login (PASSWORD_AUTH_DISABLED).
+	PasswordAuthDisabled bool
+	// Description is the realm's description as HTML (server_settings'
+	// realm_description). It is sent as it is: store only trusted HTML.
+	Description string
+	// IconURL is the realm's icon (server_settings' realm_icon).
+	IconURL string
+}
+
+// ValidSubdomain reports whether s can be a realm's subdomain, one that a
+// request can reach: "" (the root realm), or 1 to 40 characters of
+// [a-z0-9-] that neither start nor end with a hyphen, as Zulip's
+// string_id, and not "www", which [HostRealms] takes for the root realm.
+// [HostRealms] lowercases hosts, so a realm "Sales" could never be reached:
+// a [RealmStore]'s CreateRealm refuses what this refuses, with
+// [ErrInvalidSubdomain].
+func ValidSubdomain(s string) bool {
+	if s == "" {
+		return true
+	}
+	if len(s) > 40 || s[0] == '-' || s[len(s)-1] == '-' || s == "www" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // RealmResolver tells which organization a request is for. An unknown
 // organization is [ErrRealmNotFound] (404 NONEXISTENT_SUBDOMAIN on the login);
@@ -12,12 +56,6 @@ import (
 type RealmResolver interface {
 	ResolveRealm(r *http.Request) (Realm, error)
 }
-
-// RealmResolverFunc adapts a function to the [RealmResolver] interface.
-type RealmResolverFunc func(r *http.Request) (Realm, error)
-
-// ResolveRealm calls f(r).
-func (f RealmResolverFunc) ResolveRealm(r *http.Request) (Realm, error) { return f(r) }
 
 // SingleRealm resolves every request to realm: an application with one
 // organization whose settings do not change at run time.
@@ -95,30 +133,25 @@ func isDigits(s string) bool {
 	return true
 }
 
-// SubdomainResolver is implemented by resolvers that can name a request's
-// subdomain without a lookup. The API-key middleware uses it, with a store
-// that is a [UserWithRealmFinder], to authenticate a request with one store
-// lookup; other resolvers are asked for the whole realm.
-type SubdomainResolver interface {
-	RequestSubdomain(r *http.Request) string
+// subdomainResolver is a resolver that names a request's subdomain without
+// a lookup: HostRealms and SingleRealm's. The API-key middleware
+// authenticates a request with one store lookup through it (with a store
+// that is a [UserWithRealmFinder]), and the realm cache and the remembered
+// refusals of spent usernames key by it; other resolvers are asked for the
+// whole realm.
+type subdomainResolver interface {
+	requestSubdomain(r *http.Request) string
 }
 
-// RequestSubdomain implements [SubdomainResolver].
-func (h HostRealms) RequestSubdomain(r *http.Request) string { return h.Subdomain(r.Host) }
+func (h HostRealms) requestSubdomain(r *http.Request) string { return h.Subdomain(r.Host) }
 
-// RequestSubdomain implements [SubdomainResolver]: the one realm's.
-func (s singleRealm) RequestSubdomain(*http.Request) string { return s.realm.Subdomain }
+func (s singleRealm) requestSubdomain(*http.Request) string { return s.realm.Subdomain }
 
-// RealmHostNamer is implemented by resolvers that know each realm's host
-// name from configuration. server_settings builds realm_url from it instead
-// of echoing the request's Host header. An empty answer means "not known".
-type RealmHostNamer interface {
-	RealmHost(realm Realm) string
-}
-
-// RealmHost implements [RealmHostNamer]: "sub.ExternalHost" for realm
-// "sub", ExternalHost for the root realm, and "" without an ExternalHost.
-func (h HostRealms) RealmHost(realm Realm) string {
+// realmHost is the host name of realm's URL as HostRealms knows it from
+// configuration, which server_settings prefers to echoing the request's
+// Host: "sub.ExternalHost" for realm "sub", ExternalHost for the root
+// realm, and "" without an ExternalHost.
+func (h HostRealms) realmHost(realm Realm) string {
 	if h.ExternalHost == "" {
 		return ""
 	}
@@ -126,4 +159,72 @@ func (h HostRealms) RealmHost(realm Realm) string {
 		return h.ExternalHost
 	}
 	return realm.Subdomain + "." + h.ExternalHost
+}
+
+// check reports what would make h fail on every request, or build wrong
+// realm URLs.
+func (h HostRealms) check() error {
+	if isNil(h.Realms) {
+		return errors.New("zulipauth: Config.Realms is a HostRealms without Realms: give it the RealmStore that holds the realms")
+	}
+	if eh := h.ExternalHost; eh != "" {
+		if strings.Contains(eh, "://") {
+			return fmt.Errorf("zulipauth: HostRealms.ExternalHost %q is a URL: give the host alone, HOST or HOST:PORT", eh)
+		}
+		host := eh
+		if hp, err := netip.ParseAddrPort(eh); err == nil {
+			host = hp.Addr().String()
+		} else if i := strings.LastIndexByte(eh, ':'); i >= 0 && !strings.Contains(eh[:i], ":") {
+			if !isDigits(eh[i+1:]) {
+				return fmt.Errorf("zulipauth: HostRealms.ExternalHost %q: the port is not a number", eh)
+			}
+			host = eh[:i]
+		}
+		// A host name, or an IP address, holds nothing else: realm URLs
+		// are built from it and served, so a quote or a bracket in it is
+		// markup in a client's page, never a host.
+		if host == "" || strings.ContainsFunc(host, func(r rune) bool {
+			return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '.' || r == '-' || r == ':')
+		}) {
+			return fmt.Errorf("zulipauth: HostRealms.ExternalHost %q is not HOST or HOST:PORT: a host name (letters, digits, dots and hyphens; an internationalized one in its xn-- form) or an IP address", eh)
+		}
+	}
+	for _, alias := range h.RootAliases {
+		if alias == "" || strings.Contains(alias, ".") {
+			return fmt.Errorf("zulipauth: HostRealms.RootAliases holds %q: an alias is one subdomain label, such as \"www\"", alias)
+		}
+	}
+	return nil
+}
+
+// resolveRealm is Config.Realms.ResolveRealm(r), through the realm cache
+// when it is on: the resolver then names the subdomain (it is a
+// [SubdomainResolver], which New checks) and only a miss asks the store.
+// A realm whose subdomain is not the one the request names (a resolver
+// that maps hosts its own way) is not cached.
+func (a *Auth) resolveRealm(r *http.Request, now time.Time) (Realm, error) {
+	if a.realms == nil {
+		return a.cfg.Realms.ResolveRealm(r)
+	}
+	sub := a.subdomains.requestSubdomain(r)
+	if realm, ok := a.realms.get(sub, now); ok {
+		return realm, nil
+	}
+	gen := a.realms.generation()
+	realm, err := a.cfg.Realms.ResolveRealm(r)
+	if err == nil && realm.Subdomain == sub {
+		a.realms.put(gen, realm, now)
+	}
+	return realm, err
+}
+
+// hostRealms returns rr as a HostRealms, if it is one (or a pointer to one).
+func hostRealms(rr RealmResolver) (HostRealms, bool) {
+	switch v := rr.(type) {
+	case HostRealms:
+		return v, true
+	case *HostRealms:
+		return *v, v != nil
+	}
+	return HostRealms{}, false
 }

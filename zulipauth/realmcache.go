@@ -1,8 +1,9 @@
 package zulipauth
 
 import (
-	"net/http"
 	"time"
+
+	"github.com/zulipauth/zulipauth-go/zulipauth/internal/expiring"
 )
 
 // realmCache remembers, for Config.RealmCacheTTL, the realm each subdomain
@@ -22,7 +23,7 @@ import (
 // A nil *realmCache caches nothing.
 type realmCache struct {
 	ttl    time.Duration
-	realms *expiringMap[Realm]
+	realms *expiring.Map[Realm]
 	// forgets keeps a lookup that began before a forget from putting its
 	// (possibly stale) realm back.
 	forgets forgetGuard
@@ -34,14 +35,14 @@ type realmCache struct {
 const realmCacheSize = 10_000
 
 func newRealmCache(ttl time.Duration) *realmCache {
-	return &realmCache{ttl: ttl, realms: newExpiringMap[Realm](realmCacheSize, ttl/2)}
+	return &realmCache{ttl: ttl, realms: expiring.New[Realm](realmCacheSize, ttl/2)}
 }
 
 func (c *realmCache) get(subdomain string, now time.Time) (Realm, bool) {
 	if c == nil {
 		return Realm{}, false
 	}
-	realm, _, ok := c.realms.get(subdomain, now)
+	realm, _, ok := c.realms.Get(subdomain, now)
 	return realm, ok
 }
 
@@ -58,7 +59,7 @@ func (c *realmCache) put(gen uint64, realm Realm, now time.Time) {
 	if c == nil {
 		return
 	}
-	c.forgets.putUnlessForgotten(gen, func() { c.realms.put(realm.Subdomain, realm, now.Add(c.ttl), now) })
+	c.forgets.putUnlessForgotten(gen, func() { c.realms.Put(realm.Subdomain, realm, now.Add(c.ttl), now) })
 }
 
 // forgetChanges drops the realms the changes name (a change with UserID 0).
@@ -75,7 +76,7 @@ func (c *realmCache) forgetChanges(changes []Change) {
 	if len(changed) == 0 {
 		return
 	}
-	c.forgets.forget(func() { c.realms.deleteFunc(func(r Realm) bool { return changed[r.Subdomain] }) })
+	c.forgets.forget(func() { c.realms.DeleteFunc(func(r Realm) bool { return changed[r.Subdomain] }) })
 }
 
 // forgetAll drops every realm.
@@ -83,26 +84,5 @@ func (c *realmCache) forgetAll() {
 	if c == nil {
 		return
 	}
-	c.forgets.forget(func() { c.realms.deleteFunc(func(Realm) bool { return true }) })
-}
-
-// resolveRealm is Config.Realms.ResolveRealm(r), through the realm cache
-// when it is on: the resolver then names the subdomain (it is a
-// [SubdomainResolver], which New checks) and only a miss asks the store.
-// A realm whose subdomain is not the one the request names (a resolver
-// that maps hosts its own way) is not cached.
-func (a *Auth) resolveRealm(r *http.Request, now time.Time) (Realm, error) {
-	if a.realms == nil {
-		return a.cfg.Realms.ResolveRealm(r)
-	}
-	sub := a.subdomains.RequestSubdomain(r)
-	if realm, ok := a.realms.get(sub, now); ok {
-		return realm, nil
-	}
-	gen := a.realms.generation()
-	realm, err := a.cfg.Realms.ResolveRealm(r)
-	if err == nil && realm.Subdomain == sub {
-		a.realms.put(gen, realm, now)
-	}
-	return realm, err
+	c.forgets.forget(func() { c.realms.DeleteFunc(func(Realm) bool { return true }) })
 }

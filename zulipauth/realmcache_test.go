@@ -54,7 +54,7 @@ func TestRealmCacheFollowsTheChangeFeed(t *testing.T) {
 	deadline := time.Now().Add(time.Second)
 	for {
 		w := f.login(iagoEmail, iagoPassword, "192.0.2.1:1")
-		if w.Code == 401 && strings.Contains(w.Body.String(), zulipauth.CodeRealmDeactivated) {
+		if w.Code == 401 && strings.Contains(w.Body.String(), "REALM_DEACTIVATED") {
 			break
 		}
 		if w.Code != 200 || time.Now().After(deadline) {
@@ -79,7 +79,7 @@ func TestRealmCacheTTLAndUnknownRealms(t *testing.T) {
 	settings := func(host string) int {
 		r := httptest.NewRequest("GET", "http://"+host+"/api/v1/server_settings", nil)
 		w := httptest.NewRecorder()
-		f.auth.ServerSettings().ServeHTTP(w, r)
+		f.auth.ServerSettingsHandler().ServeHTTP(w, r)
 		return w.Code
 	}
 	for range 3 {

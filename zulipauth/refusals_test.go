@@ -116,9 +116,9 @@ func TestSpentUsernameCostsNoLimiterCall(t *testing.T) {
 	t.Parallel()
 	var login, ip *countingLimiter
 	f := newFixture(t, func(c *zulipauth.Config) {
-		login = &countingLimiter{Limiter: zulipauth.NewMemoryLimiter(zulipauth.DefaultLoginBudget, zulipauth.WithClock(c.Now))}
+		login = &countingLimiter{Limiter: zulipauth.NewMemoryLimiter(zulipauth.DefaultUsernameBudget(), zulipauth.WithClock(c.Now))}
 		ip = &countingLimiter{Limiter: c.IPLimiter}
-		c.LoginLimiter, c.IPLimiter = login, ip
+		c.UsernameLimiter, c.IPLimiter = login, ip
 	})
 	for i := range 5 {
 		f.login(iagoEmail, "wrong", fmt.Sprintf("192.0.2.%d:1", i))
@@ -144,7 +144,7 @@ func TestSpentUsernameCostsNoLimiterCall(t *testing.T) {
 	if n := ip.calls.Load() - ipCalls; n != 0 {
 		t.Errorf("%d client-limiter calls for attempts at a spent username, want 0", n)
 	}
-	f.clock.Advance(zulipauth.DefaultLoginBudget.Per / time.Duration(zulipauth.DefaultLoginBudget.Events))
+	f.clock.Advance(zulipauth.DefaultUsernameBudget().Per / time.Duration(zulipauth.DefaultUsernameBudget().Events))
 	if w := f.login(iagoEmail, iagoPassword, "203.0.113.1:1"); w.Code != 200 {
 		t.Errorf("after one event refilled: %d %s, want 200", w.Code, w.Body)
 	}
@@ -163,7 +163,7 @@ func TestRefusalMemoryChangesNoAnswer(t *testing.T) {
 	ipBudget, userBudget := zulipauth.Budget{Events: 3, Per: 10 * time.Second}, zulipauth.Budget{Events: 2, Per: 20 * time.Second}
 	f := newFixture(t, func(c *zulipauth.Config) {
 		c.IPLimiter = zulipauth.NewMemoryLimiter(ipBudget, zulipauth.WithClock(c.Now))
-		c.LoginLimiter = zulipauth.NewMemoryLimiter(userBudget, zulipauth.WithClock(c.Now))
+		c.UsernameLimiter = zulipauth.NewMemoryLimiter(userBudget, zulipauth.WithClock(c.Now))
 	})
 	refIP, refUser := zulipauth.NewMemoryLimiter(ipBudget), zulipauth.NewMemoryLimiter(userBudget)
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -229,9 +229,9 @@ func TestKeptRefusalsAreAskedAgainWithinASecond(t *testing.T) {
 	var login *countingLimiter
 	var budget *zulipauth.MemoryLimiter
 	f := newFixture(t, func(c *zulipauth.Config) {
-		budget = zulipauth.NewMemoryLimiter(zulipauth.DefaultLoginBudget, zulipauth.WithClock(c.Now))
+		budget = zulipauth.NewMemoryLimiter(zulipauth.DefaultUsernameBudget(), zulipauth.WithClock(c.Now))
 		login = &countingLimiter{Limiter: budget}
-		c.LoginLimiter = login
+		c.UsernameLimiter = login
 	})
 	for i := range 6 {
 		f.login(iagoEmail, "wrong", fmt.Sprintf("192.0.2.%d:1", i))

@@ -19,26 +19,32 @@ import (
 // cannot regenerate keys is 400 BAD_REQUEST; a store fault is 500.
 func (a *Auth) RegenerateAPIKeyHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			WriteError(w, MethodNotAllowed(http.MethodPost))
-			return
-		}
-		user, ok := UserFrom(r.Context())
-		if !ok {
-			WriteError(w, Unauthorized(msgNotLoggedIn))
-			return
-		}
-		key, err := a.RegenerateAPIKey(r.Context(), user.ID)
-		switch {
-		case errors.Is(err, ErrUnsupported):
-			WriteError(w, BadRequest("This server cannot regenerate API keys"))
-			return
-		case err != nil:
-			WriteError(w, a.answer(r.Context(), "regenerating an API key", err, "user_id", user.ID))
-			return
-		}
-		WriteSuccess(w, struct { //nolint:errcheck // a struct always marshals
-			APIKey string `json:"api_key"`
-		}{key})
+		key, zerr := a.regenerateAPIKey(r)
+		write(w, a.cfg.Now(), key, zerr, nil)
 	})
+}
+
+// regeneratedKey is the regenerate endpoint's success.
+type regeneratedKey struct {
+	APIKey string `json:"api_key"`
+}
+
+// regenerateAPIKey decides the regenerate endpoint's answer; it writes
+// nothing.
+func (a *Auth) regenerateAPIKey(r *http.Request) (*regeneratedKey, *Error) {
+	if r.Method != http.MethodPost {
+		return nil, MethodNotAllowed(http.MethodPost)
+	}
+	user, ok := UserFrom(r.Context())
+	if !ok {
+		return nil, a.answer(r.Context(), epAPI, "", errNoCredentials)
+	}
+	key, err := a.RegenerateAPIKey(r.Context(), user.ID)
+	switch {
+	case errors.Is(err, errors.ErrUnsupported):
+		return nil, BadRequest("This server cannot regenerate API keys")
+	case err != nil:
+		return nil, a.answer(r.Context(), epAPI, "regenerating an API key", err, "user_id", user.ID)
+	}
+	return &regeneratedKey{key}, nil
 }

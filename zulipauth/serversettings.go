@@ -1,13 +1,12 @@
 package zulipauth
 
 import (
-	"errors"
 	"net/http"
 	"regexp"
 	"slices"
 )
 
-// ServerSettings returns the handler of GET /api/v1/server_settings, the
+// ServerSettingsHandler returns the handler of GET /api/v1/server_settings, the
 // unauthenticated description of the server and the request's realm that
 // clients read before they log in: which login methods to offer, whether the
 // username must be an email address, the server's version and feature level.
@@ -18,15 +17,18 @@ import (
 // Config.InsecureDevLogin is set; "jwt" (a key Zulip does not send; clients
 // ignore it) where Config.TokenVerifier has keys for the realm. realm_url and its
 // deprecated alias realm_uri are the realm's host as the resolver knows it
-// from configuration ([RealmHostNamer]: HostRealms with an ExternalHost),
-// else the request's Host, with https when the connection, or a trusted
+// from configuration ([HostRealms] with an ExternalHost), else the
+// request's Host, with https when the connection, or a trusted
 // proxy's X-Forwarded-Proto, says so. Clients send the password to that URL,
 // so configure the host in production rather than echo a Host header.
 //
 // GET and HEAD only: other methods get 405 with Allow: GET, HEAD. An unknown
 // realm is 400 "Invalid subdomain", as Zulip answers here.
-func (a *Auth) ServerSettings() http.Handler {
-	return http.HandlerFunc(a.serveServerSettings)
+func (a *Auth) ServerSettingsHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		settings, zerr := a.serverSettings(w, r)
+		write(w, a.cfg.Now(), settings, zerr, nil)
+	})
 }
 
 // authenticationMethods is the deprecated boolean map, in Zulip's key order.
@@ -79,27 +81,23 @@ type serverSettings struct {
 	RealmURI                      string                         `json:"realm_uri"`
 }
 
-func (a *Auth) serveServerSettings(w http.ResponseWriter, r *http.Request) {
+// serverSettings decides server_settings' answer; it writes nothing but
+// the caching headers.
+func (a *Auth) serverSettings(w http.ResponseWriter, r *http.Request) (*serverSettings, *Error) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		WriteError(w, MethodNotAllowed(http.MethodGet, http.MethodHead))
-		return
+		return nil, MethodNotAllowed(http.MethodGet, http.MethodHead)
 	}
 	realm, err := a.resolveRealm(r, a.cfg.Now())
-	if errors.Is(err, ErrRealmNotFound) {
-		WriteError(w, BadRequest("Invalid subdomain"))
-		return
-	}
 	if err != nil {
-		WriteError(w, a.answer(r.Context(), "resolving the realm", err, "host", r.Host))
-		return
+		return nil, a.answer(r.Context(), epSettings, "resolving the realm", err, "host", r.Host)
 	}
 	methods := authMethods(a.cfg.Authenticator)
 	passwordOK := !realm.PasswordAuthDisabled
 	email := passwordOK && slices.Contains(methods, "email")
 	ldap := passwordOK && slices.Contains(methods, "ldap")
 	host := r.Host
-	if hn, ok := a.cfg.Realms.(RealmHostNamer); ok {
-		if h := hn.RealmHost(realm); h != "" {
+	if hr, ok := hostRealms(a.cfg.Realms); ok {
+		if h := hr.realmHost(realm); h != "" {
 			host = h
 		}
 	}
@@ -108,7 +106,7 @@ func (a *Auth) serveServerSettings(w http.ResponseWriter, r *http.Request) {
 	// shared caches from serving one client's answer to another.
 	w.Header()["Cache-Control"] = []string{"no-store"}
 	w.Header()["Vary"] = []string{"Host"}
-	WriteSuccess(w, serverSettings{ //nolint:errcheck // a struct always marshals
+	return &serverSettings{
 		AuthenticationMethods: authenticationMethods{
 			Password: email || ldap,
 			Dev:      a.cfg.InsecureDevLogin,
@@ -129,7 +127,7 @@ func (a *Auth) serveServerSettings(w http.ResponseWriter, r *http.Request) {
 		RealmDescription:              realm.Description,
 		ExternalAuthenticationMethods: []externalAuthenticationMethod{},
 		RealmURI:                      url,
-	})
+	}, nil
 }
 
 // requestScheme is "https" when the request came over TLS, or through a

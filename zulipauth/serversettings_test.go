@@ -18,7 +18,7 @@ func settings(f *fixture, method, host string, mutate ...func(*http.Request)) *h
 		m(r)
 	}
 	w := httptest.NewRecorder()
-	f.auth.ServerSettings().ServeHTTP(w, r)
+	f.auth.ServerSettingsHandler().ServeHTTP(w, r)
 	return w
 }
 
@@ -111,7 +111,7 @@ func TestDevFetchAPIKeyIsOffByDefault(t *testing.T) {
 	f := newFixture(t)
 	mux := http.NewServeMux()
 	f.auth.Mount(mux)
-	dev := f.auth.InsecureDevFetchAPIKey()
+	dev := f.auth.InsecureDevFetchAPIKeyHandler()
 	if strings.Contains(settings(f, "GET", "x").Body.String(), `"dev":true`) {
 		t.Error("dev advertised without Config.InsecureDevLogin")
 	}

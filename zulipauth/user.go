@@ -3,10 +3,9 @@ package zulipauth
 import (
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/zulipauth/zulipauth-go/zulipauth/internal/djangoemail"
 )
 
 // User is an account as a [UserStore] returns it.
@@ -61,64 +60,17 @@ func (u User) LogValue() slog.Value {
 	)
 }
 
-// Realm is an organization, Zulip's realm. The zero value is an active root
-// realm that allows password login.
-type Realm struct {
-	// Subdomain identifies the realm; "" is the root domain's realm.
-	Subdomain string
-	// Name is shown by clients (server_settings' realm_name).
-	Name string
-	// Deactivated realms refuse every login and every API request.
-	Deactivated bool
-	// PasswordAuthDisabled realms refuse password login (PASSWORD_AUTH_DISABLED).
-	PasswordAuthDisabled bool
-	// Description is the realm's description as HTML (server_settings'
-	// realm_description). It is sent as it is: store only trusted HTML.
-	Description string
-	// IconURL is the realm's icon (server_settings' realm_icon).
-	IconURL string
-}
-
 // FoldEmail returns the form of an email address under which stores index it,
 // so that lookups ignore letter case as Zulip's delivery_email__iexact does.
 // It trims surrounding white space and applies Unicode simple case folding
 // (so "Iago@Zulip.com", "iago@zulip.com" and "IAGO@ZULIP.COM" fold alike, and
 // so do the Kelvin sign and "k"). Two addresses are the same account if and
 // only if their folded forms are equal.
-func FoldEmail(email string) string {
-	email = strings.TrimSpace(email)
-	for i := 0; i < len(email); i++ {
-		c := email[i]
-		if c >= utf8.RuneSelf || ('A' <= c && c <= 'Z') {
-			return strings.Map(foldRune, email)
-		}
-	}
-	return email
-}
+func FoldEmail(email string) string { return djangoemail.Fold(email) }
 
-// foldRune maps r to a canonical member of its simple case-folding orbit:
-// the smallest lower-case member if it has one, else the smallest member.
-// Every rune of an orbit maps to the same one, so two strings fold alike
-// exactly when strings.EqualFold says they are equal. Runes whose case
-// mappings are not simple folds (U+0130 LATIN CAPITAL LETTER I WITH DOT
-// ABOVE lower-cases to "i") stay apart from them, as they do in Zulip's
-// case-insensitive lookup.
-func foldRune(r rune) rune {
-	best, min := rune(-1), r
-	f := r
-	for {
-		if unicode.IsLower(f) && (best < 0 || f < best) {
-			best = f
-		}
-		if f < min {
-			min = f
-		}
-		if f = unicode.SimpleFold(f); f == r {
-			break
-		}
-	}
-	if best >= 0 {
-		return best
-	}
-	return min
-}
+// ValidEmail reports whether s passes Django's validate_email, which Zulip's
+// login applies to the username where the realm requires email usernames:
+// at most 320 characters; a dot-atom or quoted string before the last "@";
+// after it "localhost", a domain (an internationalized one in its IDNA
+// form) or an IP literal in brackets. Surrounding white space fails.
+func ValidEmail(s string) bool { return djangoemail.Valid(s) }

@@ -133,7 +133,7 @@ func BenchmarkLogin(b *testing.B) {
 			}
 			cfg := mode.cfg(d, users)
 			cfg.MaxConns = workers
-			h := loginHandler(b, users, newAuth(b, cfg), io.Discard).FetchAPIKey()
+			h := loginHandler(b, users, newAuth(b, cfg), io.Discard).FetchAPIKeyHandler()
 			forms := make([]string, benchUsers)
 			for i := range forms {
 				forms[i] = url.Values{"username": {benchUID(i)}, "password": {benchPassword(i)}}.Encode()

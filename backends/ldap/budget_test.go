@@ -23,16 +23,16 @@ import (
 func budgetedHandler(tb testing.TB, users *memstore.Store, auth zulipauth.Authenticator) http.Handler {
 	tb.Helper()
 	z, err := zulipauth.New(zulipauth.Config{
-		Users:         users,
-		Authenticator: auth,
-		LoginLimiter:  zulipauth.NewMemoryLimiter(zulipauth.DefaultLoginBudget),
-		IPLimiter:     zulipauth.NewMemoryLimiter(unlimited),
-		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Users:           users,
+		Authenticator:   auth,
+		UsernameLimiter: zulipauth.NewMemoryLimiter(zulipauth.DefaultUsernameBudget()),
+		IPLimiter:       zulipauth.NewMemoryLimiter(unlimited),
+		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return z.FetchAPIKey()
+	return z.FetchAPIKeyHandler()
 }
 
 // Pins the bypass of the username budget with other spellings of one

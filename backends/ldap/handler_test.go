@@ -32,11 +32,11 @@ var unlimited = zulipauth.Budget{Events: 1 << 30, Per: time.Second}
 func loginHandler(tb testing.TB, users *memstore.Store, auth zulipauth.Authenticator, log io.Writer) *zulipauth.Auth {
 	tb.Helper()
 	z, err := zulipauth.New(zulipauth.Config{
-		Users:         users,
-		Authenticator: auth,
-		LoginLimiter:  zulipauth.NewMemoryLimiter(unlimited),
-		IPLimiter:     zulipauth.NewMemoryLimiter(unlimited),
-		Logger:        slog.New(slog.NewTextHandler(log, nil)),
+		Users:           users,
+		Authenticator:   auth,
+		UsernameLimiter: zulipauth.NewMemoryLimiter(unlimited),
+		IPLimiter:       zulipauth.NewMemoryLimiter(unlimited),
+		Logger:          slog.New(slog.NewTextHandler(log, nil)),
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -72,7 +72,7 @@ func TestFetchAPIKey(t *testing.T) {
 	cfg.CreateUsers = true
 	var log bytes.Buffer
 	z := loginHandler(t, users, newAuth(t, cfg), &log)
-	h := z.FetchAPIKey()
+	h := z.FetchAPIKeyHandler()
 
 	status, body := postLogin(t, h, "hamlet", slapdtest.HamletPassword)
 	u, err := users.UserByEmail(t.Context(), "", "hamlet@example.org")
@@ -109,7 +109,7 @@ func TestFetchAPIKey(t *testing.T) {
 	}
 
 	rec := httptest.NewRecorder()
-	z.ServerSettings().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/server_settings", nil))
+	z.ServerSettingsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/server_settings", nil))
 	var settings struct {
 		Methods            map[string]bool `json:"authentication_methods"`
 		RequireEmailFormat *bool           `json:"require_email_format_usernames"`
@@ -142,7 +142,7 @@ func TestChainWithLocalPasswords(t *testing.T) {
 		t.Fatal(err)
 	}
 	var log bytes.Buffer
-	h := loginHandler(t, users, zulipauth.Chain(newAuth(t, templateConfig(d, users)), passwords), &log).FetchAPIKey()
+	h := loginHandler(t, users, zulipauth.Chain(newAuth(t, templateConfig(d, users)), passwords), &log).FetchAPIKeyHandler()
 	tests := []struct {
 		name, username, password string
 		wantStatus               int
@@ -220,7 +220,7 @@ func TestEntryWithoutEmailIsRefusedNotAFault(t *testing.T) {
 	cfg := searchConfig(d, users)
 	cfg.Logger = slog.New(slog.NewTextHandler(&log, nil))
 	z := loginHandler(t, users, newAuth(t, cfg), &log)
-	status, body := postLogin(t, z.FetchAPIKey(), slapdtest.NoMailUID, slapdtest.NoMailPassword)
+	status, body := postLogin(t, z.FetchAPIKeyHandler(), slapdtest.NoMailUID, slapdtest.NoMailPassword)
 	if status != 401 || body["code"] != "AUTHENTICATION_FAILED" {
 		t.Fatalf("entry without mail: %d %v, want 401 AUTHENTICATION_FAILED", status, body)
 	}

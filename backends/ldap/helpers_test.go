@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"log/slog"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -82,8 +83,10 @@ func checkErr(err, want error) bool {
 	case nil:
 		return err == nil
 	case errFault:
-		_, clientFailure := zulipauth.ErrorFor(err)
-		return err != nil && !clientFailure
+		// A fault is what the login handler answers with 500.
+		w := httptest.NewRecorder()
+		zulipauth.WriteError(w, err)
+		return err != nil && w.Code == 500
 	}
 	return errors.Is(err, want)
 }

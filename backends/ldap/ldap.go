@@ -91,10 +91,9 @@ import (
 // for concurrent use.
 //
 // Besides zulipauth.Authenticator it implements zulipauth.MethodNamer
-// ("ldap") and zulipauth.UsernameFormat, which tell server_settings and the
-// login handler what Zulip's LDAP settings would, and
-// zulipauth.UsernamePreparer, which keys the username's budget as the
-// directory compares usernames.
+// ("ldap") and zulipauth.UsernameComparer, which tell server_settings and
+// the login handler what Zulip's LDAP settings would, and key the
+// username's budget as the directory compares usernames.
 type Authenticator struct {
 	cfg Config // with New's defaults
 
@@ -122,7 +121,7 @@ type Authenticator struct {
 // the password form.
 func (a *Authenticator) AuthMethod() string { return "ldap" }
 
-// AcceptsNonEmailUsernames implements zulipauth.UsernameFormat: true when a
+// AcceptsNonEmailUsernames implements zulipauth.UsernameComparer: true when a
 // username that is not an email can still name an account, which is when
 // the email comes from Config.AppendDomain or from Config.EmailAttr. Zulip's
 // require_email_format_usernames is its negation: false iff LDAP is enabled

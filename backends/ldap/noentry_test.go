@@ -117,7 +117,7 @@ func TestNoEntryBindFaults(t *testing.T) {
 	cfg.Logger = slog.New(slog.NewTextHandler(&logged, nil))
 	a := newAuth(t, cfg)
 	ldap.BindsTo(a, strings.TrimPrefix(binds.URL, "ldap://"))
-	h := loginHandler(t, users, a, &logged).FetchAPIKey()
+	h := loginHandler(t, users, a, &logged).FetchAPIKeyHandler()
 	fault := func(err error) bool { return checkErr(err, errFault) }
 	check := func(state string, want func(error) bool, wantStatus int) {
 		t.Helper()

@@ -9,7 +9,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// PrepareUsername implements zulipauth.UsernamePreparer: the username as
+// PrepareUsername implements zulipauth.UsernameComparer: the username as
 // the directory compares it, so that every spelling the directory takes for
 // one entry spends one login budget. uid and cn match with caseIgnoreMatch,
 // which prepares strings as RFC 4518 says: "ｈamlet" (a full-width h),

@@ -88,7 +88,7 @@
 //     within the TTL. A spray of unknown usernames, or of known ones from
 //     networks they did not log in from, waits in the ordinary lane.
 //   - Someone on the same /24 as a user can put guesses for that one username
-//     in the lane, but zulipauth's per-username budget (LoginLimiter, 5 per
+//     in the lane, but zulipauth's per-username budget (UsernameLimiter, 5 per
 //     30 minutes, spent before the Authenticator is called) bounds those
 //     guesses exactly as in the ordinary lane. A user has at most one attempt
 //     in the lane at a time, so a member who logs in over and over, from one

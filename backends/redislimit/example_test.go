@@ -23,15 +23,15 @@ func Example() {
 	})
 	defer rdb.Close()
 	// One prefix per budget: the three must not share buckets.
-	login, err := redislimit.New(rdb, zulipauth.DefaultLoginBudget, redislimit.WithPrefix("myapp:login:"))
+	login, err := redislimit.New(rdb, zulipauth.DefaultUsernameBudget(), redislimit.WithPrefix("myapp:login:"))
 	if err != nil {
 		log.Fatal(err)
 	}
-	ip, err := redislimit.New(rdb, zulipauth.DefaultIPBudget, redislimit.WithPrefix("myapp:ip:"))
+	ip, err := redislimit.New(rdb, zulipauth.DefaultIPBudget(), redislimit.WithPrefix("myapp:ip:"))
 	if err != nil {
 		log.Fatal(err)
 	}
-	user, err := redislimit.New(rdb, zulipauth.DefaultUserBudget, redislimit.WithPrefix("myapp:user:"))
+	user, err := redislimit.New(rdb, zulipauth.DefaultUserBudget(), redislimit.WithPrefix("myapp:user:"))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -42,11 +42,11 @@ func Example() {
 		log.Fatal(err)
 	}
 	auth, err := zulipauth.New(zulipauth.Config{
-		Users:         store,
-		Authenticator: pw,
-		LoginLimiter:  login,
-		IPLimiter:     ip,
-		UserLimiter:   user,
+		Users:           store,
+		Authenticator:   pw,
+		UsernameLimiter: login,
+		IPLimiter:       ip,
+		UserLimiter:     user,
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -62,10 +62,10 @@ func Example() {
 func ExampleWithFailClosed() {
 	rdb := redis.NewClient(&redis.Options{Addr: "localhost:6379", ContextTimeoutEnabled: true})
 	defer rdb.Close()
-	login, err := redislimit.New(rdb, zulipauth.DefaultLoginBudget,
+	login, err := redislimit.New(rdb, zulipauth.DefaultUsernameBudget(),
 		redislimit.WithPrefix("myapp:login:"), redislimit.WithFailClosed())
 	if err != nil {
 		log.Fatal(err)
 	}
-	_ = zulipauth.Config{LoginLimiter: login}
+	_ = zulipauth.Config{UsernameLimiter: login}
 }

@@ -14,8 +14,8 @@ func TestScriptArgs(t *testing.T) {
 		b    zulipauth.Budget
 		want []any // interval in µs, burst; nil: an error
 	}{
-		{"Zulip's login budget", zulipauth.DefaultLoginBudget, []any{"360000000", "5"}},
-		{"Zulip's api_by_ip", zulipauth.DefaultIPBudget, []any{"600000", "100"}},
+		{"Zulip's login budget", zulipauth.DefaultUsernameBudget(), []any{"360000000", "5"}},
+		{"Zulip's api_by_ip", zulipauth.DefaultIPBudget(), []any{"600000", "100"}},
 		{"uneven: the interval is rounded down", zulipauth.Budget{Events: 3, Per: time.Second}, []any{"333333", "3"}},
 		{"one per microsecond", zulipauth.Budget{Events: 1000, Per: time.Millisecond}, []any{"1", "1000"}},
 		{"finer than a microsecond", zulipauth.Budget{Events: 1001, Per: time.Millisecond}, nil},

@@ -17,12 +17,12 @@ const apiGoal = 0.9
 const apiPeakRate = 50000
 
 // apiUsers is how many users the api scenario spreads its requests over:
-// each may make zulipauth.DefaultUserBudget (200 a minute, Zulip's
+// each may make zulipauth.DefaultUserBudget() (200 a minute, Zulip's
 // api_by_user) and the server's budgets are not raised, so at apiPeakRate
 // for the whole run none runs out.
 func apiUsers(e *env) int {
 	run := e.o.duration + 2*e.warmup()
-	perUser := float64(zulipauth.DefaultUserBudget.Events) * (1 + run.Seconds()/zulipauth.DefaultUserBudget.Per.Seconds())
+	perUser := float64(zulipauth.DefaultUserBudget().Events) * (1 + run.Seconds()/zulipauth.DefaultUserBudget().Per.Seconds())
 	return max(100, int(math.Ceil(apiPeakRate*run.Seconds()/perUser)))
 }
 
@@ -64,7 +64,7 @@ func runAPI(ctx context.Context, e *env, variant string) ([]*result, error) {
 	fillComparison(r, c, "bare users/me")
 	checkAnswers(r, c.subject, "200")
 	ratioGoal(r, apiGoal)
-	r.note("%d users, so that no user's budget (%d a minute) runs out at %d requests a second", len(auths), zulipauth.DefaultUserBudget.Events, apiPeakRate)
+	r.note("%d users, so that no user's budget (%d a minute) runs out at %d requests a second", len(auths), zulipauth.DefaultUserBudget().Events, apiPeakRate)
 	measurePeakRSS(r, sub)
 	return []*result{r}, nil
 }

@@ -67,10 +67,10 @@ func floodOneAddress(ctx context.Context, e *env, sub *subject, ns namespace, ba
 	// spending, the refills counted below are at least those the server
 	// granted, however long the spending took on a loaded machine.
 	spending := time.Now()
-	spend := runCount(ctx, sub.host, 1, uint64(zulipauth.DefaultIPBudget.Events), func(buf []byte, _ uint64) []byte {
+	spend := runCount(ctx, sub.host, 1, uint64(zulipauth.DefaultIPBudget().Events), func(buf []byte, _ uint64) []byte {
 		return appendLoginRequest(buf, sub.host, "not-an-email", wrongPassword, client)
 	}, status(400))
-	if spend.classes[classExpected] != int64(zulipauth.DefaultIPBudget.Events) {
+	if spend.classes[classExpected] != int64(zulipauth.DefaultIPBudget().Events) {
 		return nil, fmt.Errorf("flood: spending the client's budget with malformed usernames: %s; server log:\n%s", statusList(spend), sub.serverLog())
 	}
 	attempt := func(host string) func([]byte, uint64) []byte {
@@ -88,7 +88,7 @@ func floodOneAddress(ctx context.Context, e *env, sub *subject, ns namespace, ba
 	c := e.measure(ctx, "flood-one-address", subj, sub.pid, base, barePID)
 	fillComparison(r, c, "bare 429")
 	checkAnswers(r, c.subject, "the budget's 429, or 401 as it refills")
-	b := zulipauth.DefaultIPBudget
+	b := zulipauth.DefaultIPBudget()
 	since := time.Since(spending)
 	refills := int64(since/(b.Per/time.Duration(b.Events))) + 1
 	verified := c.subject.statuses["401"]
@@ -106,7 +106,7 @@ func floodManyAddresses(ctx context.Context, e *env, sub *subject, ns namespace,
 	// gets five attempts, each from an address of its own.
 	var next atomic.Uint64
 	next.Store(1)
-	budget := uint64(zulipauth.DefaultLoginBudget.Events)
+	budget := uint64(zulipauth.DefaultUsernameBudget().Events)
 	spendOrRefused := func(a answer) bool { return a.status == 401 || a.refused() }
 	spend := runCount(ctx, sub.host, e.o.workers, budget*spentUsernames, func(buf []byte, seq uint64) []byte {
 		return appendLoginRequest(buf, sub.host, spent[seq%spentUsernames].email, wrongPassword, ns.addr(next.Add(1)))
@@ -182,7 +182,7 @@ func checkLimiterMemory(r *result, e *env, sub *subject, before float64, address
 func spendUntilRefused(sub *subject, username string, ns namespace, next *atomic.Uint64) error {
 	c := newHTTPConn(sub.host)
 	defer c.close()
-	tries := 2 * zulipauth.DefaultLoginBudget.Events
+	tries := 2 * zulipauth.DefaultUsernameBudget().Events
 	for range tries {
 		a, err := c.roundTrip(appendLoginRequest(nil, sub.host, username, wrongPassword, ns.addr(next.Add(1))))
 		switch {

@@ -31,7 +31,7 @@ func measureFootprint() footprint {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	l := zulipauth.NewMemoryLimiter(zulipauth.DefaultIPBudget)
+	l := zulipauth.NewMemoryLimiter(zulipauth.DefaultIPBudget())
 	ns := namespace{block: 63}
 	f := footprint{offered: 2 * zulipauth.DefaultMaxKeys}
 	now := time.Now()

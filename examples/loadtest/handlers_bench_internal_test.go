@@ -75,14 +75,14 @@ func BenchmarkRefusal(b *testing.B) {
 		if _, err := st.CreateUser(ctx, zulipauth.NewUser{Email: users[i]}); err != nil {
 			b.Fatal(err)
 		}
-		for j := range zulipauth.DefaultLoginBudget.Events {
+		for j := range zulipauth.DefaultUsernameBudget().Events {
 			status(h, loginRequest(users[i], fmt.Sprintf("10.8.%d.%d", i, j)))
 		}
 		if got := status(h, loginRequest(users[i], "10.7.7.7")); got != http.StatusTooManyRequests {
 			b.Fatalf("%s's budget is not spent: %d", users[i], got)
 		}
 	}
-	for range zulipauth.DefaultIPBudget.Events {
+	for range zulipauth.DefaultIPBudget().Events {
 		status(h, loginRequest("not-an-email", "10.9.9.9"))
 	}
 	bare := bare429()

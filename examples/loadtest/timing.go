@@ -49,7 +49,7 @@ func runTiming(ctx context.Context, e *env, variant string) ([]*result, error) {
 }
 
 // wrongPerKnownUser is how many wrong passwords the timing sends for one
-// known user: fewer than its budget (five, zulipauth.DefaultLoginBudget),
+// known user: fewer than its budget (five, zulipauth.DefaultUsernameBudget()),
 // so that every one is verified and none refused.
 const wrongPerKnownUser = 4
 

@@ -47,15 +47,15 @@ func redisLimits(addr string, failClosed bool, timeout time.Duration, log *slog.
 	}
 	var s sharedLimits
 	var err error
-	if s.login, err = limiter("login", zulipauth.DefaultLoginBudget); err != nil {
+	if s.login, err = limiter("login", zulipauth.DefaultUsernameBudget()); err != nil {
 		client.Close()
 		return nil, err
 	}
-	if s.ip, err = limiter("ip", zulipauth.DefaultIPBudget); err != nil {
+	if s.ip, err = limiter("ip", zulipauth.DefaultIPBudget()); err != nil {
 		client.Close()
 		return nil, err
 	}
-	if s.user, err = limiter("user", zulipauth.DefaultUserBudget); err != nil {
+	if s.user, err = limiter("user", zulipauth.DefaultUserBudget()); err != nil {
 		client.Close()
 		return nil, err
 	}

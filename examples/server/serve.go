@@ -319,7 +319,7 @@ func buildHandler(st *sqlstore.Store, c serveConfig, log *slog.Logger) (h http.H
 		ClientIPHeader:   c.clientIPHeader,
 		APIKeyCacheTTL:   c.apiKeyCache,
 		RealmCacheTTL:    c.realmCache,
-		LoginLimiter:     c.loginLimiter,
+		UsernameLimiter:  c.loginLimiter,
 		IPLimiter:        c.ipLimiter,
 		UserLimiter:      c.userLimiter,
 		InsecureDevLogin: c.devLogin,

@@ -1,18 +1,19 @@
-package zulipauth
+// Package expiring is a bounded map whose entries each hold until an
+// instant: the API-key and realm caches and the remembered refusals of
+// zulipauth are made of it.
+package expiring
 
 import (
 	"sync"
 	"time"
 )
 
-// expiringMap is a bounded map whose entries each hold until an instant.
-// It backs the API-key cache (see apiKeyCache) and the list of clients
-// refused for failed API authentications (until their budget refills). It
-// holds at most max entries: to make room it drops every expired entry (at
+// Map is a bounded map whose entries each hold until an instant. It holds
+// at most max entries: to make room it drops every expired entry (at
 // most once per sweepEvery, so a flood does not scan the map on every
 // insert), then, while still full, entries at random (map order). It is
 // safe for concurrent use.
-type expiringMap[V any] struct {
+type Map[V any] struct {
 	max        int
 	sweepEvery time.Duration
 
@@ -26,12 +27,14 @@ type expiring[V any] struct {
 	until time.Time
 }
 
-func newExpiringMap[V any](max int, sweepEvery time.Duration) *expiringMap[V] {
-	return &expiringMap[V]{max: max, sweepEvery: sweepEvery, entries: make(map[string]expiring[V])}
+// New returns a Map of at most max entries, sweeping expired ones at most
+// once per sweepEvery.
+func New[V any](max int, sweepEvery time.Duration) *Map[V] {
+	return &Map[V]{max: max, sweepEvery: sweepEvery, entries: make(map[string]expiring[V])}
 }
 
-// get returns key's value and when it expires, if it has not by now.
-func (m *expiringMap[V]) get(key string, now time.Time) (V, time.Time, bool) {
+// Get returns key's value and when it expires, if it has not by now.
+func (m *Map[V]) Get(key string, now time.Time) (V, time.Time, bool) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	e, ok := m.entries[key]
@@ -42,8 +45,8 @@ func (m *expiringMap[V]) get(key string, now time.Time) (V, time.Time, bool) {
 	return e.value, e.until, true
 }
 
-// put sets key to v until the instant until.
-func (m *expiringMap[V]) put(key string, v V, until, now time.Time) {
+// Put sets key to v until the instant until.
+func (m *Map[V]) Put(key string, v V, until, now time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.entries[key]; !ok && len(m.entries) >= m.max {
@@ -52,7 +55,7 @@ func (m *expiringMap[V]) put(key string, v V, until, now time.Time) {
 	m.entries[key] = expiring[V]{v, until}
 }
 
-func (m *expiringMap[V]) makeRoomLocked(now time.Time) {
+func (m *Map[V]) makeRoomLocked(now time.Time) {
 	if now.Sub(m.lastSweep) >= m.sweepEvery || now.Before(m.lastSweep) {
 		m.lastSweep = now
 		for k, e := range m.entries {
@@ -69,8 +72,8 @@ func (m *expiringMap[V]) makeRoomLocked(now time.Time) {
 	}
 }
 
-// deleteFunc drops every entry whose value f matches.
-func (m *expiringMap[V]) deleteFunc(f func(V) bool) {
+// DeleteFunc drops every entry whose value f matches.
+func (m *Map[V]) DeleteFunc(f func(V) bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for k, e := range m.entries {

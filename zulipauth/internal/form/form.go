@@ -1,4 +1,8 @@
-package zulipauth
+// Package form reads a request's parameters the way Django fills
+// request.POST and request.GET: urlencoded and multipart bodies only, then
+// the query string, the last of duplicates winning, values decoded
+// leniently as Python decodes them.
+package form
 
 import (
 	"bytes"
@@ -13,23 +17,23 @@ import (
 	"unicode/utf8"
 )
 
-// MaxFormFields bounds the parameters a request may carry, body and query
+// MaxFields bounds the parameters a request may carry, body and query
 // string each, as Django's DATA_UPLOAD_MAX_NUMBER_FIELDS does.
-const MaxFormFields = 1000
+const MaxFields = 1000
 
-// form holds a request's parameters the way Django's request.POST and
+// Form holds a request's parameters the way Django's request.POST and
 // request.GET do: body fields (urlencoded or multipart only) and query-string
 // fields, each in the order sent.
-type form struct {
+type Form struct {
 	body  []formField
 	query []formField
 }
 
 type formField struct{ key, value string }
 
-// get returns the last value of name in the body, else the last in the query
+// Get returns the last value of name in the body, else the last in the query
 // string: Django's POST-then-GET lookup with QueryDict's last-value rule.
-func (f *form) get(name string) (string, bool) {
+func (f *Form) Get(name string) (string, bool) {
 	for _, fs := range [2][]formField{f.body, f.query} {
 		for i := len(fs) - 1; i >= 0; i-- {
 			if fs[i].key == name {
@@ -40,9 +44,9 @@ func (f *form) get(name string) (string, bool) {
 	return "", false
 }
 
-// unused returns, sorted and without duplicates, the parameter names that
+// Unused returns, sorted and without duplicates, the parameter names that
 // are not in used: Zulip's ignored_parameters_unsupported. Nil when none.
-func (f *form) unused(used ...string) []string {
+func (f *Form) Unused(used ...string) []string {
 	var out []string
 	for _, fs := range [2][]formField{f.body, f.query} {
 		for _, kv := range fs {
@@ -58,20 +62,30 @@ func (f *form) unused(used ...string) []string {
 // errBodyLonger: the body went on past its Content-Length.
 var errBodyLonger = errors.New("body longer than Content-Length")
 
+// Error is why a request's parameters cannot be read: the HTTP status of
+// the answer (400, or 413 for a body over the cap) and Zulip's words for it.
+type Error struct {
+	Status int
+	Msg    string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
 var (
-	errTooManyFields = BadRequest("Too many parameters")
-	errBodyTooLarge  = &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeBadRequest, Msg: "Request body too large"}
-	errBodyUnread    = BadRequest("Could not read the request body")
-	errBadMultipart  = BadRequest("Malformed multipart body")
+	errTooManyFields = &Error{http.StatusBadRequest, "Too many parameters"}
+	errBodyTooLarge  = &Error{http.StatusRequestEntityTooLarge, "Request body too large"}
+	errBodyUnread    = &Error{http.StatusBadRequest, "Could not read the request body"}
+	errBadMultipart  = &Error{http.StatusBadRequest, "Malformed multipart body"}
 )
 
-// parseForm reads the parameters of r. The body is read only for the two
+// Parse reads the parameters of r. The body is read only for the two
 // form content types, and never beyond maxBody bytes; other bodies (JSON
 // among them) are not read and contribute nothing, as in Django. Values are
 // decoded leniently, as Django does: an invalid percent escape stays as it
 // is and invalid UTF-8 becomes U+FFFD, so no value makes parsing fail.
-func parseForm(w http.ResponseWriter, r *http.Request, maxBody int64) (*form, *Error) {
-	f := &form{}
+// w only lets the body's cap close the connection (http.MaxBytesReader).
+func Parse(w http.ResponseWriter, r *http.Request, maxBody int64) (*Form, *Error) {
+	f := &Form{}
 	var err *Error
 	if f.query, err = parseURLEncoded(r.URL.RawQuery); err != nil {
 		return nil, err
@@ -147,7 +161,7 @@ func parseURLEncoded(s string) ([]formField, *Error) {
 	if s == "" {
 		return nil, nil
 	}
-	if strings.Count(s, "&")+1 > MaxFormFields {
+	if strings.Count(s, "&")+1 > MaxFields {
 		return nil, errTooManyFields
 	}
 	fields := make([]formField, 0, strings.Count(s, "&")+1)
@@ -240,7 +254,7 @@ func parseMultipart(body []byte, boundary string) ([]formField, *Error) {
 		if err != nil {
 			return nil, errBadMultipart
 		}
-		if len(fields) == MaxFormFields {
+		if len(fields) == MaxFields {
 			return nil, errTooManyFields
 		}
 		fields = append(fields, formField{validUTF8(name), validUTF8(string(v))})
@@ -255,4 +269,8 @@ func partName(h textproto.MIMEHeader) (string, bool) {
 	}
 	_, isFile := params["filename"]
 	return params["name"], isFile
+}
+
+func isHexDigit(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }

@@ -1,4 +1,4 @@
-package zulipauth
+package form
 
 import (
 	"net/http/httptest"
@@ -32,11 +32,11 @@ func TestUnquotePlus(t *testing.T) {
 
 func TestParseURLEncodedTooManyFields(t *testing.T) {
 	t.Parallel()
-	if _, err := parseURLEncoded(strings.Repeat("a=b&", MaxFormFields-1) + "a=b"); err != nil {
-		t.Errorf("%d fields refused: %v", MaxFormFields, err)
+	if _, err := parseURLEncoded(strings.Repeat("a=b&", MaxFields-1) + "a=b"); err != nil {
+		t.Errorf("%d fields refused: %v", MaxFields, err)
 	}
-	if _, err := parseURLEncoded(strings.Repeat("a=b&", MaxFormFields) + "a=b"); err == nil {
-		t.Errorf("%d fields accepted", MaxFormFields+1)
+	if _, err := parseURLEncoded(strings.Repeat("a=b&", MaxFields) + "a=b"); err == nil {
+		t.Errorf("%d fields accepted", MaxFields+1)
 	}
 }
 
@@ -51,7 +51,7 @@ func FuzzParseForm(f *testing.F) {
 		r := httptest.NewRequest("POST", "/api/v1/fetch_api_key", strings.NewReader(body))
 		r.URL.RawQuery = query
 		r.Header.Set("Content-Type", ct)
-		form, zerr := parseForm(httptest.NewRecorder(), r, 4096)
+		form, zerr := Parse(httptest.NewRecorder(), r, 4096)
 		if zerr != nil {
 			if zerr.Status != 400 && zerr.Status != 413 {
 				t.Fatalf("parse error with status %d", zerr.Status)
@@ -66,7 +66,7 @@ func FuzzParseForm(f *testing.F) {
 			}
 		}
 		for _, kv := range form.query {
-			v, ok := form.get(kv.key)
+			v, ok := form.Get(kv.key)
 			if !ok {
 				t.Fatalf("get(%q) missing", kv.key)
 			}
@@ -74,7 +74,7 @@ func FuzzParseForm(f *testing.F) {
 		}
 		if len(form.body) > 0 {
 			last := form.body[len(form.body)-1]
-			if v, _ := form.get(last.key); v != last.value {
+			if v, _ := form.Get(last.key); v != last.value {
 				t.Fatalf("get(%q) = %q, want the last body value %q", last.key, v, last.value)
 			}
 		}

@@ -1,45 +1,47 @@
-package zulipauth
+// Package basicauth reads an HTTP Basic Authorization header exactly as
+// Zulip's get_basic_credentials reads it (Python's split, lower,
+// b64decode and strip over the header's Latin-1 string), so that no header
+// is accepted here that Zulip refuses.
+package basicauth
 
 import (
 	"encoding/base64"
+	"errors"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 )
 
-// Messages of HTTP Basic API authentication failures, as Zulip words them.
-const (
-	msgNotLoggedIn       = "Not logged in: API authentication or user session required"
-	msgInvalidBasicAuth  = "Invalid authorization header for basic auth"
-	msgBasicAuthRequired = "This endpoint requires HTTP basic authentication."
-	msgMalformedAPIKey   = "Malformed API key"
-	msgInvalidAPIKey     = "Invalid API key"
-	msgWrongSubdomain    = "Account is not associated with this subdomain"
+// The failures of Parse, worded as Zulip words them.
+var (
+	// ErrInvalid: Zulip's 401 "Invalid authorization header for basic
+	// auth".
+	ErrInvalid = errors.New("Invalid authorization header for basic auth")
+	// ErrNotBasic: another scheme than Basic, Zulip's 400.
+	ErrNotBasic = errors.New("This endpoint requires HTTP basic authentication.")
 )
 
-// parseBasicAuth reads "Basic base64(email:api_key)" as Zulip's
+// Parse reads "Basic base64(email:api_key)" as Zulip's
 // get_basic_credentials does. The header reaches Django as a Latin-1 string
 // (PEP 3333), one character per byte, so the rules below are about bytes:
 //
-//   - it splits on white space into exactly two tokens, else 401 "Invalid
-//     authorization header for basic auth";
+//   - it splits on white space into exactly two tokens, else [ErrInvalid];
 //   - the scheme is "basic" in any ASCII case (Python's lower() of no other
-//     Latin-1 character gives an ASCII letter), else 400 "This endpoint
-//     requires HTTP basic authentication.";
+//     Latin-1 character gives an ASCII letter), else [ErrNotBasic];
 //   - the rest decodes as base64 the way Python's b64decode does (see
-//     decodeBase64Python), to UTF-8 holding exactly one colon, else 401
-//     "Invalid authorization header for basic auth";
+//     decodeBase64Python), to UTF-8 holding exactly one colon, else
+//     [ErrInvalid];
 //   - both parts are trimmed.
-func parseBasicAuth(header string) (email, key string, zerr *Error) {
+func Parse(header string) (email, key string, err error) {
 	encoded, ok := plainBasicCredentials(header)
 	if !ok {
 		var scheme string
 		scheme, encoded, ok = twoFields(header)
 		if !ok {
-			return "", "", Unauthorized(msgInvalidBasicAuth)
+			return "", "", ErrInvalid
 		}
 		if !isBasicScheme(scheme) {
-			return "", "", BadRequest(msgBasicAuthRequired)
+			return "", "", ErrNotBasic
 		}
 	}
 	// Decode into the stack: a header of any usual size costs no allocation
@@ -51,11 +53,11 @@ func parseBasicAuth(header string) (email, key string, zerr *Error) {
 	}
 	raw, ok = decodeBase64Python(raw, encoded)
 	if !ok || !utf8.Valid(raw) {
-		return "", "", Unauthorized(msgInvalidBasicAuth)
+		return "", "", ErrInvalid
 	}
 	creds := string(raw)
 	if strings.Count(creds, ":") != 1 {
-		return "", "", Unauthorized(msgInvalidBasicAuth)
+		return "", "", ErrInvalid
 	}
 	email, key, _ = strings.Cut(creds, ":")
 	return pyStrip(email), pyStrip(key), nil
@@ -232,3 +234,12 @@ var byteClass = func() (t [256]uint8) {
 	}
 	return t
 }()
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}

@@ -1,4 +1,6 @@
-package zulipauth
+// Package djangoemail is Django's validate_email (django.core.validators'
+// EmailValidator), rule for rule, which Zulip's login applies to usernames.
+package djangoemail
 
 import (
 	"net/netip"
@@ -7,9 +9,8 @@ import (
 	"unicode/utf8"
 )
 
-// ValidEmail reports whether s passes Django's validate_email, which Zulip's
-// login applies to the username when the realm requires email usernames. It
-// follows django.core.validators.EmailValidator rule for rule:
+// Valid reports whether s passes Django's validate_email. It follows
+// django.core.validators.EmailValidator rule for rule:
 //
 //   - at most 320 characters, and an "@";
 //   - the part before the last "@" is a dot-atom of
@@ -21,7 +22,7 @@ import (
 //
 // Letters match case-insensitively as in Python's re.IGNORECASE, so the
 // Kelvin sign and the long s count as letters. Surrounding white space fails.
-func ValidEmail(s string) bool {
+func Valid(s string) bool {
 	if s == "" || utf8.RuneCountInString(s) > 320 {
 		return false
 	}
@@ -396,4 +397,44 @@ func punycodeEncode(s string) (string, bool) {
 		n++
 	}
 	return string(out), true
+}
+
+// Fold is Zulip's delivery_email__iexact: the address trimmed of
+// surrounding white space, with each rune folded (see foldRune).
+func Fold(email string) string {
+	email = strings.TrimSpace(email)
+	for i := 0; i < len(email); i++ {
+		c := email[i]
+		if c >= utf8.RuneSelf || ('A' <= c && c <= 'Z') {
+			return strings.Map(foldRune, email)
+		}
+	}
+	return email
+}
+
+// foldRune maps r to a canonical member of its simple case-folding orbit:
+// the smallest lower-case member if it has one, else the smallest member.
+// Every rune of an orbit maps to the same one, so two strings fold alike
+// exactly when strings.EqualFold says they are equal. Runes whose case
+// mappings are not simple folds (U+0130 LATIN CAPITAL LETTER I WITH DOT
+// ABOVE lower-cases to "i") stay apart from them, as they do in Zulip's
+// case-insensitive lookup.
+func foldRune(r rune) rune {
+	best, min := rune(-1), r
+	f := r
+	for {
+		if unicode.IsLower(f) && (best < 0 || f < best) {
+			best = f
+		}
+		if f < min {
+			min = f
+		}
+		if f = unicode.SimpleFold(f); f == r {
+			break
+		}
+	}
+	if best >= 0 {
+		return best
+	}
+	return min
 }
