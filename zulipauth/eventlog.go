@@ -13,9 +13,9 @@ import (
 	"time"
 )
 
-// DefaultEventLogPerMinute is how many refused logins an [EventLog] writes
+// defaultEventLogPerMinute is how many refused logins an [EventLog] writes
 // one by one in a minute when NewEventLog is given 0.
-const DefaultEventLogPerMinute = 60
+const defaultEventLogPerMinute = 60
 
 // EventLog writes login events to a logger without letting refusals fill a
 // disk: a client refused thousands of times a second would otherwise write
@@ -57,14 +57,14 @@ type EventLog struct {
 
 // NewEventLog returns an EventLog writing to l, with at most perMinute
 // refusals a minute written one by one (0 means
-// [DefaultEventLogPerMinute]; a negative number writes none, only the
+// 60; a negative number writes none, only the
 // summaries). A nil l is slog.Default().
 func NewEventLog(l *slog.Logger, perMinute int) *EventLog {
 	if l == nil {
 		l = slog.Default()
 	}
 	if perMinute == 0 {
-		perMinute = DefaultEventLogPerMinute
+		perMinute = defaultEventLogPerMinute
 	}
 	e := &EventLog{log: l, perMinute: max(perMinute, 0), suppressed: map[string]int{}}
 	rand.Read(e.key[:])
