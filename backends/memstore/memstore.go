@@ -210,6 +210,9 @@ func (s *Store) CreateRealm(ctx context.Context, r zulipauth.Realm) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if !zulipauth.ValidSubdomain(r.Subdomain) {
+		return fmt.Errorf("memstore: realm %q: %w", r.Subdomain, zulipauth.ErrInvalidSubdomain)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.realms[r.Subdomain]; ok {

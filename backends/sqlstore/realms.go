@@ -16,6 +16,9 @@ func (s *Store) RealmBySubdomain(ctx context.Context, subdomain string) (zulipau
 // CreateRealm adds a realm with every field of r. A subdomain that exists
 // (the root realm "" always does) is zulipauth.ErrRealmExists.
 func (s *Store) CreateRealm(ctx context.Context, r zulipauth.Realm) error {
+	if !zulipauth.ValidSubdomain(r.Subdomain) {
+		return fmt.Errorf("sqlstore: realm %q: %w", r.Subdomain, zulipauth.ErrInvalidSubdomain)
+	}
 	_, err := s.stmt(qCreateRealm).ExecContext(ctx, r.Subdomain, r.Name, r.Deactivated, r.PasswordAuthDisabled, r.Description, r.IconURL)
 	switch {
 	case violation(err) == uniqueViolation:

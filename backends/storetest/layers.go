@@ -13,7 +13,9 @@ import (
 type RealmAdmin interface {
 	// CreateRealm adds a realm with every field of r. A subdomain that
 	// already exists (the root realm "" included) is
-	// zulipauth.ErrRealmExists.
+	// zulipauth.ErrRealmExists; one that no request can reach (see
+	// zulipauth.ValidSubdomain) is zulipauth.ErrInvalidSubdomain. Neither
+	// creates or changes a realm.
 	CreateRealm(ctx context.Context, r zulipauth.Realm) error
 	// UpdateRealm replaces every field of the realm with r's subdomain. An
 	// unknown subdomain is zulipauth.ErrRealmNotFound; no realm is created.

@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,6 +21,7 @@ var realmStoreTests = []test{
 // realmAdminTests check [RealmAdmin], through zulipauth.RealmStore.
 var realmAdminTests = []test{
 	{"RootRealmExists", nil, testRootRealmExists},
+	{"UnreachableSubdomain", nil, testUnreachableSubdomain},
 	{"Realms", nil, testRealms},
 	{"UpdateUnknownRealm", nil, testUpdateUnknownRealm},
 	{"CreateUserInNewRealm", []capability{capUserCreator}, testCreateUserInNewRealm},
@@ -74,6 +76,22 @@ func testRootRealmExists(t *testing.T, f *fixture) {
 	if got := realmOf(t, f.realms(), ""); got != before {
 		t.Errorf("a refused CreateRealm(\"\") changed the root realm to %+v, want %+v", got, before)
 	}
+}
+
+// testUnreachableSubdomain: a realm that no request could reach is not
+// created. HostRealms lowercases hosts, so a store that held a realm
+// "Sales" (or "www", the root's alias) would hold it for nobody.
+func testUnreachableSubdomain(t *testing.T, f *fixture) {
+	for _, sub := range []string{"Sales", "www", "-sales", "sales-", "sa.les", "sa les", "sälës", strings.Repeat("a", 41)} {
+		err := f.realmAdmin().CreateRealm(t.Context(), zulipauth.Realm{Subdomain: sub, Name: "Unreachable"})
+		wantErr(t, fmt.Sprintf("CreateRealm(%q)", sub), err, zulipauth.ErrInvalidSubdomain)
+		for _, look := range []string{sub, strings.ToLower(sub)} {
+			if _, err := f.realms().RealmBySubdomain(t.Context(), look); !errors.Is(err, zulipauth.ErrRealmNotFound) {
+				t.Errorf("after a refused CreateRealm(%q): RealmBySubdomain(%q) = %v, want ErrRealmNotFound", sub, look, err)
+			}
+		}
+	}
+	createRealm(t, f.realmAdmin(), zulipauth.Realm{Subdomain: strings.Repeat("a", 40), Name: "Longest"})
 }
 
 // testRealms: every field of a Realm survives CreateRealm, UpdateRealm and

@@ -42,6 +42,7 @@ type mutant struct {
 	setDeact     func(ctx context.Context, id int64, v bool) error
 	realmBySub   func(ctx context.Context, sub string) (zulipauth.Realm, error)
 	updateRealm  func(ctx context.Context, r zulipauth.Realm) error
+	createRealm  func(ctx context.Context, r zulipauth.Realm) error
 	withRealm    func(ctx context.Context, key string) (zulipauth.User, zulipauth.Realm, error)
 	otherRealm   func(ctx context.Context, realm, email string) (bool, error)
 	changesSince func(ctx context.Context, after int64, limit int) ([]zulipauth.Change, error)
@@ -131,6 +132,13 @@ func (m *mutant) RealmBySubdomain(ctx context.Context, sub string) (zulipauth.Re
 	return m.Store.RealmBySubdomain(ctx, sub)
 }
 
+func (m *mutant) CreateRealm(ctx context.Context, r zulipauth.Realm) error {
+	if m.createRealm != nil {
+		return m.createRealm(ctx, r)
+	}
+	return m.Store.CreateRealm(ctx, r)
+}
+
 func (m *mutant) UpdateRealm(ctx context.Context, r zulipauth.Realm) error {
 	if m.updateRealm != nil {
 		return m.updateRealm(ctx, r)
@@ -169,6 +177,17 @@ func nilErrorWhenNotFound(m *mutant) {
 }
 
 var mutants = map[string]bug{
+	// A store that takes "Sales" as "sales" instead of refusing it: the
+	// caller believes a realm "Sales" exists, which no request reaches.
+	"realms lower-cased instead of refused": {[]string{"RealmAdmin/UnreachableSubdomain"}, false, func(m *mutant) {
+		m.createRealm = func(ctx context.Context, r zulipauth.Realm) error {
+			r.Subdomain = strings.ToLower(r.Subdomain)
+			if !zulipauth.ValidSubdomain(r.Subdomain) {
+				return zulipauth.ErrInvalidSubdomain
+			}
+			return m.Store.CreateRealm(ctx, r)
+		}
+	}},
 	// A feed that loses changes: a revocation made elsewhere would never
 	// reach the other instances' caches.
 	"a feed that loses changes": {[]string{"ChangeFeed/RegenerationRecorded", "ChangeFeed/DeactivationRecorded", "ChangeFeed/RealmChangeRecorded"}, false, func(m *mutant) {

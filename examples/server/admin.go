@@ -208,8 +208,8 @@ func runAdmin(ctx context.Context, name string, cmd adminCommand, args []string,
 }
 
 func checkRealmFlags(a adminArgs) error {
-	if !validSubdomain(a.subdomain) {
-		return fmt.Errorf("subdomain %q: use lower-case letters, digits and inner hyphens", a.subdomain)
+	if a.subdomain == "" || !zulipauth.ValidSubdomain(a.subdomain) {
+		return fmt.Errorf("subdomain %q: use 1 to 40 lower-case letters, digits and inner hyphens (not www)", a.subdomain)
 	}
 	return nil
 }
@@ -226,19 +226,6 @@ func createRealm(ctx context.Context, st *sqlstore.Store, a adminArgs, env admin
 		return err
 	}
 	return printJSON(env.stdout, map[string]any{"subdomain": a.subdomain, "name": name})
-}
-
-// validSubdomain accepts what Zulip accepts for a realm's string_id.
-func validSubdomain(s string) bool {
-	if s == "" || len(s) > 40 || s[0] == '-' || s[len(s)-1] == '-' {
-		return false
-	}
-	for _, c := range s {
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
 }
 
 func setRealm(ctx context.Context, st *sqlstore.Store, a adminArgs, env adminEnv) error {

@@ -261,8 +261,8 @@ func parseImportLine(line []byte) (sqlstore.ImportUser, error) {
 		return u, fmt.Errorf("full_name %w", err)
 	}
 	switch {
-	case u.Realm != "" && !validSubdomain(u.Realm):
-		return u, errors.New("realm is not a subdomain (lower-case letters, digits and inner hyphens)")
+	case !zulipauth.ValidSubdomain(u.Realm):
+		return u, errors.New("realm is not a subdomain (1 to 40 lower-case letters, digits and inner hyphens, not www)")
 	case key != nil && !zulipauth.ValidAPIKeyFormat(u.APIKey):
 		return u, errors.New("api_key is not 32 characters of [A-Za-z0-9] (leave it out, or null, for a fresh key)")
 	}
