@@ -80,7 +80,14 @@ func (s *syncBuffer) String() string {
 // newFixture builds the server; mutate lets a test adjust the config.
 func newFixture(t testing.TB, mutate ...func(*zulipauth.Config)) *fixture {
 	t.Helper()
-	f := &fixture{t: t, store: memstore.New(), logs: &syncBuffer{},
+	return newFixtureOn(t, memstore.New(), mutate...)
+}
+
+// newFixtureOn is newFixture over store, which a test may wrap in
+// Config.Users.
+func newFixtureOn(t testing.TB, store *memstore.Store, mutate ...func(*zulipauth.Config)) *fixture {
+	t.Helper()
+	f := &fixture{t: t, store: store, logs: &syncBuffer{},
 		clock: &fakeClock{now: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}}
 	logger := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var err error
