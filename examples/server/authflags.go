@@ -10,8 +10,8 @@ import (
 
 	"github.com/zulipauth/zulipauth-go/backends/jwt"
 	"github.com/zulipauth/zulipauth-go/backends/ldap"
-	"github.com/zulipauth/zulipauth-go/backends/password"
 	"github.com/zulipauth/zulipauth-go/backends/sqlstore"
+	"github.com/zulipauth/zulipauth-go/examples/internal/refserver"
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
 
@@ -100,7 +100,7 @@ func (a *authFlags) authenticator(st *sqlstore.Store, log *slog.Logger) (auth zu
 	for _, m := range a.methods {
 		switch m {
 		case "password":
-			pw, err := password.New(st, password.WithLogger(log))
+			pw, err := refserver.PasswordAuthenticator(st, log)
 			if err != nil {
 				return nil, nil, err
 			}

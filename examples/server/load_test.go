@@ -17,6 +17,7 @@ import (
 	"github.com/alexedwards/argon2id"
 
 	"github.com/zulipauth/zulipauth-go/backends/password"
+	"github.com/zulipauth/zulipauth-go/examples/internal/refserver"
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
 
@@ -72,7 +73,7 @@ func BenchmarkLoginThroughput(b *testing.B) {
 		forms[i] = url.Values{"username": {email}, "password": {"a long password"}}.Encode()
 	}
 	srv, _ := testServer(b, db, func(c *serveConfig) {
-		c.ipLimiter = zulipauth.NewMemoryLimiter(zulipauth.Budget{Events: 1 << 30, Per: time.Second})
+		c.IPLimiter = zulipauth.NewMemoryLimiter(zulipauth.Budget{Events: 1 << 30, Per: time.Second})
 	})
 	client := loadClient(workers)
 	var next atomic.Int64
@@ -120,15 +121,12 @@ func BenchmarkAPIKeyMiddleware(b *testing.B) {
 			db := tempDB(b)
 			u := parseUser(b, mustAdmin(b, db, "a long password\n", "create-user", "-email", "iago@zulip.com"))
 			srv, _ := testServer(b, db, func(c *serveConfig) {
-				c.apiKeyCache = tc.cache
-				c.userLimiter = zulipauth.NewMemoryLimiter(zulipauth.Budget{Events: 1 << 30, Per: time.Second})
+				c.APIKeyCacheTTL = tc.cache
+				c.UserLimiter = zulipauth.NewMemoryLimiter(zulipauth.Budget{Events: 1 << 30, Per: time.Second})
 			})
-			// The same route on the same kind of mux, without the middleware:
-			// usersMe then answers for the zero user, the same work minus
-			// authentication.
-			mux := http.NewServeMux()
-			mux.HandleFunc("/api/v1/users/me", usersMe)
-			plainSrv := httptest.NewServer(zulipauth.MergeSlashes(mux)) // the same kind of server as testServer's
+			// The same routes without the middleware, answering for the
+			// user: the same work minus authentication.
+			plainSrv := httptest.NewServer(refserver.BareHandler(zulipauth.User{ID: u.UserID, Email: u.Email, FullName: u.Email})) // the same kind of server as testServer's
 			defer plainSrv.Close()
 			workers := 4 * runtime.GOMAXPROCS(0)
 			// Both sides get the same request, credentials included (a Zulip

@@ -187,7 +187,7 @@ func TestResponsesMatchZulipOpenAPI(t *testing.T) {
 	doc := zulipOpenAPI(t, dir)
 	newest := newestZulipOpenAPI(t, dir)
 	db := tempDB(t)
-	srv, _ := testServer(t, db, func(c *serveConfig) { c.devLogin = true })
+	srv, _ := testServer(t, db, func(c *serveConfig) { c.InsecureDevLogin = true })
 	mustAdmin(t, db, "a long password\n", "create-user", "-email", "iago@zulip.com")
 
 	code, body := do(t, "POST", srv.URL+"/api/v1/fetch_api_key", creds, nil)

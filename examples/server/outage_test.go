@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/exec"
@@ -211,9 +212,9 @@ func usersSnapshot(t *testing.T, st *sqlstore.Store, emails ...string) []string 
 func inProcessServer(t *testing.T, st *sqlstore.Store, mutate func(*serveConfig)) (*httptest.Server, *lockedWriter) {
 	t.Helper()
 	logs := &lockedWriter{w: &strings.Builder{}}
-	c := serveConfig{apiKeyCache: 0}
-	c.trustedProxies.Set("127.0.0.1")
-	c.clientIPHeader = "X-Forwarded-For"
+	c := serveConfig{}
+	c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	c.ClientIPHeader = "X-Forwarded-For"
 	c.auth.methods = []string{"password"}
 	if mutate != nil {
 		mutate(&c)
@@ -281,7 +282,7 @@ func TestRedisKilledUnderLoad(t *testing.T) {
 	baseline := runtime.NumGoroutine()
 	srv, logs := inProcessServer(t, st, func(c *serveConfig) {
 		c.redis = redis.Addr()
-		c.ipLimiter = zulipauth.NewMemoryLimiter(zulipauth.Budget{Events: 1 << 30, Per: time.Second})
+		c.IPLimiter = zulipauth.NewMemoryLimiter(zulipauth.Budget{Events: 1 << 30, Per: time.Second})
 	})
 	keys := usersSnapshot(t, st, "iago@zulip.com")
 	// The fallback limits in process, so every answer is a Zulip one.
@@ -307,8 +308,8 @@ func TestSlapdKilledUnderLoad(t *testing.T) {
 	srv, _ := inProcessServer(t, st, func(c *serveConfig) {
 		c.auth.methods = []string{"ldap", "password"}
 		c.auth.ldap = ldapFlags{url: dir.URL, userDNTemplate: slapdtest.UserDNTemplate, appendDomain: "zulip.com", createUsers: true, timeout: time.Second}
-		c.ipLimiter = zulipauth.NewMemoryLimiter(zulipauth.Budget{Events: 1 << 30, Per: time.Second})
-		c.loginLimiter = zulipauth.NewMemoryLimiter(zulipauth.Budget{Events: 1 << 30, Per: time.Second})
+		c.IPLimiter = zulipauth.NewMemoryLimiter(zulipauth.Budget{Events: 1 << 30, Per: time.Second})
+		c.UsernameLimiter = zulipauth.NewMemoryLimiter(zulipauth.Budget{Events: 1 << 30, Per: time.Second})
 	})
 	code, body := login(t, srv.URL, slapdtest.HamletUID, slapdtest.HamletPassword)
 	if code != 200 {
@@ -344,8 +345,8 @@ func TestPostgresKilledUnderLoad(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	baseline := runtime.NumGoroutine()
 	srv, logs := inProcessServer(t, st, func(c *serveConfig) {
-		c.ipLimiter = zulipauth.NewMemoryLimiter(zulipauth.Budget{Events: 1 << 30, Per: time.Second})
-		c.loginLimiter = zulipauth.NewMemoryLimiter(zulipauth.Budget{Events: 1 << 30, Per: time.Second})
+		c.IPLimiter = zulipauth.NewMemoryLimiter(zulipauth.Budget{Events: 1 << 30, Per: time.Second})
+		c.UsernameLimiter = zulipauth.NewMemoryLimiter(zulipauth.Budget{Events: 1 << 30, Per: time.Second})
 	})
 	keys := usersSnapshot(t, st, "iago@zulip.com")
 	if during := outage(t, srv.URL, "iago@zulip.com", "a long password", "iago@zulip.com", u.APIKey, pg.kill, pg.start, []int{200, 401, 429, 500}); during.count(500) == 0 {

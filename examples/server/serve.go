@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,7 +15,7 @@ import (
 
 	"github.com/zulipauth/zulipauth-go/backends/redislimit"
 	"github.com/zulipauth/zulipauth-go/backends/sqlstore"
-	"github.com/zulipauth/zulipauth-go/zulipauth"
+	"github.com/zulipauth/zulipauth-go/examples/internal/refserver"
 )
 
 // prefixList is a repeatable -trusted-proxy flag.
@@ -37,26 +36,19 @@ func (p *prefixList) Set(s string) error {
 	return nil
 }
 
-// serveConfig is what serve's flags say.
+// serveConfig is what serve's flags say: the wiring they set as it is
+// (refserver.Config, which buildHandler completes with the authenticators,
+// the JWT keys and the Redis budgets the flags below name), where the store
+// is and what to listen on.
 type serveConfig struct {
-	store          storeFlags
-	addr           string
-	externalHost   string
-	trustedProxies prefixList
-	clientIPHeader string
-	apiKeyCache    time.Duration
-	realmCache     time.Duration
-	devLogin       bool
-	auth           authFlags
+	refserver.Config
+	store storeFlags
+	addr  string
+	auth  authFlags
 	// redis, when set, holds the budgets (see redisLimits).
 	redis           string
 	redisFailClosed bool
 	redisTimeout    time.Duration
-	// onEvent receives every login outcome (default: none).
-	onEvent func(zulipauth.Event)
-	// Budgets; nil means zulipauth's defaults. -redis shares them; load
-	// tests raise them.
-	loginLimiter, ipLimiter, userLimiter zulipauth.Limiter
 }
 
 // serveSummary is what serve's -h says it does.
@@ -76,18 +68,18 @@ choose another.`
 
 // serveFlagSet builds serve's flags, filling c.
 func serveFlagSet() (*flag.FlagSet, *serveConfig) {
-	c := &serveConfig{}
+	c := &serveConfig{Config: refserver.Defaults()}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	c.store.register(fs)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:9991", "listen address HOST:PORT")
-	fs.StringVar(&c.externalHost, "external-host", "", "the HOST[:PORT] clients reach the server by; SUB.HOST selects realm SUB (default: -addr, when it is one address)")
-	fs.Var(&c.trustedProxies, "trusted-proxy", "CIDR or address of a reverse proxy whose -client-ip-header is believed (repeatable)")
-	fs.StringVar(&c.clientIPHeader, "client-ip-header", "X-Forwarded-For", "the header the trusted proxies set to the client's address (X-Forwarded-For or X-Real-IP); needs -trusted-proxy")
-	fs.DurationVar(&c.apiKeyCache, "api-key-cache", 10*time.Second, "how long API-key lookups are cached (0 disables)")
-	fs.DurationVar(&c.realmCache, "realm-cache", 10*time.Second, "how long realm lookups are cached; a realm changed by another process takes effect within 250 ms (0 disables)")
+	fs.StringVar(&c.ExternalHost, "external-host", "", "the HOST[:PORT] clients reach the server by; SUB.HOST selects realm SUB (default: -addr, when it is one address)")
+	fs.Var((*prefixList)(&c.TrustedProxies), "trusted-proxy", "CIDR or address of a reverse proxy whose -client-ip-header is believed (repeatable)")
+	fs.StringVar(&c.ClientIPHeader, "client-ip-header", "X-Forwarded-For", "the header the trusted proxies set to the client's address (X-Forwarded-For or X-Real-IP); needs -trusted-proxy")
+	fs.DurationVar(&c.APIKeyCacheTTL, "api-key-cache", c.APIKeyCacheTTL, "how long API-key lookups are cached (0 disables)")
+	fs.DurationVar(&c.RealmCacheTTL, "realm-cache", c.RealmCacheTTL, "how long realm lookups are cached; a realm changed by another process takes effect within 250 ms (0 disables)")
 	c.auth.register(fs)
-	fs.BoolVar(&c.devLogin, "dev-login", false, "INSECURE: mount /api/v1/dev_fetch_api_key, a login without password")
+	fs.BoolVar(&c.InsecureDevLogin, "dev-login", false, "INSECURE: mount /api/v1/dev_fetch_api_key, a login without password")
 	fs.StringVar(&c.redis, "redis", "", "Redis HOST:PORT (or redis:// URL) holding the rate-limit budgets, shared by every instance (default: budgets in this process)")
 	fs.DurationVar(&c.redisTimeout, "redis-timeout", redislimit.DefaultTimeout, "bound on each Redis call; a slower answer counts as an outage (needs -redis)")
 	fs.BoolVar(&c.redisFailClosed, "redis-fail-closed", false, "while Redis does not answer, refuse logins with 429 instead of limiting in this process (needs -redis)")
@@ -109,18 +101,18 @@ func parseServeFlags(args []string, stdout io.Writer) (c serveConfig, helped boo
 	}
 	headerSet := false
 	fs.Visit(func(f *flag.Flag) { headerSet = headerSet || f.Name == "client-ip-header" })
-	if len(cp.trustedProxies) == 0 {
+	if len(cp.TrustedProxies) == 0 {
 		if headerSet {
 			return *cp, false, fmt.Errorf("%w: serve: -client-ip-header is believed only from a -trusted-proxy: give the proxy's address too", errUsage)
 		}
-		cp.clientIPHeader = "" // no proxy: the TCP peer is the client
+		cp.ClientIPHeader = "" // no proxy: the TCP peer is the client
 	}
 	if cp.redisFailClosed && cp.redis == "" {
 		return *cp, false, fmt.Errorf("%w: serve: -redis-fail-closed needs -redis", errUsage)
 	}
-	if cp.externalHost != "" {
-		if err := checkExternalHost(cp.externalHost); err != nil {
-			return *cp, false, fmt.Errorf("%w: serve: -external-host %q: %v", errUsage, cp.externalHost, err)
+	if cp.ExternalHost != "" {
+		if err := checkExternalHost(cp.ExternalHost); err != nil {
+			return *cp, false, fmt.Errorf("%w: serve: -external-host %q: %v", errUsage, cp.ExternalHost, err)
 		}
 	}
 	return *cp, false, nil
@@ -230,8 +222,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer ln.Close()
-	if c.externalHost == "" {
-		if c.externalHost, err = externalHostFor(ln.Addr()); err != nil {
+	if c.ExternalHost == "" {
+		if c.ExternalHost, err = externalHostFor(ln.Addr()); err != nil {
 			return err
 		}
 	}
@@ -241,55 +233,27 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer st.Close()
 
-	events := zulipauth.NewEventLog(log, 0)
-	defer events.Flush()
-	c.onEvent = events.Log
 	handler, stop, err := buildHandler(st, c, log)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	log.Info("serving", "addr", "http://"+ln.Addr().String(), "store", st.Dialect(), "external_host", c.externalHost)
+	log.Info("serving", "addr", "http://"+ln.Addr().String(), "store", st.Dialect(), "external_host", c.ExternalHost)
 	if n, err := st.CountUsers(ctx); err == nil && n == 0 {
 		fmt.Fprintf(stdout, "No users yet. Create one with:\n  echo 'a long password' | go run ./examples/server create-user -email you@example.com%s\n", storeHint(c.store))
 	}
-
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return err
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return refserver.Serve(ctx, ln, handler, log)
 }
 
-// buildHandler wires the store into zulipauth and the example's routes;
-// stop ends what zulipauth started (the change feed's follower).
+// buildHandler builds what the flags name (the authenticators, the JWT
+// keys, the budgets in Redis) into c's wiring and hands it to
+// refserver.NewHandler; stop ends what they and zulipauth started (the
+// directory's connections, the Redis client, the change feed's follower).
 func buildHandler(st *sqlstore.Store, c serveConfig, log *slog.Logger) (h http.Handler, stop func(), err error) {
 	if c.auth.methods == nil {
 		c.auth.methods = []string{"password"}
 	}
-	tokens, err := c.auth.tokenVerifier()
-	if err != nil {
+	if c.TokenVerifier, err = c.auth.tokenVerifier(); err != nil {
 		return nil, nil, err
 	}
 	closeRedis := func() error { return nil }
@@ -300,9 +264,9 @@ func buildHandler(st *sqlstore.Store, c serveConfig, log *slog.Logger) (h http.H
 		}
 		closeRedis = shared.close
 		// Load tests raise the client's budget; the rest are shared.
-		c.loginLimiter, c.userLimiter = shared.login, shared.user
-		if c.ipLimiter == nil {
-			c.ipLimiter = shared.ip
+		c.UsernameLimiter, c.UserLimiter = shared.login, shared.user
+		if c.IPLimiter == nil {
+			c.IPLimiter = shared.ip
 		}
 	}
 	authenticator, closeDirs, err := c.auth.authenticator(st, log)
@@ -310,31 +274,14 @@ func buildHandler(st *sqlstore.Store, c serveConfig, log *slog.Logger) (h http.H
 		closeRedis()
 		return nil, nil, err
 	}
-	auth, err := zulipauth.New(zulipauth.Config{
-		Users:            st,
-		Authenticator:    authenticator,
-		TokenVerifier:    tokens,
-		Realms:           zulipauth.HostRealms{Realms: st, ExternalHost: c.externalHost},
-		TrustedProxies:   c.trustedProxies,
-		ClientIPHeader:   c.clientIPHeader,
-		APIKeyCacheTTL:   c.apiKeyCache,
-		RealmCacheTTL:    c.realmCache,
-		UsernameLimiter:  c.loginLimiter,
-		IPLimiter:        c.ipLimiter,
-		UserLimiter:      c.userLimiter,
-		InsecureDevLogin: c.devLogin,
-		Logger:           log,
-		OnEvent:          c.onEvent,
-	})
+	c.Authenticator = authenticator
+	h, stopWiring, err := refserver.NewHandler(st, c.Config, log)
 	if err != nil {
 		closeDirs()
 		closeRedis()
 		return nil, nil, err
 	}
-	if c.devLogin {
-		log.Warn("INSECURE: -dev-login mounts /api/v1/dev_fetch_api_key: anyone who can reach this server can log in as any user without a password. Never use it in production.")
-	}
-	return newMux(auth), func() { auth.Close(); closeDirs(); closeRedis() }, nil
+	return h, func() { stopWiring(); closeDirs(); closeRedis() }, nil
 }
 
 // storeHint repeats the store flags for the hint, never the DSN itself,
@@ -347,46 +294,4 @@ func storeHint(s storeFlags) string {
 		return " -db " + s.db
 	}
 	return ""
-}
-
-// newMux wires zulipauth (and its dev login, where configured) and the
-// example's own API route.
-func newMux(auth *zulipauth.Auth) http.Handler {
-	mux := http.NewServeMux()
-	auth.Mount(mux)
-	mux.Handle("/api/v1/users/me", auth.RequireAPIKey(http.HandlerFunc(usersMe)))
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		zulipauth.WriteError(w, &zulipauth.Error{Status: http.StatusNotFound, Msg: "Not Found"})
-	})
-	return zulipauth.MergeSlashes(mux)
-}
-
-// profile is GET /api/v1/users/me's answer, a subset of Zulip's.
-type profile struct {
-	UserID        int64  `json:"user_id"`
-	Email         string `json:"email"`
-	DeliveryEmail string `json:"delivery_email"`
-	FullName      string `json:"full_name"`
-	IsActive      bool   `json:"is_active"`
-	IsBot         bool   `json:"is_bot"`
-	Role          int    `json:"role"`
-	DateJoined    string `json:"date_joined"`
-}
-
-// usersMe shows how a host application reads the authenticated user.
-func usersMe(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		zulipauth.WriteError(w, zulipauth.MethodNotAllowed(http.MethodGet, http.MethodHead))
-		return
-	}
-	u, _ := zulipauth.UserFrom(r.Context())
-	zulipauth.WriteSuccess(w, profile{ //nolint:errcheck // a struct always marshals
-		UserID:        u.ID,
-		Email:         u.Email,
-		DeliveryEmail: u.Email,
-		FullName:      u.FullName,
-		IsActive:      !u.Deactivated,
-		Role:          400, // Zulip's member role
-		DateJoined:    u.CreatedAt.UTC().Format(time.RFC3339),
-	})
 }

@@ -27,7 +27,7 @@ func TestZulipJSClient(t *testing.T) {
 	}
 	db := tempDB(t)
 	srv, _ := testServer(t, db, func(c *serveConfig) {
-		c.apiKeyCache = time.Hour
+		c.APIKeyCacheTTL = time.Hour
 		c.auth.jwtKeys = jwtKeysFile(t)
 	})
 	u := parseUser(t, mustAdmin(t, db, "a long password\n", "create-user", "-email", "Iago@zulip.com", "-full-name", "Iago"))
