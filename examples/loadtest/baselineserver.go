@@ -2,24 +2,25 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
-	"sort"
 	"strconv"
 	"time"
 
+	"github.com/zulipauth/zulipauth-go/examples/internal/refserver"
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
 
 // The baselines that are HTTP servers run in a process of their own, this
 // program started again with -serve-baseline KIND, so that they stand where
 // the server under test stands: another process on the same cores, behind
-// the same loopback, with the same http.Server settings, read by the same
-// client. Only the handler differs.
+// the same loopback, served by the same refserver.Serve as examples/server
+// (its http.Server settings and shutdown), read by the same client. Only
+// the handler differs.
 
 // baselineHandlers are the baselines' handlers by kind.
 var baselineHandlers = map[string]func() http.Handler{
@@ -28,21 +29,18 @@ var baselineHandlers = map[string]func() http.Handler{
 	// examples/server sends with it (Retry-After, X-RateLimit-*,
 	// Content-Type, X-Content-Type-Options, Cache-Control), fixed values.
 	"bare-429": bare429,
-	// users-me is GET /api/v1/users/me without the middleware: the same
-	// kind of mux and the same answer as examples/server's, for a fixed
-	// user.
-	"users-me": bareUsersMe,
+	// users-me is GET /api/v1/users/me without the middleware:
+	// examples/server's routes and answer (refserver.BareHandler), for a
+	// fixed user.
+	"users-me": func() http.Handler {
+		return refserver.BareHandler(zulipauth.User{
+			ID: 17, Email: "api-u17@zulip.test", FullName: "api-u17", CreatedAt: time.Now(),
+		})
+	},
 }
 
 // baselineKinds are the kinds -serve-baseline accepts, sorted.
-func baselineKinds() []string {
-	kinds := make([]string, 0, len(baselineHandlers))
-	for k := range baselineHandlers {
-		kinds = append(kinds, k)
-	}
-	sort.Strings(kinds)
-	return kinds
-}
+func baselineKinds() []string { return slices.Sorted(maps.Keys(baselineHandlers)) }
 
 // isBaselineKind reports whether -serve-baseline accepts k.
 func isBaselineKind(k string) bool { return slices.Contains(baselineKinds(), k) }
@@ -82,77 +80,15 @@ func bare429() http.Handler {
 	})
 }
 
-// profile is examples/server's answer to GET /api/v1/users/me.
-type profile struct {
-	UserID        int64  `json:"user_id"`
-	Email         string `json:"email"`
-	DeliveryEmail string `json:"delivery_email"`
-	FullName      string `json:"full_name"`
-	IsActive      bool   `json:"is_active"`
-	IsBot         bool   `json:"is_bot"`
-	Role          int    `json:"role"`
-	DateJoined    string `json:"date_joined"`
-}
-
-// bareUsersMe is the users-me baseline (see baselineHandlers).
-func bareUsersMe() http.Handler {
-	joined := time.Now().UTC().Format(time.RFC3339)
-	me := func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			zulipauth.WriteError(w, zulipauth.MethodNotAllowed(http.MethodGet, http.MethodHead))
-			return
-		}
-		zulipauth.WriteSuccess(w, profile{
-			UserID: 17, Email: "api-u17@zulip.test", DeliveryEmail: "api-u17@zulip.test",
-			FullName: "api-u17", IsActive: true, Role: 400, DateJoined: joined,
-		})
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/api/v1/users/me", me)
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		zulipauth.WriteError(w, &zulipauth.Error{Status: http.StatusNotFound, Msg: "Not Found"})
-	})
-	return zulipauth.MergeSlashes(mux)
-}
-
-// newHTTPServer is an http.Server with examples/server's settings, so that
-// a baseline pays for the same timeouts and limits.
-func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-}
-
 // serveBaseline serves the baseline kind on addr until ctx ends, logging
-// "serving addr=http://HOST:PORT" as examples/server does.
+// "serving addr=http://HOST:PORT" as examples/server does, and serving as it
+// does (refserver.Serve: its http.Server settings, its graceful shutdown).
 func serveBaseline(ctx context.Context, kind, addr string, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	srv := newHTTPServer(baselineHandlers[kind](), log)
 	log.Info("serving", "addr", "http://"+ln.Addr().String(), "baseline", kind)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil {
-		return err
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return refserver.Serve(ctx, ln, baselineHandlers[kind](), log)
 }

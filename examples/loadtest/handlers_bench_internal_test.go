@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/zulipauth/zulipauth-go/backends/sqlstore"
+	"github.com/zulipauth/zulipauth-go/examples/internal/refserver"
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
 
@@ -24,7 +25,8 @@ import (
 //
 //	go test -run '^$' -bench Refusal -benchtime 2s ./examples/loadtest
 //
-// ratio is the bare handler's time over examples/server's wiring's, in
+// ratio is the bare handler's time over examples/server's wiring's
+// (refserver.NewHandler, configured as the harness starts the server), in
 // the same iterations: 1 means a refusal costs what the bare 429 costs.
 
 // discardWriter is a ResponseWriter that keeps the headers and drops the
@@ -56,7 +58,7 @@ func BenchmarkRefusal(b *testing.B) {
 	// runs, so every iteration is a refusal (over loopback, the flood's
 	// client gets one verified attempt every 600 ms).
 	start := time.Now()
-	h, stop, err := serverHandler(st, "127.0.0.1:9", slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return start })
+	h, stop, err := refserver.NewHandler(st, serverConfig("127.0.0.1:9", func() time.Time { return start }), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -148,19 +150,19 @@ func BenchmarkAPI(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	h, stop, err := serverHandler(st, "127.0.0.1:9", slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	h, stop, err := refserver.NewHandler(st, serverConfig("127.0.0.1:9", nil), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer stop()
 	// Enough users that none spends its 200 a minute.
-	auths := make([]string, 2000)
-	for i := range auths {
-		u, err := st.CreateUser(ctx, zulipauth.NewUser{Email: fmt.Sprintf("api%d@zulip.test", i)})
-		if err != nil {
+	users := make([]zulipauth.User, 2000)
+	auths := make([]string, len(users))
+	for i := range users {
+		if users[i], err = st.CreateUser(ctx, zulipauth.NewUser{Email: fmt.Sprintf("api%d@zulip.test", i)}); err != nil {
 			b.Fatal(err)
 		}
-		auths[i] = basicAuth(u.Email, u.APIKey)
+		auths[i] = basicAuth(users[i].Email, users[i].APIKey)
 	}
 	request := func(i int) *http.Request {
 		r := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:9/api/v1/users/me", nil)
@@ -175,7 +177,7 @@ func BenchmarkAPI(b *testing.B) {
 			b.Fatalf("users/me answered %d: %s", rec.Code, rec.Body)
 		}
 	}
-	compareHandlers(b, h, bareUsersMe(), request, "request")
+	compareHandlers(b, h, refserver.BareHandler(users[0]), request, "request")
 }
 
 // compareHandlers serves request(i) with h and with bare in each
