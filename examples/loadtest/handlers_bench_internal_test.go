@@ -142,7 +142,7 @@ func handlerAllocs(h http.Handler, request func(int) *http.Request) float64 {
 // /api/v1/users/me through RequireAPIKey (API-key cache on, as the server
 // runs) against the bare route. Run:
 //
-//	go test -run '^$' -bench API -benchtime 2s ./examples/loadtest
+//	go test -run '^$' -bench 'API$' -benchtime 2s ./examples/loadtest
 func BenchmarkAPI(b *testing.B) {
 	ctx := context.Background()
 	st, err := sqlstore.Open(ctx, "sqlite", filepath.Join(b.TempDir(), "zulipauth.db"))
