@@ -132,7 +132,7 @@ func NewHandler(st *sqlstore.Store, c Config, log *slog.Logger) (h http.Handler,
 	if c.InsecureDevLogin {
 		log.Warn("INSECURE: -dev-login mounts /api/v1/dev_fetch_api_key: anyone who can reach this server can log in as any user without a password. Never use it in production.")
 	}
-	return routes(auth.Mount, auth.RequireAPIKey(http.HandlerFunc(usersMe))), func() { auth.Close(); flush() }, nil
+	return routes(func(mux *http.ServeMux) { auth.Mount(mux) }, auth.RequireAPIKey(http.HandlerFunc(usersMe))), func() { auth.Close(); flush() }, nil
 }
 
 // BareHandler is NewHandler's routes without zulipauth: GET
