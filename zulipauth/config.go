@@ -21,7 +21,7 @@ type Config struct {
 	Authenticator Authenticator
 
 	// TokenVerifier checks the tokens of the JWT login
-	// (/api/v1/jwt/fetch_api_key, see [Auth.JWTFetchAPIKey]), such as
+	// (/api/v1/jwt/fetch_api_key, see [Auth.JWTFetchAPIKeyHandler]), such as
 	// backends/jwt with keys per realm. Default: none, so the JWT login
 	// answers every realm "JWT authentication is not enabled for this
 	// organization", as Zulip does without JWT_AUTH_KEYS.
@@ -78,7 +78,7 @@ type Config struct {
 	// password login turned off) takes effect here within
 	// ChangePollInterval where the store is a [ChangeFeed], else within the
 	// TTL. Needs a Realms resolver that names a request's subdomain without
-	// a lookup (a [SubdomainResolver], as [HostRealms] is). Default: 0,
+	// a lookup ([HostRealms] or [SingleRealm]'s). Default: 0,
 	// every request asks the resolver.
 	RealmCacheTTL time.Duration
 

@@ -48,8 +48,9 @@ func UserFrom(ctx context.Context) (User, bool) {
 // never-cache headers, which next may override.
 //
 // A request costs at most one store lookup (none while its key is cached,
-// see Config.APIKeyCacheTTL) when the store is a [UserWithRealmFinder] and
-// the resolver a [SubdomainResolver], as sqlstore, memstore and HostRealms are.
+// see Config.APIKeyCacheTTL) when the store is a [UserWithRealmFinder], as
+// sqlstore and memstore are, and the resolver [HostRealms] or
+// [SingleRealm]'s.
 func (a *Auth) RequireAPIKey(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		now := a.cfg.Now()
@@ -132,7 +133,7 @@ func (a *Auth) authenticateAPIRequest(r *http.Request, now time.Time) (*User, st
 	}
 	user, realm := &e.user, e.realm
 	// The request's subdomain, and the user's realm when the store could
-	// not join it. A SubdomainResolver names the subdomain without a
+	// not join it. A subdomainResolver names the subdomain without a
 	// lookup; otherwise the request's realm is resolved, for this request
 	// only (it is never cached with the credentials, which may be presented
 	// on any host).

@@ -199,7 +199,7 @@ func (h HostRealms) check() error {
 
 // resolveRealm is Config.Realms.ResolveRealm(r), through the realm cache
 // when it is on: the resolver then names the subdomain (it is a
-// [SubdomainResolver], which New checks) and only a miss asks the store.
+// subdomainResolver, which New checks) and only a miss asks the store.
 // A realm whose subdomain is not the one the request names (a resolver
 // that maps hosts its own way) is not cached.
 func (a *Auth) resolveRealm(r *http.Request, now time.Time) (Realm, error) {

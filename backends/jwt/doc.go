@@ -1,17 +1,9 @@
 // Package jwt verifies the tokens of Zulip's JWT login
-// (POST /api/v1/jwt/fetch_api_key, see zulipauth.Auth.JWTFetchAPIKey) on
+// (POST /api/v1/jwt/fetch_api_key, see zulipauth.Auth.JWTFetchAPIKeyHandler) on
 // github.com/golang-jwt/jwt/v5, with keys per realm as Zulip's
 // JWT_AUTH_KEYS setting gives them. A [Verifier] implements
-// zulipauth.TokenVerifier:
-//
-//	keys, err := jwt.LoadKeysFile("/etc/myapp/jwt-keys.json") // chmod 600
-//	if err != nil { ... }
-//	verifier, err := jwt.New(keys)
-//	if err != nil { ... }
-//	auth, err := zulipauth.New(zulipauth.Config{
-//		Users: store, Authenticator: pw, TokenVerifier: verifier,
-//	})
-//	auth.Mount(mux) // POST /api/v1/jwt/fetch_api_key among the logins
+// zulipauth.TokenVerifier: [LoadKeysFile] reads the keys, [New] makes the
+// Verifier, and Config.TokenVerifier takes it (see the package example).
 //
 // The file is the JSON of JWT_AUTH_KEYS, by realm subdomain ("" is the root
 // realm):

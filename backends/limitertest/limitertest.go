@@ -3,13 +3,7 @@
 // and so should a limiter that an application writes itself.
 //
 // Call [Run] from a test, with a function that returns a fresh limiter with
-// the budget it is given:
-//
-//	func TestConformance(t *testing.T) {
-//		limitertest.Run(t, func(t *testing.T, b zulipauth.Budget) zulipauth.Limiter {
-//			return mylimiter.New(b)
-//		})
-//	}
+// the budget it is given (see its example).
 //
 // The suite checks the contract written on zulipauth.Limiter and
 // zulipauth.Decision, with the semantics of zulipauth.MemoryLimiter, the

@@ -30,20 +30,8 @@
 // `go test -run 'TestConformance/Core/EmailFolding'` runs one. Every write
 // that a layer makes is checked through the core's lookups.
 //
-// A store that creates users (zulipauth.UserCreator) needs only New:
-//
-//	func TestConformance(t *testing.T) {
-//		storetest.Run(t, storetest.Harness[*mystore.Store]{
-//			New: func(t *testing.T) *mystore.Store {
-//				s, err := mystore.Open(t.Context(), t.TempDir()+"/users.db")
-//				if err != nil {
-//					t.Fatal(err)
-//				}
-//				t.Cleanup(func() { s.Close() })
-//				return s
-//			},
-//		})
-//	}
+// A store that creates users (zulipauth.UserCreator) needs only New, which
+// returns a fresh store for each sub-test (see the example of [Run]).
 //
 // A store that only reads the application's users also gives Seed, which
 // adds a user the way the application does (an INSERT into its own table,

@@ -4,17 +4,8 @@
 // in the test's temporary directory, on a free loopback port, and stops it
 // when the test ends.
 //
-//	func TestLogin(t *testing.T) {
-//		d := slapdtest.Start(t, slapdtest.Options{})
-//		auth, err := ldap.New(ldap.Config{
-//			Users:          users,
-//			URL:            d.URL,
-//			UserDNTemplate: slapdtest.UserDNTemplate,
-//			AppendDomain:   "example.org",
-//		})
-//		...
-//		// hamlet's entry binds with slapdtest.HamletPassword.
-//	}
+// A test starts one and points an ldap.Config at its URL (see the example
+// of [Start]); the fixture below says who is in it.
 //
 // # The fixture
 //
