@@ -23,6 +23,9 @@ type Auth struct {
 	// usernames is Config.Authenticator when it compares usernames its own
 	// way (see UsernameComparer), else nil.
 	usernames UsernameComparer
+	// flows is Config.Users as a FlowStore where identity providers need
+	// one (see Config.IdentityProviders), else nil.
+	flows FlowStore
 	// follower applies the store's changes to keys and realms (nil when
 	// both caches are off or the store has no ChangeFeed).
 	follower *changeFollower
@@ -57,6 +60,7 @@ func New(cfg Config) (*Auth, error) {
 	}
 	a.subdomains, _ = cfg.Realms.(subdomainResolver)
 	a.usernames, _ = cfg.Authenticator.(UsernameComparer)
+	a.flows, _ = cfg.Users.(FlowStore)
 	if cfg.RealmCacheTTL > 0 {
 		if a.subdomains == nil {
 			return nil, fmt.Errorf("zulipauth: Config.RealmCacheTTL needs a Realms resolver that names a request's subdomain without a lookup (HostRealms or SingleRealm); %T is not one: leave RealmCacheTTL 0", cfg.Realms)
@@ -77,7 +81,12 @@ func New(cfg Config) (*Auth, error) {
 // JWT is not enabled, as Zulip does), /api/v1/server_settings,
 // /api/v1/users/me/api_key/regenerate behind [Auth.RequireAPIKey] where the
 // store can regenerate keys (an [APIKeyRegenerator]), and
-// /api/v1/dev_fetch_api_key only where Config.InsecureDevLogin is set.
+// /api/v1/dev_fetch_api_key only where Config.InsecureDevLogin is set; and,
+// where Config.IdentityProviders has providers, single sign-on's
+// /accounts/login/social/, /accounts/register/social/ (see
+// [Auth.SSOStartHandler]), each provider's callback path
+// ([Auth.SSOCallbackHandler]) and /accounts/login/subdomain/
+// ([Auth.SSOLoginTokenHandler]).
 //
 // The paths are registered without a method, so that other methods get
 // Zulip's JSON 405 rather than a router's plain-text one. Serve the mux
@@ -94,6 +103,19 @@ func (a *Auth) Mount(mux interface {
 	}
 	if a.cfg.InsecureDevLogin {
 		mux.Handle("/api/v1/dev_fetch_api_key", a.InsecureDevFetchAPIKeyHandler())
+	}
+	if len(a.cfg.IdentityProviders) > 0 {
+		start := a.SSOStartHandler()
+		mux.Handle("/accounts/login/social/", start)
+		mux.Handle("/accounts/register/social/", start)
+		mux.Handle("/accounts/login/subdomain/", a.SSOLoginTokenHandler())
+		callback, mounted := a.SSOCallbackHandler(), map[string]bool{}
+		for _, p := range a.cfg.IdentityProviders {
+			if path := p.Info().CallbackPath; !mounted[path] {
+				mux.Handle(path, callback)
+				mounted[path] = true
+			}
+		}
 	}
 }
 

@@ -27,6 +27,21 @@ type Config struct {
 	// organization", as Zulip does without JWT_AUTH_KEYS.
 	TokenVerifier TokenVerifier
 
+	// IdentityProviders are the single sign-on providers the mobile apps
+	// (and browsers) may log in with (see [IdentityProvider];
+	// backends/oidc): server_settings lists those enabled for the realm,
+	// and [Auth.Mount] mounts their start, callback and desktop-token
+	// endpoints. Users must then be a [FlowStore]. Default: none.
+	IdentityProviders []IdentityProvider
+	// WebLogin, when set, starts the host application's own web session
+	// for a user who logged in with single sign-on in a browser (without
+	// mobile_flow_otp), and answers the request (a redirect to the
+	// application's home page, say); it also lets the desktop app finish
+	// (see [Auth.SSOLoginTokenHandler]). The user has no secrets. Default:
+	// none, so such a login ends on a page saying it worked, and the desktop
+	// app is told to log in with a password.
+	WebLogin func(w http.ResponseWriter, r *http.Request, user User)
+
 	// Realms resolves the organization of a request. Default: when Users is
 	// also a [RealmStore], the root realm of that store ([HostRealms] without
 	// an ExternalHost); otherwise one active realm named "Zulip" that allows
@@ -165,6 +180,9 @@ func (c *Config) check() error {
 	if err := checkAuthenticator(c.Authenticator); err != nil {
 		return err
 	}
+	if err := checkProviders(c.IdentityProviders, c.Users); err != nil {
+		return err
+	}
 	if c.Realms != nil {
 		if err := checkRealms(c.Realms); err != nil {
 			return err
@@ -200,6 +218,37 @@ func (c *Config) check() error {
 		if len(c.TrustedProxies) == 0 {
 			return fmt.Errorf("zulipauth: Config.ClientIPHeader %q is set but TrustedProxies is empty, so the header would never be believed: list your proxies or leave it unset", c.ClientIPHeader)
 		}
+	}
+	return nil
+}
+
+// checkProviders refuses identity providers that could not work: nil, of
+// an unknown kind, without paths, two at one login path, or any without a
+// store that keeps their flows.
+func checkProviders(ps []IdentityProvider, users UserStore) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	if _, ok := users.(FlowStore); !ok {
+		return fmt.Errorf("zulipauth: Config.IdentityProviders needs a store that keeps sign-on flows (a FlowStore, as memstore and sqlstore are); %T is not one", users)
+	}
+	seen := map[string]bool{}
+	for i, p := range ps {
+		if isNil(p) {
+			return fmt.Errorf("zulipauth: Config.IdentityProviders[%d] is nil", i)
+		}
+		info := p.Info()
+		switch {
+		case info.Kind != "oidc" && info.Kind != "saml":
+			return fmt.Errorf("zulipauth: Config.IdentityProviders[%d]: Kind %q is neither oidc nor saml", i, info.Kind)
+		case info.Name == "" || info.LoginPath == "" || strings.HasPrefix(info.LoginPath, "/") || strings.HasSuffix(info.LoginPath, "/"):
+			return fmt.Errorf("zulipauth: Config.IdentityProviders[%d]: give a Name and a LoginPath such as %q (no slash at either end)", i, "oidc")
+		case !strings.HasPrefix(info.CallbackPath, "/") || !strings.HasSuffix(info.CallbackPath, "/"):
+			return fmt.Errorf("zulipauth: Config.IdentityProviders[%d]: CallbackPath %q must start and end with a slash, as %q", i, info.CallbackPath, "/complete/oidc/")
+		case seen[info.LoginPath]:
+			return fmt.Errorf("zulipauth: Config.IdentityProviders: two providers at the login path %q", info.LoginPath)
+		}
+		seen[info.LoginPath] = true
 	}
 	return nil
 }

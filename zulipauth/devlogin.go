@@ -26,7 +26,7 @@ import (
 // fetch_api_key's.
 func (a *Auth) InsecureDevFetchAPIKeyHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		l := login{ep: epDevLogin}
+		l := login{ep: epDevLogin, ev: Event{Method: "dev"}}
 		data, zerr := a.devFetchAPIKey(&l, w, r)
 		a.respond(w, &l, data, zerr)
 	})

@@ -64,6 +64,10 @@ type Event struct {
 	// as the generic AUTHENTICATION_FAILED, or a fault. It may hold a
 	// component's error text; it is never sent to the client.
 	Cause error
+	// Method is the way of logging in: "fetch_api_key" (passwords and
+	// LDAP), "jwt", "dev", or, for single sign-on, the provider's kind and
+	// name as server_settings lists it ("oidc:oidc").
+	Method string
 	// Limit names the budget that refused a LoginRateLimited attempt: "ip",
 	// "username" or "account".
 	Limit string

@@ -32,7 +32,7 @@ import "net/http"
 // and -Reset. Every response carries Cache-Control: no-store.
 func (a *Auth) FetchAPIKeyHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var l login
+		l := login{ev: Event{Method: "fetch_api_key"}}
 		data, zerr := a.fetchAPIKey(&l, w, r)
 		a.respond(w, &l, data, zerr)
 	})

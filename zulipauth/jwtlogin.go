@@ -55,7 +55,7 @@ var (
 // costs a signature check. The token is never logged.
 func (a *Auth) JWTFetchAPIKeyHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var l login
+		l := login{ev: Event{Method: "jwt"}}
 		data, zerr := a.tokenFetchAPIKey(&l, w, r)
 		a.respond(w, &l, data, zerr)
 	})

@@ -52,8 +52,9 @@ type authenticationMethods struct {
 }
 
 // externalAuthenticationMethod is one entry of
-// external_authentication_methods; this package offers none, but the list
-// must be present (zulip-flutter requires it).
+// external_authentication_methods: a single sign-on provider enabled for
+// the realm. The list is present even when empty (zulip-flutter requires
+// it).
 type externalAuthenticationMethod struct {
 	Name        string  `json:"name"`
 	DisplayName string  `json:"display_name"`
@@ -102,17 +103,20 @@ func (a *Auth) serverSettings(w http.ResponseWriter, r *http.Request) (*serverSe
 		}
 	}
 	url := a.requestScheme(r) + "://" + host
+	external, kinds := a.externalMethods(realm)
 	// Without a configured host the URL echoes the request's Host: keep
 	// shared caches from serving one client's answer to another.
 	w.Header()["Cache-Control"] = []string{"no-store"}
 	w.Header()["Vary"] = []string{"Host"}
 	return &serverSettings{
 		AuthenticationMethods: authenticationMethods{
-			Password: email || ldap,
-			Dev:      a.cfg.InsecureDevLogin,
-			Email:    email,
-			LDAP:     ldap,
-			JWT:      a.cfg.TokenVerifier != nil && a.cfg.TokenVerifier.TokenLoginEnabled(realm),
+			Password:      email || ldap,
+			Dev:           a.cfg.InsecureDevLogin,
+			Email:         email,
+			LDAP:          ldap,
+			SAML:          kinds["saml"],
+			OpenIDConnect: kinds["oidc"],
+			JWT:           a.cfg.TokenVerifier != nil && a.cfg.TokenVerifier.TokenLoginEnabled(realm),
 		},
 		ZulipVersion:                  a.cfg.ZulipVersion,
 		ZulipMergeBase:                a.cfg.ZulipMergeBase,
@@ -125,7 +129,7 @@ func (a *Auth) serverSettings(w http.ResponseWriter, r *http.Request) (*serverSe
 		RealmName:                     realm.Name,
 		RealmIcon:                     realm.IconURL,
 		RealmDescription:              realm.Description,
-		ExternalAuthenticationMethods: []externalAuthenticationMethod{},
+		ExternalAuthenticationMethods: external,
 		RealmURI:                      url,
 	}, nil
 }
@@ -155,4 +159,33 @@ func userAgentName(ua string) string {
 		return ""
 	}
 	return m[1]
+}
+
+// externalMethods lists the identity providers enabled for realm as Zulip
+// lists its external methods: SAML's first (Zulip's sort order, 9999),
+// then OpenID Connect's (100), each in Config's order; and which kinds
+// there are.
+func (a *Auth) externalMethods(realm Realm) ([]externalAuthenticationMethod, map[string]bool) {
+	out, kinds := []externalAuthenticationMethod{}, map[string]bool{}
+	for _, kind := range []string{"saml", "oidc"} {
+		for _, p := range a.cfg.IdentityProviders {
+			info := p.Info()
+			if info.Kind != kind || !p.Enabled(realm) {
+				continue
+			}
+			kinds[kind] = true
+			var icon *string
+			if info.DisplayIcon != "" {
+				icon = &info.DisplayIcon
+			}
+			out = append(out, externalAuthenticationMethod{
+				Name:        info.Kind + ":" + info.Name,
+				DisplayName: info.DisplayName,
+				DisplayIcon: icon,
+				LoginURL:    "/accounts/login/social/" + info.LoginPath,
+				SignupURL:   "/accounts/register/social/" + info.LoginPath,
+			})
+		}
+	}
+	return out, kinds
 }

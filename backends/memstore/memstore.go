@@ -29,6 +29,7 @@ type Store struct {
 	now      func() time.Time
 	changes  []zulipauth.Change // the newest maxChanges, oldest first
 	lastSeq  int64
+	flows    flows
 }
 
 type emailKey struct{ realm, folded string }

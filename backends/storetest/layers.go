@@ -60,6 +60,7 @@ var (
 	capUserWithRealmFinder   = implements[zulipauth.UserWithRealmFinder]("zulipauth.UserWithRealmFinder")
 	capOtherRealmFinder      = implements[zulipauth.OtherRealmFinder]("zulipauth.OtherRealmFinder")
 	capChangeFeed            = implements[zulipauth.ChangeFeed]("zulipauth.ChangeFeed")
+	capFlowStore             = implements[zulipauth.FlowStore]("zulipauth.FlowStore")
 )
 
 // lacks returns the name of the first capability in needs that s lacks.
@@ -102,4 +103,5 @@ var layers = []layer{
 	{"UserWithRealmFinder", []capability{capUserWithRealmFinder, capRealmStore}, userWithRealmTests},
 	{"OtherRealmFinder", []capability{capOtherRealmFinder}, otherRealmTests},
 	{"ChangeFeed", []capability{capChangeFeed}, changeFeedTests},
+	{"FlowStore", []capability{capFlowStore}, flowStoreTests},
 }

@@ -43,6 +43,7 @@ type mutant struct {
 	realmBySub   func(ctx context.Context, sub string) (zulipauth.Realm, error)
 	updateRealm  func(ctx context.Context, r zulipauth.Realm) error
 	createRealm  func(ctx context.Context, r zulipauth.Realm) error
+	takeFlow     func(ctx context.Context, token string, now time.Time) ([]byte, error)
 	withRealm    func(ctx context.Context, key string) (zulipauth.User, zulipauth.Realm, error)
 	otherRealm   func(ctx context.Context, realm, email string) (bool, error)
 	changesSince func(ctx context.Context, after int64, limit int) ([]zulipauth.Change, error)
@@ -132,6 +133,13 @@ func (m *mutant) RealmBySubdomain(ctx context.Context, sub string) (zulipauth.Re
 	return m.Store.RealmBySubdomain(ctx, sub)
 }
 
+func (m *mutant) TakeFlow(ctx context.Context, token string, now time.Time) ([]byte, error) {
+	if m.takeFlow != nil {
+		return m.takeFlow(ctx, token, now)
+	}
+	return m.Store.TakeFlow(ctx, token, now)
+}
+
 func (m *mutant) CreateRealm(ctx context.Context, r zulipauth.Realm) error {
 	if m.createRealm != nil {
 		return m.createRealm(ctx, r)
@@ -177,6 +185,30 @@ func nilErrorWhenNotFound(m *mutant) {
 }
 
 var mutants = map[string]bug{
+	// A flow read but not removed: a provider's answer replayed logs in
+	// again.
+	"flows not removed when taken": {[]string{"FlowStore/TakenOnce", "FlowStore/RacingTakers"}, false, func(m *mutant) {
+		kept := map[string][]byte{}
+		var mu sync.Mutex
+		m.takeFlow = func(ctx context.Context, token string, now time.Time) ([]byte, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if v, ok := kept[token]; ok {
+				return v, nil
+			}
+			v, err := m.Store.TakeFlow(ctx, token, now)
+			if err == nil {
+				kept[token] = v
+			}
+			return v, err
+		}
+	}},
+	// Expiry ignored: a flow left behind works for ever.
+	"flows that never expire": {[]string{"FlowStore/Expires"}, false, func(m *mutant) {
+		m.takeFlow = func(ctx context.Context, token string, now time.Time) ([]byte, error) {
+			return m.Store.TakeFlow(ctx, token, time.Time{})
+		}
+	}},
 	// A store that takes "Sales" as "sales" instead of refusing it: the
 	// caller believes a realm "Sales" exists, which no request reaches.
 	"realms lower-cased instead of refused": {[]string{"RealmAdmin/UnreachableSubdomain"}, false, func(m *mutant) {
@@ -453,6 +485,7 @@ var optionalLayers = map[string]string{
 	"UserWithRealmFinder":   "zulipauth.UserWithRealmFinder",
 	"OtherRealmFinder":      "zulipauth.OtherRealmFinder",
 	"ChangeFeed":            "zulipauth.ChangeFeed",
+	"FlowStore":             "zulipauth.FlowStore",
 }
 
 // layerLine matches the result line of a layer in the child's output.
