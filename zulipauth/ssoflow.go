@@ -224,6 +224,14 @@ func (a *Auth) finishSSO(w http.ResponseWriter, r *http.Request) (string, *ssoFa
 	if f := a.spendSSOBudget(r, now); f != nil {
 		return "", f, nil
 	}
+	// The method, before the flow says which provider: the first at this
+	// callback path (they share one only with their kind).
+	for _, p := range a.cfg.IdentityProviders {
+		if info := p.Info(); info.CallbackPath == r.URL.Path {
+			ev.Method = info.Kind + ":" + info.Name
+			break
+		}
+	}
 	flow, f := a.takeFlow(r, now)
 	if f != nil {
 		return fail(f)
