@@ -38,15 +38,13 @@ func ExampleNew() {
 		log.Fatal(err)
 	}
 	auth, err := zulipauth.New(zulipauth.Config{
-		Users:         store,
-		Authenticator: local,
-		// The core's field for single sign-on providers, once it has it:
-		// IdentityProviders: []zulipauth.IdentityProvider{sso},
+		Users:             store, // a zulipauth.FlowStore: it keeps the flows
+		Authenticator:     local,
+		IdentityProviders: []zulipauth.IdentityProvider{sso},
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	var _ zulipauth.IdentityProvider = sso
 	mux := http.NewServeMux()
 	auth.Mount(mux)
 	log.Fatal(http.ListenAndServe(":8080", mux))
