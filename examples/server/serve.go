@@ -16,6 +16,7 @@ import (
 	"github.com/zulipauth/zulipauth-go/backends/redislimit"
 	"github.com/zulipauth/zulipauth-go/backends/sqlstore"
 	"github.com/zulipauth/zulipauth-go/examples/internal/refserver"
+	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
 
 // prefixList is a repeatable -trusted-proxy flag.
@@ -45,6 +46,7 @@ type serveConfig struct {
 	store storeFlags
 	addr  string
 	auth  authFlags
+	oidc  oidcFlags
 	// redis, when set, holds the budgets (see redisLimits).
 	redis           string
 	redisFailClosed bool
@@ -79,6 +81,7 @@ func serveFlagSet() (*flag.FlagSet, *serveConfig) {
 	fs.DurationVar(&c.APIKeyCacheTTL, "api-key-cache", c.APIKeyCacheTTL, "how long API-key lookups are cached (0 disables)")
 	fs.DurationVar(&c.RealmCacheTTL, "realm-cache", c.RealmCacheTTL, "how long realm lookups are cached; a realm changed by another process takes effect within 250 ms (0 disables)")
 	c.auth.register(fs)
+	c.oidc.register(fs)
 	fs.BoolVar(&c.InsecureDevLogin, "dev-login", false, "INSECURE: mount /api/v1/dev_fetch_api_key, a login without password")
 	fs.StringVar(&c.redis, "redis", "", "Redis HOST:PORT (or redis:// URL) holding the rate-limit budgets, shared by every instance (default: budgets in this process)")
 	fs.DurationVar(&c.redisTimeout, "redis-timeout", redislimit.DefaultTimeout, "bound on each Redis call; a slower answer counts as an outage (needs -redis)")
@@ -97,6 +100,9 @@ func parseServeFlags(args []string, stdout io.Writer) (c serveConfig, helped boo
 		return *cp, false, err
 	}
 	if err := cp.auth.check(fs); err != nil {
+		return *cp, false, err
+	}
+	if err := cp.oidc.check(fs); err != nil {
 		return *cp, false, err
 	}
 	headerSet := false
@@ -233,12 +239,25 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer st.Close()
 
+	sso, err := c.oidc.provider(ctx, log)
+	if err != nil {
+		return err
+	}
+	if sso != nil {
+		c.IdentityProviders = []zulipauth.IdentityProvider{sso}
+	}
 	handler, stop, err := buildHandler(st, c, log)
 	if err != nil {
 		return err
 	}
 	defer stop()
 	log.Info("serving", "addr", "http://"+ln.Addr().String(), "store", st.Dialect(), "external_host", c.ExternalHost)
+	for _, p := range c.IdentityProviders {
+		info := p.Info()
+		log.Info("single sign-on: register these redirect URIs with the provider (https:// behind a TLS proxy)",
+			"provider", info.Kind+":"+info.Name, "root_realm", "http://"+c.ExternalHost+info.CallbackPath,
+			"realm_SUB", "http://SUB."+c.ExternalHost+info.CallbackPath)
+	}
 	if n, err := st.CountUsers(ctx); err == nil && n == 0 {
 		fmt.Fprintf(stdout, "No users yet. Create one with:\n  echo 'a long password' | go run ./examples/server create-user -email you@example.com%s\n", storeHint(c.store))
 	}
@@ -256,6 +275,7 @@ func buildHandler(st *sqlstore.Store, c serveConfig, log *slog.Logger) (h http.H
 	if c.TokenVerifier, err = c.auth.tokenVerifier(); err != nil {
 		return nil, nil, err
 	}
+
 	closeRedis := func() error { return nil }
 	if c.redis != "" {
 		shared, err := redisLimits(c.redis, c.redisFailClosed, c.redisTimeout, log)

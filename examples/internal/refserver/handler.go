@@ -51,6 +51,8 @@ type Config struct {
 	// TokenVerifier enables the JWT login (-jwt-keys). Default: none, and the
 	// JWT login answers that it is not enabled.
 	TokenVerifier zulipauth.TokenVerifier
+	// IdentityProviders enable single sign-on (-oidc-*). Default: none.
+	IdentityProviders []zulipauth.IdentityProvider
 	// UsernameLimiter, IPLimiter and UserLimiter hold the budgets. Default:
 	// zulipauth's, in this process. -redis shares them between instances;
 	// load tests raise them.
@@ -110,21 +112,22 @@ func NewHandler(st *sqlstore.Store, c Config, log *slog.Logger) (h http.Handler,
 		onEvent, flush = events.Log, events.Flush
 	}
 	auth, err := zulipauth.New(zulipauth.Config{
-		Users:            st,
-		Authenticator:    authenticator,
-		TokenVerifier:    c.TokenVerifier,
-		Realms:           zulipauth.HostRealms{Realms: st, ExternalHost: c.ExternalHost},
-		TrustedProxies:   c.TrustedProxies,
-		ClientIPHeader:   c.ClientIPHeader,
-		APIKeyCacheTTL:   c.APIKeyCacheTTL,
-		RealmCacheTTL:    c.RealmCacheTTL,
-		UsernameLimiter:  c.UsernameLimiter,
-		IPLimiter:        c.IPLimiter,
-		UserLimiter:      c.UserLimiter,
-		InsecureDevLogin: c.InsecureDevLogin,
-		Logger:           log,
-		OnEvent:          onEvent,
-		Now:              c.Now,
+		Users:             st,
+		Authenticator:     authenticator,
+		TokenVerifier:     c.TokenVerifier,
+		IdentityProviders: c.IdentityProviders,
+		Realms:            zulipauth.HostRealms{Realms: st, ExternalHost: c.ExternalHost},
+		TrustedProxies:    c.TrustedProxies,
+		ClientIPHeader:    c.ClientIPHeader,
+		APIKeyCacheTTL:    c.APIKeyCacheTTL,
+		RealmCacheTTL:     c.RealmCacheTTL,
+		UsernameLimiter:   c.UsernameLimiter,
+		IPLimiter:         c.IPLimiter,
+		UserLimiter:       c.UserLimiter,
+		InsecureDevLogin:  c.InsecureDevLogin,
+		Logger:            log,
+		OnEvent:           onEvent,
+		Now:               c.Now,
 	})
 	if err != nil {
 		return nil, nil, err
