@@ -30,7 +30,9 @@ type ssoServer struct {
 	op    *oidctest.Provider
 }
 
-func newSSOServer(t *testing.T) *ssoServer {
+// newSSOServer starts the server and its provider; tune, if given, edits
+// the server's Config before New.
+func newSSOServer(t testing.TB, tune ...func(*zulipauth.Config)) *ssoServer {
 	t.Helper()
 	var handler http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
@@ -53,10 +55,14 @@ func newSSOServer(t *testing.T) *ssoServer {
 		t.Fatal(err)
 	}
 	pw, _ := password.New(store)
-	auth, err := zulipauth.New(zulipauth.Config{
+	cfg := zulipauth.Config{
 		Users: store, Authenticator: pw, IdentityProviders: []zulipauth.IdentityProvider{sso},
 		Realms: zulipauth.HostRealms{Realms: store, ExternalHost: ext},
-	})
+	}
+	for _, f := range tune {
+		f(&cfg)
+	}
+	auth, err := zulipauth.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +79,7 @@ func newSSOServer(t *testing.T) *ssoServer {
 // client is a browser without JavaScript: a cookie jar, and no redirect
 // followed, so the test sees each one. Every *.localhost host is the
 // loopback address, as RFC 6761 has it and browsers resolve it.
-func client(t *testing.T) *http.Client {
+func client(t testing.TB) *http.Client {
 	jar, _ := cookiejar.New(nil)
 	return &http.Client{Jar: jar, Transport: loopbackTransport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
