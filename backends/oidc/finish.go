@@ -31,9 +31,9 @@ import (
 //     (PKCE) and f.CallbackURL;
 //   - the ID token must verify: signed with a key of the provider's key
 //     set by an algorithm of its discovery document, iss the issuer, aud
-//     including the client ID, exp not past (go-oidc's checks: no leeway
-//     on exp, five minutes on nbf), its azp, when present, the client ID,
-//     and its nonce f.Nonce;
+//     including the client ID, exp not more than a minute past (clocks
+//     differ), nbf not more than four minutes ahead, its azp, when
+//     present, the client ID, and its nonce f.Nonce;
 //   - the email and email_verified come from the ID token or, when it has
 //     no email, from the userinfo endpoint, whose sub must then be the ID
 //     token's; email_verified is true only when it is true or "true"; the

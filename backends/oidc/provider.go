@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -32,7 +33,14 @@ type Provider struct {
 	issParam bool // the provider sends iss with its answers (RFC 9207)
 	trust    bool // Config.InsecureTrustEmail
 	logger   *slog.Logger
+	now      func() time.Time // the clock of the ID token's expiry; time.Now but in tests
 }
+
+// expiryLeeway is how long past its exp an ID token still verifies: a
+// provider's clock a little ahead of ours must not fail a login that took
+// its token a moment ago. (go-oidc's own check has none on exp, and five
+// minutes on nbf, which this leaves at four.)
+const expiryLeeway = time.Minute
 
 var _ zulipauth.IdentityProvider = (*Provider)(nil)
 
@@ -97,6 +105,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		issuer: cfg.Issuer,
 		trust:  cfg.InsecureTrustEmail,
 		logger: cfg.Logger,
+		now:    time.Now,
 	}
 	if len(cfg.Realms) > 0 {
 		p.realms = slices.Clone(cfg.Realms)
@@ -156,6 +165,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	p.verifier = gooidc.NewVerifier(cfg.Issuer, keySet{keys}, &gooidc.Config{
 		ClientID:             cfg.ClientID,
 		SupportedSigningAlgs: algs,
+		Now:                  func() time.Time { return p.now().Add(-expiryLeeway) },
 	})
 	p.op = op
 	p.issParam = d.IssParam

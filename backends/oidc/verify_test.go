@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zulipauth/zulipauth-go/backends/oidc"
 	"github.com/zulipauth/zulipauth-go/backends/oidc/oidctest"
 )
 
@@ -198,4 +199,59 @@ func TestFaults(t *testing.T) {
 		_, err := p.Finish(t.Context(), r, f)
 		wantFault(t, err, "connection refused")
 	})
+}
+
+// An ID token verifies up to a minute past its exp, since the provider's
+// clock and ours differ a little, and not after.
+func TestIDTokenExpiry(t *testing.T) {
+	t.Parallel()
+	op := oidctest.Start(t, oidctest.Options{})
+	for _, tt := range []struct {
+		name  string
+		after time.Duration // the clock, from the token's exp
+		ok    bool
+	}{
+		{"before exp", -time.Second, true},
+		{"just past exp", 30 * time.Second, true},
+		{"past the leeway", 61 * time.Second, false},
+		{"an hour past", time.Hour, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var log logBuffer
+			var exp time.Time // the ID token's, read on the way
+			cfg := config(op, &log)
+			cfg.HTTPClient = &http.Client{Transport: &transport{response: func(req *http.Request, resp *http.Response) {
+				if req.Method != http.MethodPost || !strings.HasSuffix(req.URL.Path, "/token") || resp.StatusCode != http.StatusOK {
+					return
+				}
+				b, _ := io.ReadAll(resp.Body)
+				setBody(resp, b)
+				var body struct {
+					IDToken string `json:"id_token"`
+				}
+				json.Unmarshal(b, &body)
+				parts := strings.Split(body.IDToken, ".")
+				payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+				var claims struct {
+					Exp int64 `json:"exp"`
+				}
+				if len(parts) != 3 || json.Unmarshal(payload, &claims) != nil || claims.Exp == 0 {
+					t.Errorf("the token endpoint's ID token has no exp: %.40q", body.IDToken)
+				}
+				exp = time.Unix(claims.Exp, 0)
+			}}}
+			p := newProvider(t, cfg)
+			oidc.SetClock(p, func() time.Time { return exp.Add(tt.after) })
+			f := newFlow()
+			_, err := p.Finish(t.Context(), answer(t, op, p, &f, oidctest.IagoEmail, oidctest.IagoPassword), f)
+			if tt.ok {
+				if err != nil {
+					t.Fatalf("Finish %v after exp: %v", tt.after, err)
+				}
+				return
+			}
+			wantInvalid(t, err, "expired")
+		})
+	}
 }
