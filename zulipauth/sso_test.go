@@ -486,6 +486,33 @@ func TestSSOServerSettings(t *testing.T) {
 	}
 }
 
+// A realm can turn password login off and keep single sign-on: its
+// server_settings says so, fetch_api_key answers PASSWORD_AUTH_DISABLED,
+// and the mobile flow still ends in zulip://login.
+func TestSSOWithPasswordsOff(t *testing.T) {
+	t.Parallel()
+	s := newSSOFixture(t)
+	if err := s.store.UpdateRealm(context.Background(), zulipauth.Realm{Name: "Zulip", PasswordAuthDisabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Methods  map[string]bool  `json:"authentication_methods"`
+		External []map[string]any `json:"external_authentication_methods"`
+	}
+	json.Unmarshal(settings(s.fixture, "GET", "zulip.example.com").Body.Bytes(), &got)
+	if got.Methods["password"] || !got.Methods["openid connect"] || len(got.External) != 1 {
+		t.Errorf("server_settings: methods %v, external %v; want password off, openid connect on, one provider", got.Methods, got.External)
+	}
+	if w := s.login(iagoEmail, iagoPassword, ""); w.Code != 401 || !strings.Contains(w.Body.String(), "PASSWORD_AUTH_DISABLED") {
+		t.Errorf("fetch_api_key: %d %s, want 401 PASSWORD_AUTH_DISABLED", w.Code, w.Body)
+	}
+	b := &browser{}
+	token, _ := s.start(b, "zulip.example.com", "mobile_flow_otp="+newOTP(t))
+	if w := s.callback(b, "zulip.example.com", token); w.Code != http.StatusFound || !strings.HasPrefix(w.Header().Get("Location"), "zulip://login?") {
+		t.Errorf("single sign-on: %d to %q, want 302 to zulip://login", w.Code, w.Header().Get("Location"))
+	}
+}
+
 // The start and the answer spend the client's budget like a login.
 func TestSSOSpendsTheClientBudget(t *testing.T) {
 	t.Parallel()
