@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -50,7 +51,8 @@ func newSSOServer(t testing.TB, tune ...func(*zulipauth.Config)) *ssoServer {
 	store.CreateRealm(ctx, zulipauth.Realm{Subdomain: "lear", Name: "Lear"})
 	store.CreateUser(ctx, zulipauth.NewUser{Email: oidctest.IagoEmail, FullName: "Iago"})
 	store.CreateUser(ctx, zulipauth.NewUser{Realm: "lear", Email: oidctest.HamletEmail, FullName: "Hamlet"})
-	sso, err := oidc.New(ctx, oidc.Config{Issuer: op.Issuer, ClientID: op.ClientID, ClientSecret: op.ClientSecret})
+	sso, err := oidc.New(ctx, oidc.Config{Issuer: op.Issuer, ClientID: op.ClientID, ClientSecret: op.ClientSecret,
+		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
