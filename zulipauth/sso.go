@@ -82,6 +82,24 @@ type Identity struct {
 	// Subject is the provider's own stable identifier of the person, for
 	// the log.
 	Subject string
+	// AnswerID, when set, names the provider's answer so that it is
+	// accepted once, on every instance: a SAML assertion's issuer and ID.
+	// The callback keeps it in the store ([FlowStore]) until
+	// AnswerExpires (when the answer stops being valid anyway) and
+	// refuses a second answer with it as invalid.
+	AnswerID      string
+	AnswerExpires time.Time
+}
+
+// UnsolicitedAnswers is implemented by an [IdentityProvider] that can take
+// an answer no flow asked for: a SAML identity provider's IdP-initiated
+// login. AcceptsUnsolicited reports whether the answer r, which names no
+// flow, is this provider's to check and its operator allows such answers.
+// The callback then calls Finish with a flow whose Token is "" (no OTP, no
+// nonce: the answer logs a plain browser in through Config.WebLogin, and
+// cannot be bound to a browser; hence off unless the operator turns it on).
+type UnsolicitedAnswers interface {
+	AcceptsUnsolicited(r *http.Request) bool
 }
 
 // SSOFlow is one single sign-on login in flight: what crosses the
@@ -120,11 +138,14 @@ type SSOFlow struct {
 // a flow started on one instance finishes on any other that shares the
 // store. The values are opaque to the store.
 //
-// PutFlow keeps value under token until expires. TakeFlow returns it and
-// removes it, in one step, so that a flow is used at most once even when
-// two requests race for it; a token never put, already taken, or expired
-// at now is [ErrFlowNotFound]. Both honour ctx and are safe for concurrent
-// use. backends/storetest checks the contract.
+// PutFlow keeps value under token until expires. A token kept already and
+// not expired (by the store's clock) is [ErrFlowExists], and its value
+// stays as it was: of two puts racing with one token, exactly one
+// succeeds. TakeFlow returns the value and removes it, in one step, so
+// that a flow is used at most once even when two requests race for it; a
+// token never put, already taken, or expired at now is [ErrFlowNotFound].
+// Both honour ctx and are safe for concurrent use. backends/storetest
+// checks the contract.
 type FlowStore interface {
 	PutFlow(ctx context.Context, token string, value []byte, expires time.Time) error
 	TakeFlow(ctx context.Context, token string, now time.Time) ([]byte, error)
@@ -135,6 +156,8 @@ var (
 	// ErrFlowNotFound: a [FlowStore] has no flow under the token (never
 	// put, already taken, or expired).
 	ErrFlowNotFound = errors.New("zulipauth: no such sign-on flow")
+	// ErrFlowExists: a [FlowStore] keeps a flow under the token already.
+	ErrFlowExists = errors.New("zulipauth: a sign-on flow with this token exists")
 	// ErrSSODenied: the provider or the person refused the login (an
 	// OpenID Connect "access_denied", say).
 	ErrSSODenied = errors.New("zulipauth: the identity provider refused the login")
