@@ -31,7 +31,8 @@ type flow struct {
 }
 
 // PutFlow implements zulipauth.FlowStore: value is kept under token until
-// expires. A full store (see maxFlows) that cannot make room by dropping
+// expires, or zulipauth.ErrFlowExists when the token is kept and unexpired.
+// A full store (see maxFlows) that cannot make room by dropping
 // expired flows answers an error.
 func (s *Store) PutFlow(ctx context.Context, token string, value []byte, expires time.Time) error {
 	if err := ctx.Err(); err != nil {
@@ -53,6 +54,9 @@ func (s *Store) PutFlow(ctx context.Context, token string, value []byte, expires
 		if len(f.m) >= maxFlows {
 			return errFlowsFull
 		}
+	}
+	if v, ok := f.m[token]; ok && s.now().Before(v.expires) {
+		return zulipauth.ErrFlowExists
 	}
 	f.m[token] = flow{append([]byte(nil), value...), expires}
 	return nil

@@ -12,7 +12,9 @@ import (
 
 // Sign-on flows (zulipauth.FlowStore) live in sso_flows.
 var (
-	qPutFlow          = define("PutFlow", onWrite, `INSERT INTO sso_flows (token, value, expires_ms) VALUES (?, ?, ?)`)
+	// A token kept already is left as it was: of two puts racing with one
+	// token (one assertion replayed on two instances), one inserts a row.
+	qPutFlow          = define("PutFlow", onWrite, `INSERT INTO sso_flows (token, value, expires_ms) VALUES (?, ?, ?) ON CONFLICT (token) DO NOTHING`)
 	qDropExpiredFlows = define("DropExpiredFlows", onWrite, `DELETE FROM sso_flows WHERE expires_ms <= ?`)
 	// One statement reads and removes: of two answers racing for one flow,
 	// exactly one gets its row.
@@ -20,14 +22,21 @@ var (
 )
 
 // PutFlow implements zulipauth.FlowStore: value is kept under token until
-// expires. Flows that expired are dropped first, so the table holds only
-// the flows in flight.
+// expires, or zulipauth.ErrFlowExists when the token is kept already.
+// Flows that expired are dropped first, so the table holds only the flows
+// in flight (and an expired token may be put again).
 func (s *Store) PutFlow(ctx context.Context, token string, value []byte, expires time.Time) error {
 	if _, err := s.stmt(qDropExpiredFlows).ExecContext(ctx, s.now().UnixMilli()); err != nil {
 		return fmt.Errorf("sqlstore: dropping expired sign-on flows: %w", err)
 	}
-	if _, err := s.stmt(qPutFlow).ExecContext(ctx, token, value, expires.UnixMilli()); err != nil {
+	res, err := s.stmt(qPutFlow).ExecContext(ctx, token, value, expires.UnixMilli())
+	if err != nil {
 		return fmt.Errorf("sqlstore: keeping a sign-on flow: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("sqlstore: keeping a sign-on flow: %w", err)
+	} else if n == 0 {
+		return zulipauth.ErrFlowExists
 	}
 	return nil
 }

@@ -13,12 +13,16 @@ import (
 
 // flowStoreTests check zulipauth.FlowStore: a sign-on flow is kept until it
 // expires and taken at most once, even by racing requests, so that a
-// provider's answer replayed (on this instance or another) finds nothing.
+// provider's answer replayed (on this instance or another) finds nothing;
+// and a token is put once, so that an answer recorded as used (a SAML
+// assertion's ID) cannot be recorded again by a replay.
 var flowStoreTests = []test{
 	{"PutAndTake", nil, testFlowPutAndTake},
 	{"TakenOnce", nil, testFlowTakenOnce},
 	{"Expires", nil, testFlowExpires},
 	{"RacingTakers", nil, testFlowRacingTakers},
+	{"PutKeepsTheFirst", nil, testFlowPutKeepsTheFirst},
+	{"RacingPutters", nil, testFlowRacingPutters},
 	{"CancelledContext", nil, testFlowCancelled},
 }
 
@@ -121,5 +125,58 @@ func testFlowCancelled(t *testing.T, f *fixture) {
 	}
 	if _, err := s.TakeFlow(t.Context(), "kept", flowNow); err != nil {
 		t.Errorf("the flow is gone after a cancelled TakeFlow: %v", err)
+	}
+}
+
+// testFlowPutKeepsTheFirst: a second put of a kept token is ErrFlowExists
+// and leaves the first value; once the first expired, the token may be put
+// again.
+func testFlowPutKeepsTheFirst(t *testing.T, f *fixture) {
+	s, flowNow := f.flows(), now()
+	putFlow(t, s, "first", []byte("one"), flowNow.Add(time.Minute))
+	err := s.PutFlow(t.Context(), "first", []byte("two"), flowNow.Add(time.Hour))
+	wantErr(t, "a second PutFlow of a kept token", err, zulipauth.ErrFlowExists)
+	if got, err := s.TakeFlow(t.Context(), "first", flowNow); err != nil || string(got) != "one" {
+		t.Fatalf("TakeFlow = %q, %v; want the first value", got, err)
+	}
+	putFlow(t, s, "first", []byte("three"), flowNow.Add(time.Minute)) // taken: free again
+	putFlow(t, s, "stale", []byte("old"), time.Now().Add(-time.Second))
+	putFlow(t, s, "stale", []byte("new"), flowNow.Add(time.Minute)) // expired: free again
+	if got, err := s.TakeFlow(t.Context(), "stale", flowNow); err != nil || string(got) != "new" {
+		t.Fatalf("TakeFlow of a token put again after expiry = %q, %v; want the new value", got, err)
+	}
+}
+
+// testFlowRacingPutters: of many puts of one token at once, exactly one
+// succeeds and the rest are ErrFlowExists: one assertion replayed on two
+// instances at once is accepted by one.
+func testFlowRacingPutters(t *testing.T, f *fixture) {
+	s, flowNow := f.flows(), now()
+	for round := range 20 {
+		token := fmt.Sprintf("put-raced-%d", round)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		winners := []string{}
+		for i := range 8 {
+			wg.Go(func() {
+				v := fmt.Sprint(i)
+				err := s.PutFlow(t.Context(), token, []byte(v), flowNow.Add(time.Minute))
+				if err != nil && !errors.Is(err, zulipauth.ErrFlowExists) {
+					t.Errorf("PutFlow: %v", err)
+				}
+				if err == nil {
+					mu.Lock()
+					winners = append(winners, v)
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if len(winners) != 1 {
+			t.Fatalf("round %d: %d of 8 racing puts succeeded, want exactly 1", round, len(winners))
+		}
+		if got, err := s.TakeFlow(t.Context(), token, flowNow); err != nil || string(got) != winners[0] {
+			t.Fatalf("round %d: TakeFlow = %q, %v; want the winner's %q", round, got, err, winners[0])
+		}
 	}
 }

@@ -44,6 +44,7 @@ type mutant struct {
 	updateRealm  func(ctx context.Context, r zulipauth.Realm) error
 	createRealm  func(ctx context.Context, r zulipauth.Realm) error
 	takeFlow     func(ctx context.Context, token string, now time.Time) ([]byte, error)
+	putFlow      func(ctx context.Context, token string, value []byte, expires time.Time) error
 	withRealm    func(ctx context.Context, key string) (zulipauth.User, zulipauth.Realm, error)
 	otherRealm   func(ctx context.Context, realm, email string) (bool, error)
 	changesSince func(ctx context.Context, after int64, limit int) ([]zulipauth.Change, error)
@@ -140,6 +141,13 @@ func (m *mutant) TakeFlow(ctx context.Context, token string, now time.Time) ([]b
 	return m.Store.TakeFlow(ctx, token, now)
 }
 
+func (m *mutant) PutFlow(ctx context.Context, token string, value []byte, expires time.Time) error {
+	if m.putFlow != nil {
+		return m.putFlow(ctx, token, value, expires)
+	}
+	return m.Store.PutFlow(ctx, token, value, expires)
+}
+
 func (m *mutant) CreateRealm(ctx context.Context, r zulipauth.Realm) error {
 	if m.createRealm != nil {
 		return m.createRealm(ctx, r)
@@ -207,6 +215,14 @@ var mutants = map[string]bug{
 	"flows that never expire": {[]string{"FlowStore/Expires"}, false, func(m *mutant) {
 		m.takeFlow = func(ctx context.Context, token string, now time.Time) ([]byte, error) {
 			return m.Store.TakeFlow(ctx, token, time.Time{})
+		}
+	}},
+	// A put that overwrites: an assertion replayed is recorded again, and
+	// accepted.
+	"flows overwritten by a put": {[]string{"FlowStore/PutKeepsTheFirst", "FlowStore/RacingPutters"}, false, func(m *mutant) {
+		m.putFlow = func(ctx context.Context, token string, value []byte, expires time.Time) error {
+			m.Store.TakeFlow(ctx, token, time.Now())
+			return m.Store.PutFlow(ctx, token, value, expires)
 		}
 	}},
 	// A store that takes "Sales" as "sales" instead of refusing it: the
