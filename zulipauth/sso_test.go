@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -33,6 +34,9 @@ type scriptedProvider struct {
 	id      zulipauth.Identity
 	err     error
 	started []zulipauth.SSOFlow // what Start was given
+	finish  []zulipauth.SSOFlow // what Finish was given
+
+	unsolicited bool // AcceptsUnsolicited's answer
 }
 
 func (p *scriptedProvider) Info() zulipauth.ProviderInfo { return p.info }
@@ -48,11 +52,28 @@ func (p *scriptedProvider) Start(_ context.Context, f *zulipauth.SSOFlow) (strin
 	return "https://idp.example/authorize?" + url.Values{"state": {f.Token}, "nonce": {f.Nonce}, "redirect_uri": {f.CallbackURL}}.Encode(), nil
 }
 
-func (p *scriptedProvider) FlowToken(r *http.Request) string { return r.URL.Query().Get("state") }
+// FlowToken reads state from the query, or from the posted form as a SAML
+// identity provider's RelayState comes.
+func (p *scriptedProvider) FlowToken(r *http.Request) string {
+	if r.Method == http.MethodPost {
+		return r.PostFormValue("state")
+	}
+	return r.URL.Query().Get("state")
+}
+
+func (p *scriptedProvider) AcceptsUnsolicited(r *http.Request) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.unsolicited
+}
 
 func (p *scriptedProvider) Finish(_ context.Context, _ *http.Request, f zulipauth.SSOFlow) (zulipauth.Identity, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.finish = append(p.finish, f)
+	if f.Token == "" && p.unsolicited {
+		return p.id, p.err
+	}
 	if !strings.HasPrefix(f.ProviderState, "provider-state-") {
 		return zulipauth.Identity{}, errors.New("Finish did not get Start's ProviderState back")
 	}
@@ -97,6 +118,14 @@ func newSSOFixture(t *testing.T, mutate ...func(*zulipauth.Config)) *ssoFixture 
 // browser is one browser's cookie jar.
 type browser struct{ cookies []*http.Cookie }
 
+// keep keeps the cookies set by w, each replacing one of its name.
+func (b *browser) keep(w *httptest.ResponseRecorder) {
+	for _, c := range w.Result().Cookies() {
+		b.cookies = slices.DeleteFunc(b.cookies, func(old *http.Cookie) bool { return old.Name == c.Name })
+		b.cookies = append(b.cookies, c)
+	}
+}
+
 // get sends a GET to the fixture as b, keeping the cookies it is given.
 func (s *ssoFixture) get(b *browser, rawURL string) *httptest.ResponseRecorder {
 	s.t.Helper()
@@ -106,7 +135,24 @@ func (s *ssoFixture) get(b *browser, rawURL string) *httptest.ResponseRecorder {
 	}
 	w := httptest.NewRecorder()
 	s.mux.ServeHTTP(w, r)
-	b.cookies = append(b.cookies, w.Result().Cookies()...)
+	b.keep(w)
+	return w
+}
+
+// post sends the form to the fixture as b would: a form posted across
+// sites (withCookies false) carries none of b's SameSite=Lax cookies.
+func (s *ssoFixture) post(b *browser, rawURL string, form url.Values, withCookies bool) *httptest.ResponseRecorder {
+	s.t.Helper()
+	r := httptest.NewRequest(http.MethodPost, rawURL, strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if withCookies {
+		for _, c := range b.cookies {
+			r.AddCookie(c)
+		}
+	}
+	w := httptest.NewRecorder()
+	s.mux.ServeHTTP(w, r)
+	b.keep(w)
 	return w
 }
 
@@ -557,13 +603,21 @@ func TestSSOConfigChecks(t *testing.T) {
 // hold, the callback answers a page or a redirect, never a 5xx, never a
 // panic, and its page repeats nothing of the request.
 func FuzzSSOCallback(f *testing.F) {
-	f.Add("state=abc&code=x", "zulipauth_sso=v")
-	f.Add("state=&error=access_denied&error_description=%3Cscript%3E", "")
-	f.Add("state="+strings.Repeat("A", 300), "zulipauth_sso="+strings.Repeat("B", 43))
-	f.Add("%zz=%00&state=%ff", "zulipauth_sso=\x00")
-	f.Fuzz(func(t *testing.T, query, cookie string) {
+	f.Add("state=abc&code=x", "zulipauth_sso=v", false, "")
+	f.Add("state=&error=access_denied&error_description=%3Cscript%3E", "", false, "")
+	f.Add("state="+strings.Repeat("A", 300), "zulipauth_sso="+strings.Repeat("B", 43), false, "")
+	f.Add("%zz=%00&state=%ff", "zulipauth_sso=\x00", false, "")
+	f.Add("sso_continue=abc", "zulipauth_sso=v", false, "")
+	f.Add("", "", true, "state=abc&SAMLResponse=PHNhbWw%2B")
+	f.Add("sso_continue=abc", "", true, "RelayState=%ZZ&state=")
+	f.Fuzz(func(t *testing.T, query, cookie string, post bool, body string) {
 		s := newSSOFixture(t)
+		s.idp.unsolicited = strings.Contains(body, "unsolicited")
 		r := httptest.NewRequest("GET", "http://zulip.example.com/complete/test/", nil)
+		if post {
+			r = httptest.NewRequest("POST", "http://zulip.example.com/complete/test/", strings.NewReader(body))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
 		r.URL.RawQuery = query
 		if cookie != "" {
 			r.Header.Set("Cookie", cookie)
@@ -571,7 +625,7 @@ func FuzzSSOCallback(f *testing.F) {
 		w := httptest.NewRecorder()
 		s.mux.ServeHTTP(w, r)
 		if w.Code >= 500 {
-			t.Fatalf("%d for query %q cookie %q", w.Code, query, cookie)
+			t.Fatalf("%d for query %q cookie %q body %q", w.Code, query, cookie, body)
 		}
 		if strings.Contains(w.Body.String(), "<script") {
 			t.Fatalf("the page repeats the request: %s", w.Body)

@@ -63,10 +63,19 @@ func (a *Auth) SSOStartHandler() http.Handler {
 // flow the answer names and logs the person in. [Auth.Mount] mounts it at
 // every provider's CallbackPath.
 //
-// The flow is taken from the store once (a second answer naming it, from
-// any instance, finds none) and must be unexpired, started in this
-// browser, for this realm and this provider; the provider then checks its
-// answer ([IdentityProvider.Finish]). The identity's email must be
+// The answer comes by GET (OpenID Connect) or POST (a SAML identity
+// provider's form, at most 1 MiB, else 413). The flow is taken from the
+// store once (a second answer naming it, from any instance, finds none)
+// and must be unexpired, started in this browser, for this realm and this
+// provider; the provider then checks its answer
+// ([IdentityProvider.Finish]), and an answer it names
+// ([Identity.AnswerID]) is accepted once. A posted answer without the
+// flow's cookie (a form posted across sites carries no SameSite=Lax
+// cookie) continues in the browser once checked: 303 to a GET of the
+// callback with sso_continue=<token>, single use, for a minute, which ends
+// the login only in the browser that started it. An answer that names no
+// flow is refused unless its provider accepts it ([UnsolicitedAnswers]):
+// then it starts a web session (Config.WebLogin). The identity's email must be
 // verified, and name an active user of the realm (compared as [FoldEmail]
 // does), or one is created where the provider's CreateUsers allows it.
 // Then, with mobile_flow_otp: 302 to zulip://login with
@@ -211,16 +220,15 @@ func (a *Auth) startSSO(w http.ResponseWriter, r *http.Request) (string, *ssoFai
 	return to, nil, nil
 }
 
-// finishSSO decides the callback's answer: a redirect (zulip://login), a
-// page, or, having let Config.WebLogin answer, nothing.
+// finishSSO decides the callback's answer: a redirect (zulip://login, or
+// the answer's continuation in this browser), a page, or, having let
+// Config.WebLogin answer, nothing.
 func (a *Auth) finishSSO(w http.ResponseWriter, r *http.Request) (string, *ssoFailure, *Error) {
-	now := a.cfg.Now()
-	ev := Event{Time: now, ClientIP: a.ClientIP(r), UserAgent: r.UserAgent()}
-	fail := func(f *ssoFailure) (string, *ssoFailure, *Error) {
-		ev.Kind, ev.Cause = LoginFailed, f.cause
-		a.emit(ev)
-		return "", f, nil
+	if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodPost {
+		return "", nil, MethodNotAllowed(http.MethodGet, http.MethodHead, http.MethodPost)
 	}
+	now := a.cfg.Now()
+	ev := &Event{Time: now, ClientIP: a.ClientIP(r), UserAgent: r.UserAgent()}
 	if f := a.spendSSOBudget(r, now); f != nil {
 		return "", f, nil
 	}
@@ -232,47 +240,98 @@ func (a *Auth) finishSSO(w http.ResponseWriter, r *http.Request) (string, *ssoFa
 			break
 		}
 	}
-	flow, f := a.takeFlow(r, now)
+	if f := readAnswerForm(w, r); f != nil {
+		return a.ssoFailed(ev, f)
+	}
+	if token := r.URL.Query().Get(continueParam); token != "" && r.Method != http.MethodPost {
+		c, f := a.takeContinuation(r, token, now)
+		if f != nil {
+			return a.ssoFailed(ev, f)
+		}
+		_, info, _ := a.providerByLoginPath(c.flow.provider)
+		ev.Method, ev.Realm = info.Kind+":"+info.Name, c.flow.Realm.Subdomain
+		realm, f := a.ssoRealm(r, now)
+		if f == nil && realm.Subdomain != c.flow.Realm.Subdomain {
+			f = page(http.StatusBadRequest, msgFlowGone, fmt.Errorf("a continuation of realm %q on realm %q", c.flow.Realm.Subdomain, realm.Subdomain))
+		}
+		if f != nil {
+			return a.ssoFailed(ev, f)
+		}
+		return a.ssoLogIn(w, r, ev, realm, c.flow, c.identity, info)
+	}
+
+	flow, unbound, f := a.takeFlow(r, now)
 	if f != nil {
-		return fail(f)
+		return a.ssoFailed(ev, f)
 	}
 	p, info, ok := a.providerByLoginPath(flow.provider)
 	ev.Method, ev.Realm = info.Kind+":"+info.Name, flow.Realm.Subdomain
 	if !ok || info.CallbackPath != r.URL.Path {
-		return fail(page(http.StatusBadRequest, msgFlowGone, fmt.Errorf("a flow of provider %q answered at %s", flow.provider, r.URL.Path)))
+		return a.ssoFailed(ev, page(http.StatusBadRequest, msgFlowGone, fmt.Errorf("a flow of provider %q answered at %s", flow.provider, r.URL.Path)))
 	}
 	realm, f := a.ssoRealm(r, now)
 	switch {
 	case f != nil:
-		return fail(f)
+		return a.ssoFailed(ev, f)
+	case flow.Token == "": // unsolicited: the realm is the request's
+		if !p.Enabled(realm) {
+			return a.ssoFailed(ev, page(http.StatusNotFound, msgNoProvider, fmt.Errorf("no provider %q for realm %q", flow.provider, realm.Subdomain)))
+		}
+		flow.Realm, flow.CallbackURL = realm, a.realmURL(r, realm)+info.CallbackPath
+		ev.Realm = realm.Subdomain
 	case realm.Subdomain != flow.Realm.Subdomain:
-		return fail(page(http.StatusBadRequest, msgFlowGone, fmt.Errorf("a flow of realm %q answered on realm %q", flow.Realm.Subdomain, realm.Subdomain)))
+		return a.ssoFailed(ev, page(http.StatusBadRequest, msgFlowGone, fmt.Errorf("a flow of realm %q answered on realm %q", flow.Realm.Subdomain, realm.Subdomain)))
 	}
 	id, err := p.Finish(r.Context(), r, *flow)
 	switch {
 	case errors.Is(err, ErrSSODenied):
-		return fail(page(http.StatusForbidden, msgProviderDenied, err))
+		return a.ssoFailed(ev, page(http.StatusForbidden, msgProviderDenied, err))
 	case errors.Is(err, ErrSSOInvalid):
-		return fail(page(http.StatusBadRequest, msgProviderBad, err))
+		return a.ssoFailed(ev, page(http.StatusBadRequest, msgProviderBad, err))
 	case err != nil:
-		return fail(a.ssoFault(r, "finishing a login at the identity provider", err, "provider", flow.provider))
+		return a.ssoFailed(ev, a.ssoFault(r, "finishing a login at the identity provider", err, "provider", flow.provider))
 	}
+	if f := a.useAnswerOnce(r, info, id, now); f != nil {
+		return a.ssoFailed(ev, f)
+	}
+	if unbound {
+		to, f := a.continueInBrowser(r, *flow, id, info, now)
+		if f != nil {
+			return a.ssoFailed(ev, f)
+		}
+		return to, nil, nil
+	}
+	return a.ssoLogIn(w, r, ev, realm, *flow, id, info)
+}
+
+// ssoFailed reports ev as a failure for f's cause and answers f's page.
+func (a *Auth) ssoFailed(ev *Event, f *ssoFailure) (string, *ssoFailure, *Error) {
+	ev.Kind, ev.Cause = LoginFailed, f.cause
+	a.emit(*ev)
+	return "", f, nil
+}
+
+// ssoLogIn logs in the person the provider proved, id, for the flow: the
+// email must be verified and name an active user of realm (or one is
+// created where the provider allows it); the answer is the one the flow
+// asked for.
+func (a *Auth) ssoLogIn(w http.ResponseWriter, r *http.Request, ev *Event, realm Realm, flow SSOFlow, id Identity, info ProviderInfo) (string, *ssoFailure, *Error) {
 	ev.Username = id.Email
 	if !id.EmailVerified {
-		return fail(page(http.StatusForbidden, msgUnverified, fmt.Errorf("the provider has not verified %q", id.Email)))
+		return a.ssoFailed(ev, page(http.StatusForbidden, msgUnverified, fmt.Errorf("the provider has not verified %q", id.Email)))
 	}
 	user, f := a.ssoUser(r, realm, id, info.CreateUsers)
 	if f != nil {
-		return fail(f)
+		return a.ssoFailed(ev, f)
 	}
 	ev.Account = user.Email
 	ev.Kind, ev.User = LoginSucceeded, user.WithoutSecrets()
-	a.emit(ev)
+	a.emit(*ev)
 	switch {
 	case flow.mobileOTP != "":
 		return mobileRedirect(user, flow.mobileOTP, a.realmURL(r, realm)), nil, nil
 	case flow.desktopOTP != "":
-		return "", a.desktopTokenPage(r, user, flow.desktopOTP, now), nil
+		return "", a.desktopTokenPage(r, user, flow.desktopOTP, a.cfg.Now()), nil
 	case a.cfg.WebLogin != nil:
 		a.cfg.WebLogin(w, r, user.WithoutSecrets())
 		return "", nil, nil
@@ -280,9 +339,35 @@ func (a *Auth) finishSSO(w http.ResponseWriter, r *http.Request) (string, *ssoFa
 	return "", &ssoFailure{status: http.StatusOK, msg: msgNoWebSession}, nil
 }
 
+// maxAnswerBytes bounds a provider's answer posted to the callback (a SAML
+// response, base64 and then percent-encoded, which triples some of it): the
+// body is refused past it, before anything parses it.
+const maxAnswerBytes = 1 << 20
+
+// readAnswerForm reads a posted answer's form, at most maxAnswerBytes of
+// it, so that providers read it with r.PostFormValue.
+func readAnswerForm(w http.ResponseWriter, r *http.Request) *ssoFailure {
+	if r.Method != http.MethodPost {
+		return nil
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxAnswerBytes)
+	if err := r.ParseForm(); err != nil {
+		if errors.As(err, new(*http.MaxBytesError)) {
+			return page(http.StatusRequestEntityTooLarge, msgProviderBad, fmt.Errorf("the posted answer is over %d bytes", maxAnswerBytes))
+		}
+		return page(http.StatusBadRequest, msgProviderBad, fmt.Errorf("the posted answer is not a form: %v", err))
+	}
+	return nil
+}
+
 // takeFlow takes the flow the provider's answer names from the store, once,
-// and checks it is unexpired and was started in this browser.
-func (a *Auth) takeFlow(r *http.Request, now time.Time) (*SSOFlow, *ssoFailure) {
+// and checks it is unexpired and was started in this browser. unbound is
+// true when the browser could not say: an answer posted across sites (a
+// SAML identity provider's) carries no SameSite=Lax cookie, so the check
+// waits for the answer's continuation in this browser (continueInBrowser).
+// An answer that names no flow gets an unsolicited flow (Token "") from a
+// provider that accepts it ([UnsolicitedAnswers]).
+func (a *Auth) takeFlow(r *http.Request, now time.Time) (flow *SSOFlow, unbound bool, f *ssoFailure) {
 	token := ""
 	for _, p := range a.cfg.IdentityProviders {
 		if p.Info().CallbackPath == r.URL.Path {
@@ -292,9 +377,38 @@ func (a *Auth) takeFlow(r *http.Request, now time.Time) (*SSOFlow, *ssoFailure) 
 		}
 	}
 	gone := func(cause error) *ssoFailure { return page(http.StatusBadRequest, msgFlowGone, cause) }
-	if token == "" || len(token) > 256 {
-		return nil, gone(errors.New("the provider's answer names no flow"))
+	if token == "" {
+		for _, p := range a.cfg.IdentityProviders {
+			info := p.Info()
+			if u, ok := p.(UnsolicitedAnswers); ok && info.CallbackPath == r.URL.Path && u.AcceptsUnsolicited(r) {
+				return &SSOFlow{Expires: now.Add(ssoFlowTTL), provider: info.LoginPath}, false, nil
+			}
+		}
+		return nil, false, gone(errors.New("the provider's answer names no flow"))
 	}
+	if len(token) > 256 {
+		return nil, false, gone(errors.New("the provider's answer names no flow"))
+	}
+	rec, f := a.takeRecord(r, token, "flow", now)
+	if f != nil {
+		return nil, false, f
+	}
+	fl := rec.flow()
+	fl.Token = token
+	c, err := r.Cookie(ssoCookie)
+	switch {
+	case err != nil && r.Method == http.MethodPost:
+		return &fl, true, nil
+	case err != nil || !a.sameBrowser(c, fl.browser):
+		return nil, false, gone(errors.New("the flow was started in another browser"))
+	}
+	return &fl, false, nil
+}
+
+// takeRecord takes the record of kind under token from the store, once, and
+// checks it is unexpired.
+func (a *Auth) takeRecord(r *http.Request, token, kind string, now time.Time) (*flowJSON, *ssoFailure) {
+	gone := func(cause error) *ssoFailure { return page(http.StatusBadRequest, msgFlowGone, cause) }
 	value, err := a.flows.TakeFlow(r.Context(), token, now)
 	switch {
 	case errors.Is(err, ErrFlowNotFound):
@@ -303,19 +417,90 @@ func (a *Auth) takeFlow(r *http.Request, now time.Time) (*SSOFlow, *ssoFailure) 
 		return nil, a.ssoFault(r, "taking a sign-on flow", err)
 	}
 	var rec flowJSON
-	if err := json.Unmarshal(value, &rec); err != nil || rec.Kind != "flow" {
-		return nil, gone(fmt.Errorf("the store holds no flow under the token: %v", err))
+	if err := json.Unmarshal(value, &rec); err != nil || rec.Kind != kind {
+		return nil, gone(fmt.Errorf("the store holds no %s under the token: %v", kind, err))
 	}
-	flow := rec.flow()
-	flow.Token = token
-	if !now.Before(flow.Expires) {
-		return nil, gone(errors.New("the flow expired"))
+	if !now.Before(rec.Expires) {
+		return nil, gone(fmt.Errorf("the %s expired", kind))
+	}
+	return &rec, nil
+}
+
+// sameBrowser reports whether the flow cookie c is the one whose hash a
+// flow holds.
+func (a *Auth) sameBrowser(c *http.Cookie, hash string) bool {
+	return subtle.ConstantTimeCompare([]byte(hashHex(c.Value)), []byte(hash)) == 1
+}
+
+// continueParam names the token of an answer's continuation in the
+// callback's URL.
+const continueParam = "sso_continue"
+
+// continueTTL is how long a checked answer waits for its continuation:
+// the browser follows the redirect at once.
+const continueTTL = time.Minute
+
+// continuation is a provider's answer, checked, waiting for the browser
+// that started the flow to show its cookie.
+type continuation struct {
+	flow     SSOFlow
+	identity Identity
+}
+
+// continueInBrowser keeps the flow and the identity its answer proved, and
+// sends the browser on to the callback with a GET: a top-level navigation
+// that carries the flow's SameSite=Lax cookie, which the posted answer did
+// not. Who follows it without the cookie finds the continuation refused,
+// as a flow answered in another browser is.
+func (a *Auth) continueInBrowser(r *http.Request, flow SSOFlow, id Identity, info ProviderInfo, now time.Time) (string, *ssoFailure) {
+	rec := flowRecord(flow)
+	rec.Kind, rec.Expires = "continue", now.Add(continueTTL)
+	rec.IDEmail, rec.IDVerified, rec.IDName, rec.IDSubject = id.Email, id.EmailVerified, id.Name, id.Subject
+	value, _ := json.Marshal(rec)
+	token := randomToken()
+	if err := a.flows.PutFlow(r.Context(), token, value, rec.Expires); err != nil {
+		return "", a.ssoFault(r, "keeping a sign-on flow", err)
+	}
+	return info.CallbackPath + "?" + continueParam + "=" + token, nil
+}
+
+// takeContinuation takes the continuation under token, once, and checks
+// that this browser started its flow.
+func (a *Auth) takeContinuation(r *http.Request, token string, now time.Time) (*continuation, *ssoFailure) {
+	if len(token) > 256 {
+		return nil, page(http.StatusBadRequest, msgFlowGone, errors.New("not a continuation token"))
+	}
+	rec, f := a.takeRecord(r, token, "continue", now)
+	if f != nil {
+		return nil, f
 	}
 	c, err := r.Cookie(ssoCookie)
-	if err != nil || subtle.ConstantTimeCompare([]byte(hashHex(c.Value)), []byte(flow.browser)) != 1 {
-		return nil, gone(errors.New("the flow was started in another browser"))
+	if err != nil || !a.sameBrowser(c, rec.Browser) {
+		return nil, page(http.StatusBadRequest, msgFlowGone, errors.New("the flow was started in another browser"))
 	}
-	return &flow, nil
+	fl := rec.flow()
+	return &continuation{flow: fl, identity: Identity{Email: rec.IDEmail, EmailVerified: rec.IDVerified, Name: rec.IDName, Subject: rec.IDSubject}}, nil
+}
+
+// useAnswerOnce records the answer's AnswerID in the store until the answer
+// expires: a second answer with it, on any instance, is refused.
+func (a *Auth) useAnswerOnce(r *http.Request, info ProviderInfo, id Identity, now time.Time) *ssoFailure {
+	if id.AnswerID == "" {
+		return nil
+	}
+	expires := id.AnswerExpires
+	if !expires.After(now) {
+		expires = now.Add(ssoFlowTTL)
+	}
+	value, _ := json.Marshal(flowJSON{Kind: "answer", Expires: expires})
+	err := a.flows.PutFlow(r.Context(), "answer:"+hashHex(info.Kind+":"+info.Name+":"+id.AnswerID), value, expires)
+	switch {
+	case errors.Is(err, ErrFlowExists):
+		return page(http.StatusBadRequest, msgProviderBad, fmt.Errorf("the provider's answer %.80q was used already", id.AnswerID))
+	case err != nil:
+		return a.ssoFault(r, "recording the provider's answer as used", err)
+	}
+	return nil
 }
 
 // ssoRealm resolves the request's realm for a page: unknown is 404,
@@ -515,8 +700,9 @@ func hashHex(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// flowJSON is what the store keeps: a flow (Kind "flow") or a desktop
-// login token (Kind "login").
+// flowJSON is what the store keeps: a flow (Kind "flow"), a checked answer
+// waiting for its browser (Kind "continue"), an answer's record of use
+// (Kind "answer") or a desktop login token (Kind "login").
 type flowJSON struct {
 	Kind          string    `json:"kind"`
 	Realm         string    `json:"realm"`
@@ -532,6 +718,11 @@ type flowJSON struct {
 	DesktopOTP    string    `json:"desktop_otp,omitempty"`
 	Browser       string    `json:"browser,omitempty"`
 	UserEmail     string    `json:"user_email,omitempty"`
+	// A continuation's identity.
+	IDEmail    string `json:"id_email,omitempty"`
+	IDVerified bool   `json:"id_verified,omitempty"`
+	IDName     string `json:"id_name,omitempty"`
+	IDSubject  string `json:"id_subject,omitempty"`
 }
 
 func flowRecord(f SSOFlow) flowJSON {

@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // ssoPage is the page single sign-on answers a person with: a short
@@ -32,6 +33,10 @@ func (a *Auth) answerSSO(w http.ResponseWriter, r *http.Request, to string, page
 		write(w, a.cfg.Now(), nil, zerr, nil)
 	case to != "":
 		h["Location"] = []string{to}
+		if r.Method == http.MethodPost && !strings.HasPrefix(to, "zulip:") {
+			w.WriteHeader(http.StatusSeeOther) // on to a GET of the callback
+			return
+		}
 		w.WriteHeader(http.StatusFound)
 	case page != nil:
 		title := "Logged in"
