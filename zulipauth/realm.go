@@ -197,6 +197,33 @@ func (h HostRealms) check() error {
 	return nil
 }
 
+// RealmURL is the URL of the request's realm as server_settings gives it
+// (realm_url): the realm's configured host ([HostRealms]), else the
+// request's, and https when the request came over TLS or through a trusted
+// proxy that says so. A host's own pages that name the realm's URLs (a
+// SAML service provider's metadata, say) take them from here, not from
+// the Host header. The error is the realm's resolution's: [ErrRealmNotFound]
+// for a host no realm answers at.
+func (a *Auth) RealmURL(r *http.Request) (string, error) {
+	realm, err := a.resolveRealm(r, a.cfg.Now())
+	if err != nil {
+		return "", err
+	}
+	return a.realmURL(r, realm), nil
+}
+
+// realmURL is the realm's URL as server_settings gives it: the host the
+// resolver knows from configuration, else the request's.
+func (a *Auth) realmURL(r *http.Request, realm Realm) string {
+	host := r.Host
+	if hr, ok := hostRealms(a.cfg.Realms); ok {
+		if h := hr.realmHost(realm); h != "" {
+			host = h
+		}
+	}
+	return a.requestScheme(r) + "://" + host
+}
+
 // resolveRealm is Config.Realms.ResolveRealm(r), through the realm cache
 // when it is on: the resolver then names the subdomain (it is a
 // subdomainResolver, which New checks) and only a miss asks the store.

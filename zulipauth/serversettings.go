@@ -96,13 +96,7 @@ func (a *Auth) serverSettings(w http.ResponseWriter, r *http.Request) (*serverSe
 	passwordOK := !realm.PasswordAuthDisabled
 	email := passwordOK && slices.Contains(methods, "email")
 	ldap := passwordOK && slices.Contains(methods, "ldap")
-	host := r.Host
-	if hr, ok := hostRealms(a.cfg.Realms); ok {
-		if h := hr.realmHost(realm); h != "" {
-			host = h
-		}
-	}
-	url := a.requestScheme(r) + "://" + host
+	url := a.realmURL(r, realm)
 	external, kinds := a.externalMethods(realm)
 	// Without a configured host the URL echoes the request's Host: keep
 	// shared caches from serving one client's answer to another.

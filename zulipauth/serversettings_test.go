@@ -2,6 +2,8 @@ package zulipauth_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -181,5 +183,41 @@ func TestDevFetchAPIKey(t *testing.T) {
 	dev.ServeHTTP(w, r)
 	if w.Body.String() != wantMissingUsername {
 		t.Errorf("no username: %s", w.Body)
+	}
+}
+
+// RealmURL is server_settings' realm_url for the request's realm: the
+// configured host (www. is the root realm's), https behind a trusted
+// proxy that says so, and an error for a host no realm answers at.
+func TestRealmURL(t *testing.T) {
+	t.Parallel()
+	s := newSSOFixture(t, func(c *zulipauth.Config) {
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	})
+	for _, tc := range []struct{ host, remote, proto, want string }{
+		{"zulip.example.com", "", "", "http://zulip.example.com"},
+		{"www.zulip.example.com", "", "", "http://zulip.example.com"},
+		{"LEAR.zulip.example.com", "", "", "http://lear.zulip.example.com"},
+		{"lear.zulip.example.com", "10.1.2.3:5000", "https", "https://lear.zulip.example.com"},
+		{"lear.zulip.example.com", "192.0.2.9:5000", "https", "http://lear.zulip.example.com"}, // not a trusted proxy
+	} {
+		r := httptest.NewRequest("GET", "http://"+tc.host+"/saml/metadata.xml", nil)
+		if tc.remote != "" {
+			r.RemoteAddr = tc.remote
+		}
+		if tc.proto != "" {
+			r.Header.Set("X-Forwarded-Proto", tc.proto)
+		}
+		var ss struct {
+			RealmURL string `json:"realm_url"`
+		}
+		json.Unmarshal(settings(s.fixture, "GET", tc.host, func(sr *http.Request) { sr.RemoteAddr, sr.Header = r.RemoteAddr, r.Header }).Body.Bytes(), &ss)
+		if got, err := s.auth.RealmURL(r); err != nil || got != tc.want || got != ss.RealmURL {
+			t.Errorf("RealmURL at %s from %s = %q, %v; want %q, as server_settings' %q", tc.host, r.RemoteAddr, got, err, tc.want, ss.RealmURL)
+		}
+	}
+	r := httptest.NewRequest("GET", "http://nowhere.zulip.example.com/", nil)
+	if _, err := s.auth.RealmURL(r); !errors.Is(err, zulipauth.ErrRealmNotFound) {
+		t.Errorf("RealmURL of an unknown realm: %v, want ErrRealmNotFound", err)
 	}
 }

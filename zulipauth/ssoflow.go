@@ -675,18 +675,6 @@ func (a *Auth) redeemLoginToken(w http.ResponseWriter, r *http.Request) (*ssoFai
 	return nil, nil
 }
 
-// realmURL is the realm's URL as server_settings gives it: the host the
-// resolver knows from configuration, else the request's.
-func (a *Auth) realmURL(r *http.Request, realm Realm) string {
-	host := r.Host
-	if hr, ok := hostRealms(a.cfg.Realms); ok {
-		if h := hr.realmHost(realm); h != "" {
-			host = h
-		}
-	}
-	return a.requestScheme(r) + "://" + host
-}
-
 // randomToken is 32 bytes from crypto/rand, unpadded base64url: 43
 // characters, a valid PKCE verifier.
 func randomToken() string {
