@@ -117,8 +117,8 @@ type idp struct {
 // The parts of the metadata that parseMetadata reads.
 type (
 	mdEntity struct {
-		XMLName xml.Name
-		EntityID string    `xml:"entityID,attr"`
+		XMLName  xml.Name
+		EntityID string     `xml:"entityID,attr"`
 		IdPSSO   []mdIdPSSO `xml:"urn:oasis:names:tc:SAML:2.0:metadata IDPSSODescriptor"`
 	}
 	mdIdPSSO struct {
