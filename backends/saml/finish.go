@@ -233,13 +233,28 @@ func status(root *etree.Element) error {
 		return nil
 	}
 	for i, c := range codes {
-		codes[i] = excerpt(strings.TrimPrefix(c, statusPrefix), 60)
+		codes[i] = statusName(c)
 	}
 	msg := "saml: the IdP refused the login: status " + strings.Join(codes, "/")
 	if m := child(st, nsProtocol, "StatusMessage"); m != nil && strings.TrimSpace(m.Text()) != "" {
 		msg += " (" + excerpt(strings.TrimSpace(m.Text()), 200) + ")"
 	}
 	return fmt.Errorf("%s: %w", msg, zulipauth.ErrSSODenied)
+}
+
+// statusName is a status code as an error names it: SAML's without their
+// prefix ("Responder", "AuthnFailed"), any other quoted and cut short.
+func statusName(code string) string {
+	name := strings.TrimPrefix(code, statusPrefix)
+	if name == "" || len(name) > 40 || len(name) == len(code) {
+		return excerpt(code, 80)
+	}
+	for _, c := range name {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return excerpt(code, 80)
+		}
+	}
+	return name
 }
 
 // child is e's first child element space:tag (a namespace URI and a local
