@@ -343,7 +343,7 @@ func (p *Provider) decode(samlResponse string) ([]byte, error) {
 	case err != nil:
 		return nil, errors.New("the SAMLResponse is not base64")
 	case len(raw) > p.maxBytes:
-		return nil, fmt.Errorf("the SAMLResponse has %d bytes, over the cap of %d", len(raw), p.maxBytes)
+		return nil, fmt.Errorf("the SAMLResponse has %d bytes, over the cap of %d bytes", len(raw), p.maxBytes)
 	}
 	if t := strings.TrimLeft(string(raw[:min(len(raw), 64)]), "\ufeff \t\r\n"); !strings.HasPrefix(t, "<") {
 		return nil, errors.New("the SAMLResponse is not an XML document")
