@@ -2,6 +2,7 @@ package saml_test
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -43,22 +44,54 @@ func newKeyPair(cn string) (*rsa.PrivateKey, *x509.Certificate) {
 	if err != nil {
 		panic(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Now().Add(-24 * time.Hour),
-		NotAfter:     time.Now().Add(365 * 24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		panic(err)
-	}
-	cert, err := x509.ParseCertificate(der)
+	cert, err := certify(key, cn, time.Now().Add(-24*time.Hour), time.Now().Add(365*24*time.Hour))
 	if err != nil {
 		panic(err)
 	}
 	return key, cert
+}
+
+// newKeyPairAt is newKeyPair with a certificate valid from notBefore to
+// notAfter.
+func newKeyPairAt(t testing.TB, notBefore, notAfter time.Time) (*rsa.PrivateKey, *x509.Certificate) {
+	t.Helper()
+	key, _ := spKey()
+	cert, err := certify(key, "dated", notBefore, notAfter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, cert
+}
+
+// selfSigned is a certificate for key, valid from a day ago for a year.
+func selfSigned(t testing.TB, key crypto.Signer) *x509.Certificate {
+	t.Helper()
+	cert, err := certify(key, "self-signed", time.Now().Add(-24*time.Hour), time.Now().Add(365*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert
+}
+
+// certify is a self-signed certificate of key.
+func certify(key crypto.Signer, cn string, notBefore, notAfter time.Time) (*x509.Certificate, error) {
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: cn},
+		NotBefore:    notBefore,
+		NotAfter:     notAfter,
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		return nil, err
+	}
+	return x509.ParseCertificate(der)
+}
+
+// base64Cert is cert as metadata holds it.
+func base64Cert(cert *x509.Certificate) string {
+	return base64.StdEncoding.EncodeToString(cert.Raw)
 }
 
 // newSP is the tests' service provider, entityID, signing with spKey.
