@@ -267,7 +267,7 @@ func (sp *ServiceProvider) Metadata(acsURL string, otherACSURLs ...string) ([]by
 		ra := as.CreateElement("md:RequestedAttribute")
 		ra.CreateAttr("Name", a)
 		ra.CreateAttr("NameFormat", "urn:oasis:names:tc:SAML:2.0:attrname-format:basic")
-		ra.CreateAttr("isRequired", fmt.Sprint(a == DefaultEmailAttribute))
+		ra.CreateAttr("isRequired", "false") // the email may be the NameID
 	}
 	doc.Indent(2)
 	return doc.WriteToBytes()
