@@ -36,10 +36,10 @@ func ExampleNew() {
 		SP:          sp,
 		Name:        "okta", // the key of SOCIAL_AUTH_SAML_ENABLED_IDPS
 		IdPMetadata: md,
-		DisplayName: "Okta",                        // display_name
+		DisplayName: "Okta",                         // display_name
 		DisplayIcon: "https://example.com/okta.png", // display_icon
-		CreateUsers: true,                          // auto_signup
-		Realms:      []string{"zulip"},             // limit_to_subdomains
+		CreateUsers: true,                           // auto_signup
+		Realms:      []string{"zulip"},              // limit_to_subdomains
 		// EmailAttribute "email", NameAttributes "first_name", "last_name":
 		// attr_email, attr_first_name and attr_last_name's usual values.
 	})
