@@ -73,7 +73,7 @@ type Config struct {
 	// an answer cannot be bound to the browser that brings it (no flow
 	// started there), so whoever gets hold of a person's answer, before it
 	// is used and while it is current, logs in as them; and it logs a
-	// browser in through the core's Config.WebLogin, never an app. Default:
+	// browser in through zulipauth.Config.WebLogin, never an app. Default:
 	// false, every answer must answer one of this server's AuthnRequests.
 	AllowUnsolicited bool
 
