@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/crewjam/saml/samlidp"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Options vary an IdP. The zero value is an IdP with the fixture's people
@@ -209,14 +210,27 @@ func (i *IdP) setUp(ctx context.Context, users []User, sps []SP) error {
 }
 
 // AddUser adds (or replaces) the person u at the IdP, with samlidp's
-// PUT /users/<username>.
+// PUT /users/<username>, its password hashed with bcrypt at the least cost
+// (samlidp's own cost takes a second per password under the race
+// detector).
 func (i *IdP) AddUser(ctx context.Context, u User) error {
 	if !validUsername(u.Username) || u.Password == "" {
 		return fmt.Errorf("samltest: AddUser: user %q needs a username of [A-Za-z0-9._@-] and a password", u.Username)
 	}
+	// The password goes hashed at bcrypt's least cost, not in clear text
+	// for samlidp to hash at its cost of 10: a second under the race
+	// detector, for each user of each IdP. samlidp keeps a hash it is
+	// given for a new user only, so a user replaced is deleted first.
+	hash, err := bcrypt.GenerateFromPassword([]byte(u.Password), bcrypt.MinCost)
+	if err != nil {
+		return fmt.Errorf("samltest: AddUser: %w", err)
+	}
+	if _, err := i.do(ctx, http.MethodDelete, "/users/"+u.Username, nil, http.StatusNoContent); err != nil && !strings.Contains(err.Error(), "404") {
+		return fmt.Errorf("samltest: AddUser %q: %w", u.Username, err)
+	}
 	body, err := json.Marshal(map[string]any{
-		"name":        u.Username,
-		"password":    u.Password,
+		"name":            u.Username,
+		"hashed_password": hash,
 		"email":       u.Email,
 		"given_name":  u.FirstName,
 		"surname":     u.LastName,

@@ -3,6 +3,7 @@ package samltest_test
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -261,4 +262,36 @@ func mustWith(t *testing.T, r *http.Request, x []byte) *http.Request {
 		t.Fatal(err)
 	}
 	return r2
+}
+
+// AddUser replaces a person: the new password logs in, the old one no
+// longer; a user made Denied is refused by the IdP.
+func TestAddUser(t *testing.T) {
+	t.Parallel()
+	idp, p := setUp(t, samltest.Options{})
+	if err := idp.AddUser(t.Context(), samltest.User{Username: samltest.IagoUsername, Password: "new-password", Email: samltest.IagoEmail}); err != nil {
+		t.Fatal(err)
+	}
+	login := func(password string) error {
+		f := newFlow()
+		authURL, _ := p.Start(t.Context(), &f)
+		r, err := idp.Login(t.Context(), authURL, samltest.IagoUsername, password)
+		if err != nil {
+			return err
+		}
+		_, err = p.Finish(t.Context(), r, f)
+		return err
+	}
+	if err := login(samltest.IagoPassword); err == nil || !strings.Contains(err.Error(), "Invalid username or password") {
+		t.Errorf("the old password: %v", err)
+	}
+	if err := login("new-password"); err != nil {
+		t.Errorf("the new password: %v", err)
+	}
+	if err := idp.AddUser(t.Context(), samltest.User{Username: samltest.IagoUsername, Password: "new-password", Email: samltest.IagoEmail, Denied: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := login("new-password"); !errors.Is(err, zulipauth.ErrSSODenied) {
+		t.Errorf("a denied user: %v, want ErrSSODenied", err)
+	}
 }
