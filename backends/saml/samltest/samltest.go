@@ -231,10 +231,10 @@ func (i *IdP) AddUser(ctx context.Context, u User) error {
 	body, err := json.Marshal(map[string]any{
 		"name":            u.Username,
 		"hashed_password": hash,
-		"email":       u.Email,
-		"given_name":  u.FirstName,
-		"surname":     u.LastName,
-		"common_name": strings.TrimSpace(u.FirstName + " " + u.LastName),
+		"email":           u.Email,
+		"given_name":      u.FirstName,
+		"surname":         u.LastName,
+		"common_name":     strings.TrimSpace(u.FirstName + " " + u.LastName),
 	})
 	if err != nil {
 		return fmt.Errorf("samltest: AddUser: %w", err)
