@@ -530,3 +530,34 @@ func TestEncryptedAssertion(t *testing.T) {
 	_, err = p.Finish(t.Context(), with(t, r, v15), f)
 	wantInvalid(t, err, "PKCS #1 v1.5")
 }
+
+// A comment in a signed value does not cut it (the comment injection of
+// CVE-2017-11427 and its kin): canonicalization drops comments, so the
+// signature still verifies, and a service provider that read only the
+// first text node would take "hamlet@zulip.com" from the answer of a
+// person whose address is "hamlet@zulip.com.evil.example".
+func TestCommentInjection(t *testing.T) {
+	t.Parallel()
+	sp := newSP(spEntityID)
+	const evil = "hamlet@zulip.com.evil.example"
+	idp := samltest.Start(t, samltest.Options{
+		SPs:   []samltest.SP{registered(t, sp)},
+		Users: []samltest.User{{Username: "mallory", Password: "pw", Email: evil}},
+	})
+	var log logBuffer
+	p := newProvider(t, config(idp, sp, &log))
+	f := newFlow()
+	r := answer(t, idp, p, &f, "mallory", "pw")
+	x := strings.ReplaceAll(string(responseXML(t, r)), ">"+evil+"<", ">hamlet@zulip.com<!---->.evil.example<")
+	if !strings.Contains(x, "<!---->") {
+		t.Fatal("no value to put a comment in")
+	}
+	id, err := p.Finish(t.Context(), with(t, r, []byte(x)), f)
+	if err == nil && id.Email != evil || err != nil && !errors.Is(err, zulipauth.ErrSSOInvalid) {
+		t.Fatalf("Finish = %+v, %v; want %s or a refusal", id, err, evil)
+	}
+	if err == nil && id.Subject != evil {
+		t.Errorf("Subject = %q, want %q", id.Subject, evil)
+	}
+	t.Logf("Finish = %q, %v", id.Email, err)
+}
