@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/beevik/etree"
+	dsig "github.com/russellhaering/goxmldsig"
 )
 
 // The naive SP: readers that take "the Assertion" with encoding/xml, and a
@@ -235,8 +236,9 @@ func naiveVerify(doc []byte, cert *x509.Certificate) (*etree.Element, error) {
 }
 
 // strictRead is what a careful SP does (gosaml2's order): verify the
-// Response's signature if it has one, else the Assertion's, and read the
-// identity only from the element goxmldsig returned.
+// Response's signature if it has one (a broken one is the end), else the
+// single Assertion's, and read the identity only from the element
+// goxmldsig returned.
 func strictRead(doc []byte, cert *x509.Certificate) (identity, error) {
 	d := etree.NewDocument()
 	if err := d.ReadFromBytes(doc); err != nil {
@@ -244,7 +246,7 @@ func strictRead(doc []byte, cert *x509.Certificate) (identity, error) {
 	}
 	root := d.Root()
 	verified, err := validate(cert, root)
-	if err != nil {
+	if errors.Is(err, dsig.ErrMissingSignature) {
 		as := root.SelectElements("Assertion")
 		if len(as) != 1 {
 			return identity{}, fmt.Errorf("%d Assertions", len(as))
@@ -252,6 +254,9 @@ func strictRead(doc []byte, cert *x509.Certificate) (identity, error) {
 		if verified, err = validate(cert, as[0]); err != nil {
 			return identity{}, err
 		}
+	}
+	if err != nil {
+		return identity{}, err
 	}
 	b, err := etree.NewDocumentWithRoot(verified).WriteToBytes()
 	if err != nil {
