@@ -233,8 +233,11 @@ func run(signed []byte, a Attacker, gens []generator) ([]Variant, error) {
 		return nil, err
 	}
 	if signatureOf(root) == nil {
-		if _, _, err := signedAssertion(root); err != nil {
-			return nil, fmt.Errorf("samlattack: neither the Response nor an Assertion is signed: %w", err)
+		switch _, _, err := signedAssertion(root); {
+		case errors.Is(err, ErrAssertionNotSigned):
+			return nil, fmt.Errorf("%w (nor the Response)", err)
+		case err != nil:
+			return nil, err
 		}
 	}
 	var out []Variant
@@ -244,7 +247,7 @@ func run(signed []byte, a Attacker, gens []generator) ([]Variant, error) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("samlattack: %s: %w", g.name, err)
+			return nil, fmt.Errorf("%s: %w", g.name, err)
 		}
 		out = append(out, Variant{Name: g.name, Needs: g.needs, Doc: doc})
 	}

@@ -6,7 +6,11 @@ import (
 	"github.com/beevik/etree"
 )
 
-// The comment-truncation attacks (CVE-2017-11427 in python-saml,
+// CommentInNameID puts an empty comment into every Subject NameID that
+// continues a.NameID (default a.Email), right after the victim's part. The
+// signatures are left as they are and still verify.
+//
+// This is the comment-truncation attack (CVE-2017-11427 in python-saml,
 // CVE-2017-11428 in ruby-saml, CVE-2017-11429 in saml2-js, CVE-2018-0489 in
 // Shibboleth, and others, 2017-2018). The attacker registers at the IdP an
 // address that continues the victim's, victim@zulip.com.evil.example, and
@@ -21,16 +25,13 @@ import (
 // careless reader, though, takes the element's first text node (Python's
 // minidom firstChild.data, REXML's text, a token loop that stops at the
 // first non-text token), which ends at the comment: victim@zulip.com. The
-// DOM-based verifier and the text reader see two different addresses, and
-// the SP logs the attacker in as the victim.
+// verifier and the reader see two different addresses, and the SP logs the
+// attacker in as the victim. (Go's encoding/xml Unmarshal and etree's Text
+// join the text around a comment, and are not fooled.)
 //
-// These variants need a signature over the identity (the Response's or the
-// Assertion's) and an input issued for an address that continues the
-// victim's; they return ErrNoPrefix for any other input.
-
-// CommentInNameID puts an empty comment into every Subject NameID that
-// continues a.NameID (default a.Email), right after the victim's part. The
-// signatures are left as they are and still verify.
+// The input needs a signature over the identity (the Response's or the
+// Assertion's) and must be issued for an address that continues the
+// victim's; for any other input CommentInNameID returns ErrNoPrefix.
 func CommentInNameID(signed []byte, a Attacker) ([]byte, error) {
 	return comment(signed, a.nameID(), func(assertion *etree.Element) []*etree.Element {
 		return nameIDs(assertion)
@@ -39,8 +40,10 @@ func CommentInNameID(signed []byte, a Attacker) ([]byte, error) {
 
 // CommentInEmail puts an empty comment into every value of the email
 // attribute (see Attacker.EmailAttribute) that continues a.Email, right
-// after the victim's part. The signatures are left as they are and still
-// verify.
+// after the victim's part: CommentInNameID's attack on the attribute an SP
+// such as Zulip takes the email from. The signatures are left as they are
+// and still verify. It returns ErrNoPrefix when no value continues
+// a.Email.
 func CommentInEmail(signed []byte, a Attacker) ([]byte, error) {
 	return comment(signed, a.Email, a.emailValues)
 }

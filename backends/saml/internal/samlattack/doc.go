@@ -34,10 +34,27 @@
 //
 // The editors [SetIdentity], [SetAssertionTimes], [SetIssueInstant],
 // [SetAudience], [SetRecipient], [SetDestination], [SetInResponseTo] and
-// [SetStatus] change one thing each, breaking the signatures that cover it:
-// sent as they are, they check that the SP verifies before it reads; signed
-// again with ResignedWithKey (and that key trusted), they test each of the
-// SP's checks on its own.
+// [SetStatus] change one thing each, in the Response and every Assertion
+// in it, breaking the signatures that cover it (an empty value or a zero
+// time removes the attribute): sent as they are, they check that the SP
+// verifies before it reads; signed again with ResignedWithKey (and that key
+// trusted), they test each of the SP's checks on its own.
+//
+// # Live against
+//
+// The comment of each variant says which naive readers it is live against:
+// which of them read the victim from the document while a signature in it
+// verifies with the IdP's certificate (the package's tests check each
+// claim, with goxmldsig). "first" reads the first Assertion in document
+// order (//Assertion[1]); "root" the first Assertion child of the Response
+// (/Response/Assertion[1]); "last" every Assertion it meets in document
+// order, each overwriting what the one before set. The comment variants
+// are live against a reader of the first text node instead. A sound SP
+// verifies, then reads only what the signature covers (the element
+// goxmldsig's Validate returns), and no forged identity gets past it.
+//
+// An EncryptedAssertion is not looked into: decrypt the genuine Response
+// first.
 //
 // The package is for tests. It uses github.com/beevik/etree to rearrange
 // documents and writes its own exclusive canonicalization to sign; it

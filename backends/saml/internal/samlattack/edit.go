@@ -1,20 +1,22 @@
 package samlattack
 
 import (
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/beevik/etree"
 )
 
-// The editors change one thing in a document and leave every signature
-// where it was, now broken wherever it covered the change. A test of the
-// SP's checks signs the edited document again with ResignedWithKey (and
-// trusts that key), or sends it as it is to see that the broken signature
-// is refused first.
-//
-// Each takes any Response (genuine or made by this package) and edits the
-// Response and every Assertion in it, nested or wrapped ones included. An
-// empty value (or a zero time) removes the attribute or element instead.
+// The editors change one thing each in a Response (genuine or made by this
+// package): the Response and every Assertion in it, nested or wrapped ones
+// included. Signatures stay where they are, broken wherever they covered
+// the change. An empty value (or a zero time) removes the attribute or
+// element instead.
+
+// ErrNothingToEdit: the document lacks the element an editor changes, and
+// the editor does not make it.
+var ErrNothingToEdit = errors.New("samlattack: nothing to edit")
 
 // Status codes for SetStatus (SAML 2.0 core, 3.2.2.2).
 const (
@@ -75,7 +77,7 @@ func conditions(assertion *etree.Element) *etree.Element {
 		return c
 	}
 	c := newLike(assertion, "Conditions")
-	insertAfter(assertion, c, [2]string{nsAssertion, "Issuer"}, [2]string{nsDSig, "Signature"}, [2]string{nsAssertion, "Subject"})
+	insertAfter(assertion, c, issuerName, signatureName, subjectName)
 	return c
 }
 
@@ -170,8 +172,8 @@ func SetAudience(doc []byte, audience string) ([]byte, error) {
 func SetRecipient(doc []byte, recipient string) ([]byte, error) {
 	return edit(doc, func(root *etree.Element) error {
 		scds := subjectConfirmationData(root)
-		if len(scds) == 0 && recipient != "" {
-			return ErrNoIdentity
+		if len(scds) == 0 {
+			return fmt.Errorf("%w: no SubjectConfirmationData", ErrNothingToEdit)
 		}
 		for _, scd := range scds {
 			setAttr(scd, "Recipient", recipient)
@@ -213,7 +215,7 @@ func SetStatus(doc []byte, code string, sub ...string) ([]byte, error) {
 		status := child(root, nsProtocol, "Status")
 		if status == nil {
 			status = newLike(root, "Status")
-			insertAfter(root, status, [2]string{nsAssertion, "Issuer"}, [2]string{nsDSig, "Signature"}, [2]string{nsProtocol, "Extensions"})
+			insertAfter(root, status, issuerName, signatureName, extensionsName)
 		}
 		for _, c := range children(status, nsProtocol, "StatusCode") {
 			status.RemoveChild(c)

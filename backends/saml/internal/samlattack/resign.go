@@ -114,7 +114,7 @@ func sign(el *etree.Element, key crypto.Signer, cert *x509.Certificate) error {
 
 	// SignedInfo is canonicalized where it will stand, inside the
 	// Signature inside el: that is where a verifier finds it.
-	insertAfter(el, sig, [2]string{nsAssertion, "Issuer"})
+	insertAfter(el, sig, issuerName)
 	c, err = canonical(si, nil)
 	if err != nil {
 		return err

