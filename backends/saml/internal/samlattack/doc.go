@@ -56,6 +56,9 @@
 // An EncryptedAssertion is not looked into: decrypt the genuine Response
 // first.
 //
+// Every function parses its own copy of the input, never changes the
+// input's bytes, and is safe for concurrent use.
+//
 // The package is for tests. It uses github.com/beevik/etree to rearrange
 // documents and writes its own exclusive canonicalization to sign; it
 // verifies nothing. Its tests show each variant live against naive readers
