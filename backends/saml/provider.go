@@ -81,7 +81,7 @@ func New(cfg Config) (*Provider, error) {
 			Kind:         "saml",
 			Name:         cfg.Name,
 			LoginPath:    "saml/" + cfg.Name,
-			CallbackPath: "/complete/saml/",
+			CallbackPath: callbackPath,
 			DisplayName:  cfg.DisplayName,
 			DisplayIcon:  cfg.DisplayIcon,
 			CreateUsers:  cfg.CreateUsers,

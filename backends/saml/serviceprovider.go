@@ -11,11 +11,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"runtime"
 
 	"github.com/beevik/etree"
+
+	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
 
 // ServiceProvider is this server as a SAML service provider, shared by
@@ -296,4 +299,43 @@ func (sp ServiceProvider) LogValue() slog.Value {
 		slog.String("entity_id", sp.EntityID),
 		slog.Bool("signs_requests", sp.Key != nil),
 	)
+}
+
+// MetadataPath is where Zulip serves its service provider's metadata, on
+// every realm's host, and where IdPs that read metadata from a URL look.
+const MetadataPath = "/saml/metadata.xml"
+
+// callbackPath is Zulip's assertion consumer service, on every realm's
+// host, shared by every IdP.
+const callbackPath = "/complete/saml/"
+
+// MetadataHandler serves sp's metadata (see Metadata) at MetadataPath for
+// the realm the request is for: its assertion consumer service is the
+// realm's URL and "/complete/saml/", the URL realmURL gives, which should
+// be zulipauth's Auth.RealmURL (the realm's configured host, not the Host
+// header as sent: metadata names where IdPs post assertions). A host no
+// realm answers at gets 404, a method other than GET and HEAD 405.
+func (sp *ServiceProvider) MetadataHandler(realmURL func(*http.Request) (string, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		base, err := realmURL(r)
+		if errors.Is(err, zulipauth.ErrRealmNotFound) {
+			http.Error(w, "There is no organization at this address.", http.StatusNotFound)
+			return
+		}
+		var md []byte
+		if err == nil {
+			md, err = sp.Metadata(base + callbackPath)
+		}
+		if err != nil {
+			http.Error(w, "The service provider's metadata is not available.", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/samlmetadata+xml")
+		w.Write(md) //nolint:errcheck // the client is gone
+	})
 }

@@ -12,13 +12,17 @@ import (
 	"encoding/xml"
 	"fmt"
 	"log/slog"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/zulipauth/zulipauth-go/backends/memstore"
+	"github.com/zulipauth/zulipauth-go/backends/password"
 	"github.com/zulipauth/zulipauth-go/backends/saml"
+	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
 
 // spMetadata is what a test reads back of a service provider's metadata.
@@ -100,6 +104,51 @@ func TestSPMetadata(t *testing.T) {
 	}
 	if _, err := (&saml.ServiceProvider{}).Metadata(acsURL); err == nil {
 		t.Error("Metadata of a service provider without an entity ID")
+	}
+}
+
+// MetadataHandler serves each realm's metadata, whose callback is the
+// realm's URL as zulipauth gives it, not the Host header as sent; an
+// unknown host is 404, a POST 405.
+func TestMetadataHandler(t *testing.T) {
+	t.Parallel()
+	store := memstore.New()
+	store.CreateRealm(t.Context(), zulipauth.Realm{Subdomain: "lear", Name: "Lear"})
+	pw, _ := password.New(store)
+	auth, err := zulipauth.New(zulipauth.Config{Users: store, Authenticator: pw,
+		Realms: zulipauth.HostRealms{Realms: store, ExternalHost: "chat.example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newSP(spEntityID).MetadataHandler(auth.RealmURL)
+	for _, tc := range []struct {
+		method, host string
+		status       int
+		acs          string
+	}{
+		{"GET", "chat.example.com", 200, "http://chat.example.com/complete/saml/"},
+		{"GET", "www.chat.example.com", 200, "http://chat.example.com/complete/saml/"},
+		{"GET", "LEAR.chat.example.com", 200, "http://lear.chat.example.com/complete/saml/"},
+		{"HEAD", "lear.chat.example.com", 200, ""},
+		{"GET", "evil.chat.example.com", 404, ""},
+		{"POST", "chat.example.com", 405, ""},
+	} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(tc.method, "http://"+tc.host+saml.MetadataPath, nil))
+		if w.Code != tc.status {
+			t.Errorf("%s at %s: %d, want %d", tc.method, tc.host, w.Code, tc.status)
+			continue
+		}
+		if tc.acs == "" {
+			continue
+		}
+		var got spMetadata
+		if err := xml.Unmarshal(w.Body.Bytes(), &got); err != nil || w.Header().Get("Content-Type") != "application/samlmetadata+xml" {
+			t.Fatalf("%s: %v, Content-Type %q", tc.host, err, w.Header().Get("Content-Type"))
+		}
+		if len(got.SP.ACS) != 1 || got.SP.ACS[0].Location != tc.acs {
+			t.Errorf("%s: AssertionConsumerServices %+v, want %s", tc.host, got.SP.ACS, tc.acs)
+		}
 	}
 }
 
