@@ -172,7 +172,7 @@ func (p *Provider) precheck(raw []byte) error {
 		}
 	})
 	switch {
-	case assertions != 1:
+	case assertions != 1 && !p.uncounted:
 		return invalid(fmt.Sprintf("the response has %d assertions, want exactly one", assertions))
 	case encrypted > 0 && insecure:
 		return invalid("the assertion's key is encrypted with RSA PKCS #1 v1.5, which is refused (padding oracles); have the IdP use RSA-OAEP")
