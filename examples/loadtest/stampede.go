@@ -58,7 +58,11 @@ func runStampede(ctx context.Context, e *env, variant string) ([]*result, error)
 // their memory, each took its own 128 MiB beside the others' (two of a
 // 256 MiB hash peaked at 543 MB); now one that needs more than the hash
 // slots' memory runs alone, and the peak stays within the larger of the
-// two plus the stampede's slack.
+// two plus the stampede's slack. Running alone, the last of four waits for
+// three heavy verifications; on a machine busy with other work that can
+// pass the hash queue's 5 s wait, and the busy answer is then the right
+// one. At least two must be verified, or the peak measured says nothing of
+// two heavy hashes side by side.
 func stampedeImported(ctx context.Context, e *env) ([]*result, error) {
 	heaviest := importedHashes()[len(importedHashes())-1]
 	var out []*result
@@ -69,13 +73,15 @@ func stampedeImported(ctx context.Context, e *env) ([]*result, error) {
 		if err != nil {
 			return out, err
 		}
-		r, t, err := rush(ctx, sub, ns, spec.users, wrongPassword, status(401))
+		expect := func(a answer) bool { return a.status == 401 || a.busy() }
+		r, t, err := rush(ctx, sub, ns, spec.users, wrongPassword, expect)
 		sub.stop()
 		if err != nil {
 			return out, err
 		}
 		r.Part = fmt.Sprintf("%d at once", n)
-		checkAnswers(r, t, "401")
+		checkAnswers(r, t, "401 or busy")
+		r.hard("at least 2 verified (401)", t.statuses["401"] >= 2, fmt.Sprintf("401: %d, busy: %d", t.statuses["401"], t.statuses["429-busy"]))
 		slots, _ := hashQueue()
 		slotsMiB := float64(slots) * float64(password.DefaultParams().Memory) / 1024
 		heavyMiB := float64(password.MaxParams().Memory) / 1024
@@ -83,8 +89,8 @@ func stampedeImported(ctx context.Context, e *env) ([]*result, error) {
 		detail := fmt.Sprintf("peak %.0f MiB, bound max(%d slots x %.0f MiB, %.0f MiB) + %d MiB = %.0f MiB",
 			r.PeakRSSMiB, slots, slotsMiB/float64(slots), heavyMiB, stampedeSlackMiB, bound)
 		checkPeakRSS(r, sub, bound, detail)
-		r.Summary = fmt.Sprintf("%d wrong passwords at once for %s hashes, answered in %v; %s",
-			n, heaviest.name, t.elapsed.Round(time.Millisecond), detail)
+		r.Summary = fmt.Sprintf("%d wrong passwords at once for %s hashes, answered in %v: 401 x%d, busy x%d; %s",
+			n, heaviest.name, t.elapsed.Round(time.Millisecond), t.statuses["401"], t.statuses["429-busy"], detail)
 		out = append(out, r)
 	}
 	return out, nil
