@@ -47,6 +47,7 @@ type serveConfig struct {
 	addr  string
 	auth  authFlags
 	oidc  oidcFlags
+	saml  samlFlags
 	// redis, when set, holds the budgets (see redisLimits).
 	redis           string
 	redisFailClosed bool
@@ -82,6 +83,7 @@ func serveFlagSet() (*flag.FlagSet, *serveConfig) {
 	fs.DurationVar(&c.RealmCacheTTL, "realm-cache", c.RealmCacheTTL, "how long realm lookups are cached; a realm changed by another process takes effect within 250 ms (0 disables)")
 	c.auth.register(fs)
 	c.oidc.register(fs)
+	c.saml.register(fs)
 	fs.BoolVar(&c.InsecureDevLogin, "dev-login", false, "INSECURE: mount /api/v1/dev_fetch_api_key, a login without password")
 	fs.StringVar(&c.redis, "redis", "", "Redis HOST:PORT (or redis:// URL) holding the rate-limit budgets, shared by every instance (default: budgets in this process)")
 	fs.DurationVar(&c.redisTimeout, "redis-timeout", redislimit.DefaultTimeout, "bound on each Redis call; a slower answer counts as an outage (needs -redis)")
@@ -103,6 +105,9 @@ func parseServeFlags(args []string, stdout io.Writer) (c serveConfig, helped boo
 		return *cp, false, err
 	}
 	if err := cp.oidc.check(fs); err != nil {
+		return *cp, false, err
+	}
+	if err := cp.saml.check(fs); err != nil {
 		return *cp, false, err
 	}
 	headerSet := false
@@ -246,6 +251,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if sso != nil {
 		c.IdentityProviders = []zulipauth.IdentityProvider{sso}
 	}
+	idps, sp, err := c.saml.providers(ctx, c.ExternalHost, log)
+	if err != nil {
+		return err
+	}
+	c.IdentityProviders = append(c.IdentityProviders, idps...)
+	c.SAMLServiceProvider = sp
 	handler, stop, err := buildHandler(st, c, log)
 	if err != nil {
 		return err
@@ -254,9 +265,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log.Info("serving", "addr", "http://"+ln.Addr().String(), "store", st.Dialect(), "external_host", c.ExternalHost)
 	for _, p := range c.IdentityProviders {
 		info := p.Info()
+		if info.Kind == "saml" {
+			continue // announced below, with what the IdP registers
+		}
 		log.Info("single sign-on: register these redirect URIs with the provider (https:// behind a TLS proxy)",
 			"provider", info.Kind+":"+info.Name, "root_realm", "http://"+c.ExternalHost+info.CallbackPath,
 			"realm_SUB", "http://SUB."+c.ExternalHost+info.CallbackPath)
+	}
+	if sp != nil {
+		c.saml.announce(log, c.ExternalHost, sp)
+		if c.saml.allowIdPInitiated {
+			log.Warn("single sign-on: -saml-allow-idp-initiated accepts answers that no login of this server asked for: whoever gets hold of a person's answer, while it is current, logs in as them")
+		}
 	}
 	if n, err := st.CountUsers(ctx); err == nil && n == 0 {
 		fmt.Fprintf(stdout, "No users yet. Create one with:\n  echo 'a long password' | go run ./examples/server create-user -email you@example.com%s\n", storeHint(c.store))

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/zulipauth/zulipauth-go/backends/password"
+	"github.com/zulipauth/zulipauth-go/backends/saml"
 	"github.com/zulipauth/zulipauth-go/backends/sqlstore"
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
@@ -51,8 +52,15 @@ type Config struct {
 	// TokenVerifier enables the JWT login (-jwt-keys). Default: none, and the
 	// JWT login answers that it is not enabled.
 	TokenVerifier zulipauth.TokenVerifier
-	// IdentityProviders enable single sign-on (-oidc-*). Default: none.
+	// IdentityProviders enable single sign-on (-oidc-*, -saml-*). Default:
+	// none.
 	IdentityProviders []zulipauth.IdentityProvider
+	// SAMLServiceProvider is this server as the SAML service provider that
+	// the SAML identity providers among IdentityProviders share (-saml-*):
+	// NewHandler serves its metadata at saml.MetadataPath,
+	// /saml/metadata.xml, on every realm's host, naming that realm's
+	// assertion consumer service. Default: nil, no such route.
+	SAMLServiceProvider *saml.ServiceProvider
 	// UsernameLimiter, IPLimiter and UserLimiter hold the budgets. Default:
 	// zulipauth's, in this process. -redis shares them between instances;
 	// load tests raise them.
@@ -90,8 +98,9 @@ func PasswordAuthenticator(st *sqlstore.Store, log *slog.Logger) (*password.Auth
 
 // NewHandler wires zulipauth on st as c says, logging on log, and returns the
 // reference server's routes: zulipauth's own (fetch_api_key,
-// server_settings, the JWT and, with InsecureDevLogin, the dev login), GET
-// /api/v1/users/me behind RequireAPIKey, and Zulip's JSON 404 for any other
+// server_settings, the JWT, the single sign-on's and, with InsecureDevLogin,
+// the dev login), with SAMLServiceProvider its metadata at
+// /saml/metadata.xml, GET /api/v1/users/me behind RequireAPIKey, and Zulip's JSON 404 for any other
 // /api/ path, all behind zulipauth.MergeSlashes (a client given a realm URL
 // with a trailing slash asks for //api/v1/...).
 //
@@ -135,7 +144,15 @@ func NewHandler(st *sqlstore.Store, c Config, log *slog.Logger) (h http.Handler,
 	if c.InsecureDevLogin {
 		log.Warn("INSECURE: -dev-login mounts /api/v1/dev_fetch_api_key: anyone who can reach this server can log in as any user without a password. Never use it in production.")
 	}
-	return routes(func(mux *http.ServeMux) { auth.Mount(mux) }, auth.RequireAPIKey(http.HandlerFunc(usersMe))), func() { auth.Close(); flush() }, nil
+	mount := func(mux *http.ServeMux) {
+		auth.Mount(mux)
+		if sp := c.SAMLServiceProvider; sp != nil {
+			// Each realm's own: the realm's configured URL, never the Host
+			// header as sent, names where IdPs post their answers.
+			mux.Handle(saml.MetadataPath, sp.MetadataHandler(auth.RealmURL))
+		}
+	}
+	return routes(mount, auth.RequireAPIKey(http.HandlerFunc(usersMe))), func() { auth.Close(); flush() }, nil
 }
 
 // BareHandler is NewHandler's routes without zulipauth: GET
