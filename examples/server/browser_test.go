@@ -37,11 +37,19 @@ func ssoSetup(t *testing.T, host string) (db string, flags []string) {
 	return db, []string{"-external-host", host, "-oidc-issuer", op.Issuer, "-oidc-client-id", op.ClientID, "-oidc-client-secret-file", secret}
 }
 
+// person is who logs in at a provider's form (its field userField, and
+// password), and the email the server knows them by.
+type person struct{ userField, username, password, email string }
+
+// oidcPerson is an OpenID provider's person: the username is the email.
+func oidcPerson(email, password string) person { return person{"username", email, password, email} }
+
 // mobileSSO does what zulip-flutter does, in Chromium: reads server_settings'
-// external_authentication_methods, opens the login_url with a fresh
-// mobile_flow_otp, logs in at the provider's form, and checks the
-// zulip://login redirect by the app's rules. It returns the decrypted key.
-func mobileSSO(t *testing.T, b *browsertest.Browser, realmURL, username, password string) string {
+// external_authentication_methods, opens the login_url of the one named
+// method ("oidc:oidc") with a fresh mobile_flow_otp, logs in at the
+// provider's form as p, and checks the zulip://login redirect by the app's
+// rules. It returns the decrypted key.
+func mobileSSO(t *testing.T, b *browsertest.Browser, realmURL, method string, p person) string {
 	t.Helper()
 	code, raw := get(t, realmURL+"/api/v1/server_settings", nil)
 	var settings struct {
@@ -51,7 +59,7 @@ func mobileSSO(t *testing.T, b *browsertest.Browser, realmURL, username, passwor
 			LoginURL string `json:"login_url"`
 		} `json:"external_authentication_methods"`
 	}
-	if err := json.Unmarshal(raw, &settings); err != nil || code != 200 || len(settings.External) != 1 || settings.External[0].Name != "oidc:oidc" {
+	if err := json.Unmarshal(raw, &settings); err != nil || code != 200 || len(settings.External) != 1 || settings.External[0].Name != method {
 		t.Fatalf("server_settings at %s: %d %s", realmURL, code, raw)
 	}
 	login, _ := url.Parse(settings.RealmURI)
@@ -61,7 +69,7 @@ func mobileSSO(t *testing.T, b *browsertest.Browser, realmURL, username, passwor
 	if err := b.Open(t.Context(), login.String()); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Submit(t.Context(), map[string]string{"username": username, "password": password}); err != nil {
+	if err := b.Submit(t.Context(), map[string]string{p.userField: p.username, "password": p.password}); err != nil {
 		t.Fatal(err)
 	}
 	location, err := b.WaitForRedirect(t.Context(), "zulip")
@@ -69,8 +77,8 @@ func mobileSSO(t *testing.T, b *browsertest.Browser, realmURL, username, passwor
 		t.Fatal(err)
 	}
 	key, email, _, err := browsertest.CheckMobileRedirect(location, otp, settings.RealmURI)
-	if err != nil || email != username {
-		t.Fatalf("the redirect %s: %v (email %q, want %q)", location, err, email, username)
+	if err != nil || email != p.email {
+		t.Fatalf("the redirect %s: %v (email %q, want %q)", location, err, email, p.email)
 	}
 	return key
 }
@@ -132,7 +140,7 @@ func TestMobileSingleSignOnInABrowser(t *testing.T) {
 		{"http://lear." + host, oidctest.HamletEmail, oidctest.HamletPassword},
 	} {
 		b := browsertest.Start(t)
-		key := mobileSSO(t, b, tc.realmURL, tc.username, tc.password)
+		key := mobileSSO(t, b, tc.realmURL, "oidc:oidc", oidcPerson(tc.username, tc.password))
 		usersMe(t, tc.realmURL, tc.username, key)
 	}
 
@@ -168,9 +176,28 @@ func TestSingleSignOnAcrossInstances(t *testing.T) {
 	db, flags := ssoSetup(t, host)
 	first := startServer(t, append([]string{"-db", db}, flags...)...)
 	second := startServer(t, append([]string{"-db", db}, flags...)...)
+	starts, answers := balance(t, port, first, second)
+
+	b := browsertest.Start(t)
+	key := mobileSSO(t, b, "http://"+host, "oidc:oidc", oidcPerson(oidctest.IagoEmail, oidctest.IagoPassword))
+	usersMe(t, "http://"+host, oidctest.IagoEmail, key)
+	if starts.Load() != 1 || answers.Load() != 1 {
+		t.Errorf("the balancer sent %d starts to the first instance and %d answers to the second, want 1 and 1", starts.Load(), answers.Load())
+	}
+	if !strings.Contains(second.stderr.String(), `msg="login succeeded"`) {
+		t.Errorf("the second instance did not log the login:\n%s", second.stderr.String())
+	}
+}
+
+// balance puts a load balancer on 127.0.0.1:port in front of two instances,
+// without sticky sessions: it sends /accounts/ (where logins start) to first,
+// everything else to second, and counts the starts and the providers'
+// answers (/complete/).
+func balance(t *testing.T, port string, first, second *process) (starts, answers *atomic.Int64) {
+	t.Helper()
 	firstURL, _ := url.Parse(first.base)
 	secondURL, _ := url.Parse(second.base)
-	var starts, answers atomic.Int64
+	starts, answers = new(atomic.Int64), new(atomic.Int64)
 	balancer := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
 		target := secondURL
 		if strings.HasPrefix(r.In.URL.Path, "/accounts/") {
@@ -185,15 +212,9 @@ func TestSingleSignOnAcrossInstances(t *testing.T) {
 	srv := &http.Server{Addr: "127.0.0.1:" + port, Handler: balancer}
 	go srv.ListenAndServe()
 	t.Cleanup(func() { srv.Close() })
-	waitFor(t, func() bool { _, err := http.Get("http://" + host + "/api/v1/server_settings"); return err == nil })
-
-	b := browsertest.Start(t)
-	key := mobileSSO(t, b, "http://"+host, oidctest.IagoEmail, oidctest.IagoPassword)
-	usersMe(t, "http://"+host, oidctest.IagoEmail, key)
-	if starts.Load() != 1 || answers.Load() != 1 {
-		t.Errorf("the balancer sent %d starts to the first instance and %d answers to the second, want 1 and 1", starts.Load(), answers.Load())
-	}
-	if !strings.Contains(second.stderr.String(), `msg="login succeeded"`) {
-		t.Errorf("the second instance did not log the login:\n%s", second.stderr.String())
-	}
+	waitFor(t, func() bool {
+		_, err := http.Get("http://127.0.0.1:" + port + "/api/v1/server_settings")
+		return err == nil
+	})
+	return starts, answers
 }
