@@ -283,3 +283,50 @@ func TestServeRefusesHalfConfiguredSAML(t *testing.T) {
 		})
 	}
 }
+
+// A login started at the IdP answers no request of the server: refused by
+// default, a page that says so; with -saml-allow-idp-initiated (and the
+// warning at start) accepted once, ending on the page that says the login
+// worked, since the reference server has no web session for it.
+func TestServeIdPInitiatedSAML(t *testing.T) {
+	t.Parallel()
+	for _, allow := range []bool{false, true} {
+		port := freePort(t)
+		host := "localhost:" + port
+		db, idp, flags := samlSetup(t, host)
+		if allow {
+			flags = append(flags, "-saml-allow-idp-initiated")
+		}
+		p := startServer(t, append([]string{"-db", db, "-addr", "127.0.0.1:" + port}, flags...)...)
+		answer, err := idp.LoginUnsolicited(t.Context(), "http://"+host, samltest.IagoUsername, samltest.IagoPassword)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(answer.Body)
+		post := func() (int, string) {
+			req := answer.Clone(t.Context())
+			req.Body, req.RequestURI = io.NopCloser(strings.NewReader(string(body))), ""
+			resp, err := loopbackClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			page, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(page)
+		}
+		code, page := post()
+		warned := func() bool { return strings.Contains(p.stderr.String(), "-saml-allow-idp-initiated accepts answers") }
+		if allow {
+			waitFor(t, warned)
+		}
+		switch {
+		case !allow && (code < 400 || code >= 500 || warned()):
+			t.Errorf("without -saml-allow-idp-initiated: %d %q (warned: %v)", code, page, warned())
+		case allow && (code != 200 || !strings.Contains(page, "no web session")):
+			t.Errorf("with -saml-allow-idp-initiated: %d %q\n%s", code, page, p.stderr.String())
+		}
+		if code, _ := post(); allow && code < 400 {
+			t.Errorf("an IdP-initiated answer accepted twice: %d", code)
+		}
+	}
+}
