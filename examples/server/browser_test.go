@@ -144,19 +144,28 @@ func TestMobileSingleSignOnInABrowser(t *testing.T) {
 		usersMe(t, tc.realmURL, tc.username, key)
 	}
 
+	refusedSSO(t, "http://"+host+"/accounts/login/social/oidc", oidcPerson(oidctest.CordeliaEmail, oidctest.CordeliaPassword),
+		"http://"+host+"/complete/oidc/", "has not verified your email")
+}
+
+// refusedSSO starts a mobile login at loginURL in a new tab, logs in at
+// the provider's form as p, and checks that it ends on a 403 page of the
+// server at pageURL saying want, and that nothing redirected to zulip://.
+func refusedSSO(t *testing.T, loginURL string, p person, pageURL, want string) {
+	t.Helper()
 	b := browsertest.Start(t)
-	if err := b.Open(t.Context(), "http://"+host+"/accounts/login/social/oidc?mobile_flow_otp="+browsertest.NewOTP()); err != nil {
+	if err := b.Open(t.Context(), loginURL+"?mobile_flow_otp="+browsertest.NewOTP()); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Submit(t.Context(), map[string]string{"username": oidctest.CordeliaEmail, "password": oidctest.CordeliaPassword}); err != nil {
+	if err := b.Submit(t.Context(), map[string]string{p.userField: p.username, "password": p.password}); err != nil {
 		t.Fatal(err)
 	}
-	page, err := b.Page(t.Context())
+	page, err := b.WaitForPage(t.Context(), pageURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if page.Status != 403 || !strings.Contains(page.Text, "has not verified your email") {
-		t.Errorf("an unverified identity: %d %q", page.Status, page.Text)
+	if page.Status != 403 || !strings.Contains(page.Text, want) {
+		t.Errorf("%s as %s: %d %q, want 403 saying %q", loginURL, p.username, page.Status, page.Text, want)
 	}
 	for _, r := range b.Redirects() {
 		if strings.HasPrefix(r.Location, "zulip:") {

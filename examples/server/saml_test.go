@@ -133,25 +133,9 @@ func TestMobileSAMLInABrowser(t *testing.T) {
 		}
 	}
 
-	b := browsertest.Start(t)
-	if err := b.Open(t.Context(), "http://"+host+"/accounts/login/social/saml/"+samlIdPName+"?mobile_flow_otp="+browsertest.NewOTP()); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Submit(t.Context(), map[string]string{"user": samltest.PoloniusUsername, "password": samltest.PoloniusPassword}); err != nil {
-		t.Fatal(err)
-	}
-	page, err := b.WaitForPage(t.Context(), "http://"+host+"/complete/saml/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if page.Status != 403 || !strings.Contains(page.Text, "refused at the identity provider") {
-		t.Errorf("a login the IdP refused: %d %q", page.Status, page.Text)
-	}
-	for _, r := range b.Redirects() {
-		if strings.HasPrefix(r.Location, "zulip:") {
-			t.Errorf("a refused login redirected to %s", r.Location)
-		}
-	}
+	refusedSSO(t, "http://"+host+"/accounts/login/social/saml/"+samlIdPName,
+		samlPerson(samltest.PoloniusUsername, samltest.PoloniusPassword, samltest.PoloniusEmail),
+		"http://"+host+"/complete/saml/", "refused at the identity provider")
 }
 
 // No sticky sessions with SAML either: the login starts on one instance;
