@@ -150,3 +150,32 @@ func BenchmarkRequireAPIKeyCachedParallel(b *testing.B) {
 		}
 	})
 }
+
+// A request whose key is cached allocates only what its answer needs: the
+// request with the user in its context (two allocations, the price of
+// UserFrom), and fresh header values (Zulip's never-cache headers and the
+// X-RateLimit-* headers, three). The user's budget and the cache cost none.
+// A test rather than a benchmark, so that a new allocation on every API
+// request fails CI.
+func TestRequireAPIKeyCachedAllocations(t *testing.T) {
+	store := memstore.New()
+	u, _ := store.CreateUser(context.Background(), zulipauth.NewUser{Email: iagoEmail})
+	a, err := zulipauth.New(zulipauth.Config{Users: store, Authenticator: noLogins, APIKeyCacheTTL: time.Hour, ChangePollInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := a.RequireAPIKey(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) }))
+	r, _ := http.NewRequest(http.MethodGet, "http://zulip.example.com/api/v1/users/me", nil)
+	r.SetBasicAuth(iagoEmail, u.APIKey)
+	w := &discardWriter{h: make(http.Header)}
+	h.ServeHTTP(w, r) // caches the key
+	if n := testing.AllocsPerRun(100, func() {
+		clear(w.h)
+		h.ServeHTTP(w, r)
+	}); n > 5 {
+		t.Errorf("%v allocations per cached request, want at most 5", n)
+	}
+	if w.status != 200 {
+		t.Fatalf("status %d", w.status)
+	}
+}

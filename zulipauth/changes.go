@@ -66,6 +66,7 @@ type changeFollower struct {
 func (a *Auth) startChangeFollower(feed ChangeFeed, interval time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	start := a.cfg.Now()
 	last, err := feed.LastChange(ctx)
 	if err != nil {
 		return err
@@ -73,6 +74,7 @@ func (a *Auth) startChangeFollower(feed ChangeFeed, interval time.Duration) erro
 	f := &changeFollower{feed: feed, keys: a.keys, realms: a.realms, interval: interval, a: a, last: last,
 		stop: make(chan struct{}), done: make(chan struct{})}
 	a.follower = f
+	f.keys.vouch(start) // the caches are empty
 	go f.run()
 	return nil
 }
@@ -92,15 +94,19 @@ func (f *changeFollower) run() {
 }
 
 // poll reads and applies the changes since the last one applied, until it
-// has caught up.
+// has caught up, then vouches for what the API-key cache holds (see
+// apiKeyCache): every entry a change made before the read began revoked is
+// gone.
 func (f *changeFollower) poll() {
 	ctx, cancel := context.WithTimeout(context.Background(), f.interval*4)
 	defer cancel()
+	start := f.a.cfg.Now()
 	for {
 		changes, err := f.feed.ChangesSince(ctx, f.last, changesPerPoll)
 		if errors.Is(err, ErrChangesPruned) {
-			// Too far behind to know what changed: forget everything,
-			// and go on from where the store stands now.
+			// Too far behind to know what changed: read where the store
+			// stands, then forget everything, so that a change made
+			// after the read is read at the next poll.
 			last, lerr := f.feed.LastChange(ctx)
 			if lerr != nil {
 				f.fail(lerr)
@@ -109,35 +115,48 @@ func (f *changeFollower) poll() {
 			f.keys.forgetAll()
 			f.realms.forgetAll()
 			f.last = last
+			f.caughtUp(start)
 			return
 		}
 		if err != nil {
 			f.fail(err)
 			return
 		}
-		if f.failed {
-			f.failed = false
-			f.a.cfg.Logger.Info("zulipauth: the store's change feed answers again; caught up", "seq", f.last)
+		if len(changes) > 0 {
+			f.keys.forgetChanges(changes)
+			f.realms.forgetChanges(changes)
+			f.last = changes[len(changes)-1].Seq
 		}
-		if len(changes) == 0 {
-			return
-		}
-		f.keys.forgetChanges(changes)
-		f.realms.forgetChanges(changes)
-		f.last = changes[len(changes)-1].Seq
 		if len(changes) < changesPerPoll {
+			f.caughtUp(start)
 			return
 		}
 	}
 }
 
-// fail logs the first of a run of failed reads; entries cached meanwhile
-// still expire within Config.APIKeyCacheTTL and Config.RealmCacheTTL.
+// caughtUp vouches for the API-key cache as of start, when the read that
+// caught up began, and logs the end of a run of failed reads.
+func (f *changeFollower) caughtUp(start time.Time) {
+	f.keys.vouch(start)
+	if f.failed {
+		f.failed = false
+		f.a.cfg.Logger.Info("zulipauth: the store's change feed answers again; caught up", "seq", f.last)
+	}
+}
+
+// fail empties the caches, since a change this read missed may have revoked
+// anything in them, and logs the first of a run of failed reads. Until a
+// read succeeds again nothing vouches for the API-key cache, and each failed
+// read empties both caches again, so what they take in meanwhile holds for
+// one poll at most.
 func (f *changeFollower) fail(err error) {
 	if !f.failed {
 		f.failed = true
-		f.a.cfg.Logger.Error("zulipauth: reading the store's change feed failed; cached API keys and realms now expire only by their TTL until it answers", "error", err)
+		f.a.cfg.Logger.Error("zulipauth: reading the store's change feed failed; the API-key and realm caches are emptied at every poll until it answers", "error", err)
 	}
+	f.keys.stopVouching()
+	f.keys.forgetAll()
+	f.realms.forgetAll()
 }
 
 // close stops the follower and waits for it.
@@ -148,7 +167,8 @@ func (f *changeFollower) close() {
 
 // Close stops what New started: the goroutine that follows the store's
 // changes (see [ChangeFeed]). The handlers keep working; the API-key cache
-// then learns of other processes' changes only through its TTL. Close is
+// then learns of other processes' changes only through its TTL: what it
+// holds expires Config.APIKeyCacheTTL after the feed's last read. Close is
 // safe to call more than once, and on an Auth that started nothing.
 func (a *Auth) Close() error {
 	if a.follower != nil {

@@ -64,26 +64,35 @@ type Config struct {
 	// [DefaultUserBudget] (200 per minute, Zulip's api_by_user).
 	UserLimiter Limiter
 
-	// APIKeyCacheTTL, when positive, caches for that long what the store
-	// says about an API key (its user, or that it is unknown), so a busy
-	// client costs no store lookup per request, and no parsing when it sends
-	// its canonical header. A change made to a user in the store by another
-	// process (a deactivation, a new key) takes effect here within
-	// ChangePollInterval where the store is a [ChangeFeed] (sqlstore and
-	// memstore are), else within the TTL; [Auth.RegenerateAPIKey] and
-	// [Auth.ForgetUser] act at once. Default: 0, no cache.
+	// APIKeyCacheTTL, when positive, caches what the store says about an
+	// API key (its user, or that it is unknown), so a busy client costs no
+	// store lookup per request, and no parsing when it sends its canonical
+	// header. A cached user is trusted for the TTL after the store last
+	// vouched for it. Where the store is a [ChangeFeed] (sqlstore and
+	// memstore are), every read of the feed vouches for what it did not
+	// revoke, so a user stays cached as long as the feed answers, whatever
+	// the TTL, and a change made to the user by another process (a
+	// deactivation, a new key, a realm change) takes effect here within
+	// ChangePollInterval; a read that fails empties the cache. Without a
+	// feed, such a change takes effect within the TTL, so keep it short
+	// there (seconds). Unknown keys are kept for the TTL either way.
+	// [Auth.RegenerateAPIKey] and [Auth.ForgetUser] act at once. Default: 0,
+	// no cache.
 	APIKeyCacheTTL time.Duration
 	// ChangePollInterval is how often, with the API-key or the realm cache
 	// on and a store that is a [ChangeFeed], New's follower reads the
 	// store's new changes and drops what they revoke from the caches, so a
 	// deactivation or a new key made by any process takes effect here
-	// within about this long. Default: 250 ms; negative: do not follow (changes made elsewhere then take effect
-	// within APIKeyCacheTTL or RealmCacheTTL). Stop the follower with
-	// [Auth.Close].
+	// within about this long; a read that fails (or takes over four
+	// intervals) empties both caches. Default: 250 ms; negative: do not
+	// follow (changes made elsewhere then take effect within APIKeyCacheTTL
+	// or RealmCacheTTL). Stop the follower with [Auth.Close].
 	ChangePollInterval time.Duration
 	// APIKeyCacheSize bounds each of the cache's parts: users, unknown keys
 	// and canonical headers, so that a flood of made-up keys never pushes a
-	// user out. Default: 10,000.
+	// user out. A cached user costs about 650 bytes, an unknown key about
+	// 110. Default: 100,000 ([DefaultMaxKeys], as the budgets'), so that
+	// 100,000 active users stay cached.
 	APIKeyCacheSize int
 	// RealmCacheTTL, when positive, caches for that long the realm each
 	// subdomain resolves to (unknown subdomains are not cached), so that a

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -93,6 +94,10 @@ type MemoryLimiter struct {
 	seed    maphash.Seed
 	nshards uint64
 	shards  [limiterShards]limiterShard
+	// held counts the buckets of every shard, at most maxKeys: a shard
+	// takes a slot before it adds a bucket, so that the bound holds for
+	// the whole limiter however unevenly keys fall into shards.
+	held atomic.Int64
 }
 
 // limiterShards spreads keys over independently locked maps so that
@@ -105,7 +110,6 @@ const evictionSample = 8
 type limiterShard struct {
 	mu        sync.Mutex
 	buckets   map[string]*rate.Limiter
-	max       int
 	lastSweep time.Time
 }
 
@@ -153,17 +157,10 @@ func NewMemoryLimiter(b Budget, opts ...MemoryOption) *MemoryLimiter {
 	for _, o := range opts {
 		o(l)
 	}
-	// Share maxKeys out exactly: the first maxKeys%shards shards hold one
-	// more than the others, so the total never exceeds the bound.
-	// A bound below the shard count uses fewer shards, so every shard in
-	// use holds at least one key.
+	// A bound below the shard count uses fewer shards.
 	l.nshards = min(limiterShards, uint64(l.maxKeys))
 	for i := range l.nshards {
 		l.shards[i].buckets = make(map[string]*rate.Limiter)
-		l.shards[i].max = l.maxKeys / int(l.nshards)
-		if i < uint64(l.maxKeys)%l.nshards {
-			l.shards[i].max++
-		}
 	}
 	return l
 }
@@ -177,7 +174,7 @@ func (l *MemoryLimiter) Allow(_ context.Context, key string) (Decision, error) {
 func (l *MemoryLimiter) Reset(_ context.Context, key string) error {
 	s := l.shard(key)
 	s.mu.Lock()
-	delete(s.buckets, key)
+	l.deleteLocked(s, key)
 	s.mu.Unlock()
 	return nil
 }
@@ -199,16 +196,41 @@ func (l *MemoryLimiter) Len() int {
 func (l *MemoryLimiter) AllowAt(key string, t time.Time) Decision {
 	s := l.shard(key)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	b := s.buckets[key]
-	if b == nil {
-		b = rate.NewLimiter(l.limit, l.burst)
-		if len(s.buckets) >= s.max {
-			l.makeRoom(s, t)
+	for b == nil {
+		if l.takeSlot() || l.makeRoom(s, t) {
+			b = rate.NewLimiter(l.limit, l.burst)
+			s.buckets[strings.Clone(key)] = b
+			break
 		}
-		s.buckets[strings.Clone(key)] = b
+		// Every slot is taken and this shard holds no bucket to give
+		// one up: free one in another shard, without holding this
+		// shard's lock, then look again.
+		s.mu.Unlock()
+		l.evictElsewhere(s, t)
+		s.mu.Lock()
+		b = s.buckets[key]
 	}
-	return l.decide(b, t)
+	d := l.decide(b, t)
+	s.mu.Unlock()
+	return d
+}
+
+// takeSlot takes one of the maxKeys slots, if one is free.
+func (l *MemoryLimiter) takeSlot() bool {
+	if l.held.Add(1) <= int64(l.maxKeys) {
+		return true
+	}
+	l.held.Add(-1)
+	return false
+}
+
+// deleteLocked drops key's bucket, if held, and frees its slot.
+func (l *MemoryLimiter) deleteLocked(s *limiterShard, key string) {
+	if _, ok := s.buckets[key]; ok {
+		delete(s.buckets, key)
+		l.held.Add(-1)
+	}
 }
 
 func (l *MemoryLimiter) decide(b *rate.Limiter, t time.Time) Decision {
@@ -233,23 +255,35 @@ func (l *MemoryLimiter) secondsFor(n float64) time.Duration {
 	return time.Duration(math.Ceil(n / float64(l.limit) * float64(time.Second)))
 }
 
-// makeRoom frees at least one slot in a full shard. Refilled buckets are swept
-// at most once per token interval, so a flood of new keys costs a bounded
-// sample per insert instead of a scan of the shard each time.
-func (l *MemoryLimiter) makeRoom(s *limiterShard, t time.Time) {
+// makeRoom frees a slot for a new bucket in s, whose lock is held, and
+// takes it; it reports false when it could not: s holds no bucket to give
+// up, or another shard took the freed slot first. Refilled
+// buckets are swept at most once per token interval, so a flood of new
+// keys costs a bounded sample per insert instead of a scan of the shard
+// each time.
+func (l *MemoryLimiter) makeRoom(s *limiterShard, t time.Time) bool {
 	interval := l.per / time.Duration(l.burst)
 	if t.Sub(s.lastSweep) >= interval || t.Before(s.lastSweep) {
 		s.lastSweep = t
 		full := float64(l.burst)
 		for k, b := range s.buckets {
 			if b.TokensAt(t) >= full {
-				delete(s.buckets, k)
+				l.deleteLocked(s, k)
 			}
 		}
-		if len(s.buckets) < s.max {
-			return
+		if l.takeSlot() {
+			return true
 		}
 	}
+	if !l.evictLocked(s, t) {
+		return false
+	}
+	return l.takeSlot()
+}
+
+// evictLocked drops, from a random sample of s's buckets, the one with the
+// most tokens left; it reports false when s holds none.
+func (l *MemoryLimiter) evictLocked(s *limiterShard, t time.Time) bool {
 	var victim string
 	most := math.Inf(-1)
 	n := 0
@@ -261,7 +295,30 @@ func (l *MemoryLimiter) makeRoom(s *limiterShard, t time.Time) {
 			break
 		}
 	}
-	delete(s.buckets, victim)
+	if n == 0 {
+		return false
+	}
+	l.deleteLocked(s, victim)
+	return true
+}
+
+// evictElsewhere frees a slot in the first shard after s that holds a
+// bucket, for a key of s, which holds none. Only a limiter whose keys fall
+// very unevenly (a bound of a few keys) gets here.
+func (l *MemoryLimiter) evictElsewhere(s *limiterShard, t time.Time) {
+	i := uint64(0)
+	for i < l.nshards && &l.shards[i] != s {
+		i++
+	}
+	for j := uint64(1); j < l.nshards; j++ {
+		o := &l.shards[(i+j)%l.nshards]
+		o.mu.Lock()
+		ok := l.evictLocked(o, t)
+		o.mu.Unlock()
+		if ok {
+			return
+		}
+	}
 }
 
 func (l *MemoryLimiter) shard(key string) *limiterShard {

@@ -177,3 +177,81 @@ func TestMemoryLimiterTinyBound(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkMemoryLimiterActiveKeys: allowed events over 10,000 and
+// 100,000 active keys, shaped like the per-user budget's ("user:123456"),
+// round robin, against a lookup in a map of as many keys in the same run
+// (the baseline the budgets should cost about the same as).
+func BenchmarkMemoryLimiterActiveKeys(b *testing.B) {
+	for _, n := range []int{10_000, 100_000} {
+		keys := make([]string, n)
+		for i := range keys {
+			keys[i] = "user:" + strconv.Itoa(100000+i)
+		}
+		b.Run(fmt.Sprintf("keys=%d/map", n), func(b *testing.B) {
+			m := make(map[string]*int, n)
+			for _, k := range keys {
+				m[k] = new(int)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				*m[keys[i%n]]++
+			}
+		})
+		b.Run(fmt.Sprintf("keys=%d/limiter", n), func(b *testing.B) {
+			l := zulipauth.NewMemoryLimiter(zulipauth.Budget{Events: 1 << 30, Per: time.Second})
+			for _, k := range keys {
+				l.AllowAt(k, t0)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if !l.AllowAt(keys[i%n], t0).Allowed {
+					b.Fatal("refused")
+				}
+			}
+		})
+	}
+}
+
+// Pins a bug where the bound was shared out between the limiter's shards,
+// and keys fall unevenly into shards: with as many active keys as the
+// bound (100,000 users each spending the default API budget), the fullest
+// shards evicted keys and gave them a fresh budget, at the cost of a sweep
+// and an allocation per request. The bound holds for the whole limiter.
+func TestMemoryLimiterHoldsAsManyKeysAsItsBound(t *testing.T) {
+	t.Parallel()
+	l := zulipauth.NewMemoryLimiter(zulipauth.DefaultUserBudget())
+	keys := make([]string, zulipauth.DefaultMaxKeys)
+	for i := range keys {
+		keys[i] = "user:" + strconv.Itoa(i+1)
+		l.AllowAt(keys[i], t0)
+	}
+	if n := l.Len(); n != len(keys) {
+		t.Fatalf("the limiter holds %d keys, want %d", n, len(keys))
+	}
+	for _, k := range keys {
+		if d := l.AllowAt(k, t0); !d.Allowed || d.Remaining != 198 {
+			t.Fatalf("%s, second event: %+v, want allowed with 198 remaining (a key evicted gets a fresh budget)", k, d)
+		}
+	}
+	if d := l.AllowAt("user:0", t0); !d.Allowed || l.Len() != len(keys) {
+		t.Fatalf("one key over the bound: %+v, %d keys held", d, l.Len())
+	}
+}
+
+// An allowed event of a key the limiter holds allocates nothing: it is
+// spent by every API request (Config.UserLimiter).
+func TestMemoryLimiterAllowsWithoutAllocating(t *testing.T) {
+	l := zulipauth.NewMemoryLimiter(zulipauth.DefaultUserBudget())
+	ctx := context.Background()
+	l.Allow(ctx, "user:1")
+	if n := testing.AllocsPerRun(100, func() {
+		if d, _ := l.Allow(ctx, "user:1"); !d.Allowed {
+			t.Fatal("refused")
+		}
+	}); n != 0 {
+		t.Errorf("%v allocations per allowed event, want 0", n)
+	}
+}

@@ -160,7 +160,7 @@ func (a *Auth) authenticateAPIRequest(r *http.Request, now time.Time) (*User, st
 	case reqSub != user.Realm:
 		return nil, "", ErrWrongRealm
 	}
-	return e.public, e.limitKey, nil
+	return user, e.limitKey, nil
 }
 
 // credentials checks the email and API key an Authorization header holds
@@ -199,7 +199,7 @@ func (a *Auth) credentials(r *http.Request, header string, now time.Time) (*keyC
 	// check stays next to the acceptance.
 	// parseBasicAuth stripped the email; the stored one is compared as
 	// FoldEmail reads it, trimmed and ignoring letter case.
-	if !e.found || !equalAPIKeys(e.user.APIKey, key) || !strings.EqualFold(email, strings.TrimSpace(e.user.Email)) {
+	if !e.found || !equalAPIKeys(e.apiKey, key) || !strings.EqualFold(email, strings.TrimSpace(e.user.Email)) {
 		return nil, ErrBadCredentials // "Invalid API key"
 	}
 	if header == e.header {
@@ -226,14 +226,14 @@ func (a *Auth) userByAPIKey(ctx context.Context, key string) (*keyCacheEntry, er
 	}
 	switch {
 	case errors.Is(err, ErrUserNotFound):
-		return &keyCacheEntry{}, nil
+		return unknownAPIKey, nil
 	case err != nil:
 		return nil, err
 	}
 	// A store whose index ignores letter case matched another key: to the
 	// cache that key is unknown, so its variants cannot fill the users.
 	if !equalAPIKeys(user.APIKey, key) {
-		return &keyCacheEntry{}, nil
+		return unknownAPIKey, nil
 	}
 	return newKeyCacheEntry(user, realm, joined), nil
 }
@@ -263,4 +263,4 @@ func (a *Auth) ForgetUser(userID int64) {
 
 // apiKeyCacheDefaultSize bounds the API-key cache when Config.APIKeyCacheSize
 // is not set.
-const apiKeyCacheDefaultSize = 10_000
+const apiKeyCacheDefaultSize = DefaultMaxKeys
