@@ -79,7 +79,7 @@ func serveFlagSet() (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.ExternalHost, "external-host", "", "the HOST[:PORT] clients reach the server by; SUB.HOST selects realm SUB (default: -addr, when it is one address)")
 	fs.Var((*prefixList)(&c.TrustedProxies), "trusted-proxy", "CIDR or address of a reverse proxy whose -client-ip-header is believed (repeatable)")
 	fs.StringVar(&c.ClientIPHeader, "client-ip-header", "X-Forwarded-For", "the header the trusted proxies set to the client's address (X-Forwarded-For or X-Real-IP); needs -trusted-proxy")
-	fs.DurationVar(&c.APIKeyCacheTTL, "api-key-cache", c.APIKeyCacheTTL, "how long API-key lookups are cached (0 disables)")
+	fs.DurationVar(&c.APIKeyCacheTTL, "api-key-cache", c.APIKeyCacheTTL, "how long a cached API-key lookup is trusted after the store last vouched for it: each read of the change feed (every 250 ms) vouches for the keys it did not revoke, so active keys stay cached while the feed answers (0 disables)")
 	fs.DurationVar(&c.RealmCacheTTL, "realm-cache", c.RealmCacheTTL, "how long realm lookups are cached; a realm changed by another process takes effect within 250 ms (0 disables)")
 	c.auth.register(fs)
 	c.oidc.register(fs)
