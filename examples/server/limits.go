@@ -18,6 +18,12 @@ import (
 type sharedLimits struct {
 	login, ip, user zulipauth.Limiter
 	close           func() error
+	// health is whether Redis answers, shared by the three limiters, so
+	// that an outage is one for all of them (one line when it begins, one
+	// when it ends) and a request does not wait out each limiter's timeout.
+	health *redislimit.Health
+	// fault is what the check at start found wrong; nil when Redis answered.
+	fault *fault
 }
 
 // redisLimits connects the budgets to the Redis at addr (HOST:PORT, or a
@@ -34,11 +40,16 @@ func redisLimits(addr string, failClosed bool, timeout time.Duration, log *slog.
 			return nil, fmt.Errorf("%w: serve: -redis: not a redis:// URL: %v", errUsage, errors.Unwrap(err))
 		}
 	}
+	// One dial per call: go-redis dials five times, 100 ms apart, by
+	// default, so a refused connection outlasted the limiters' bound and
+	// was reported as a timeout instead of a refusal.
+	opts.DialerRetries = 1
 	client := redis.NewClient(opts)
 	if timeout == 0 {
 		timeout = redislimit.DefaultTimeout
 	}
-	mode := []redislimit.Option{redislimit.WithLogger(log), redislimit.WithTimeout(timeout)}
+	health := redislimit.NewHealth()
+	mode := []redislimit.Option{redislimit.WithLogger(log), redislimit.WithTimeout(timeout), redislimit.WithHealth(health)}
 	if failClosed {
 		mode = append(mode, redislimit.WithFailClosed())
 	}
@@ -60,5 +71,7 @@ func redisLimits(addr string, failClosed bool, timeout time.Duration, log *slog.
 		return nil, err
 	}
 	s.close = client.Close
+	s.health = health
+	s.fault = checkRedis(client, opts.Addr, health, failClosed, log)
 	return &s, nil
 }

@@ -227,6 +227,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	routeRedisLog(log)
 	setMemoryLimit(log)
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
@@ -238,11 +239,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	c.store.log = log
 	st, err := c.store.open(ctx, true)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer c.store.closeStore(st)
 
 	sso, err := c.oidc.provider(ctx, log)
 	if err != nil {
