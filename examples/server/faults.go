@@ -195,7 +195,7 @@ func checkRedis(client *redis.Client, addr string, health *redislimit.Health, fa
 	}
 	health.MarkUnavailable()
 	log.Warn(fmt.Sprintf("%s: %s; %s", f.what, todo, meanwhile),
-		"dependency", "redis", "fault", f.kind, "error", lastCause(err).Error())
+		"dependency", "redis", "fault", f.kind, "error", err.Error())
 	return &f
 }
 
@@ -207,15 +207,12 @@ func checkRedis(client *redis.Client, addr string, health *redislimit.Health, fa
 // that is down is a fault of each LDAP login (500), never a wrong
 // password, so the server starts and the directory may come up after it.
 // It reports the fault, nil when the directory answered.
-func checkDirectory(l ldapFlags, withPasswords bool, log *slog.Logger) *fault {
+func checkDirectory(l ldapFlags, log *slog.Logger) *fault {
 	f, todo := directoryFault(l)
 	if f == nil {
 		return nil
 	}
-	meanwhile := "until it answers, every LDAP login fails with 500 (a fault, logged)"
-	if withPasswords {
-		meanwhile += "; users without a directory entry still log in with the passwords kept in the store"
-	}
+	meanwhile := "until it answers, a login that asks the directory fails with 500 (a fault, logged), never as a wrong password"
 	log.Warn(fmt.Sprintf("%s: %s; %s", f.what, todo, meanwhile), "dependency", "ldap", "fault", f.kind)
 	return f
 }

@@ -228,7 +228,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	routeRedisLog(log)
-	setMemoryLimit(log)
+	memLimit, memFrom := setMemoryLimit()
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return err
@@ -264,7 +264,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer stop()
-	log.Info("serving", "addr", "http://"+ln.Addr().String(), "store", st.Dialect(), "external_host", c.ExternalHost)
+	announce(log, ln.Addr(), c, st, memLimit, memFrom)
 	for _, p := range c.IdentityProviders {
 		info := p.Info()
 		if info.Kind == "saml" {

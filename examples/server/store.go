@@ -272,11 +272,15 @@ func (s *storeFlags) openPostgres(ctx context.Context, create bool) (*sqlstore.S
 		tracer.armed.Store(true) // a failure at start is the error above, not a log line
 	}
 	var refused *sqlstore.SchemaError
+	var pgErr *pgconn.PgError
 	switch {
 	case errors.As(err, &refused) && len(refused.Tables) > 0:
 		return nil, fmt.Errorf("-postgres: the database is not zulipauth's (its schema has tables of its own: %s); give -postgres zulipauth's database (its search_path parameter names the schema), or an empty schema with create-realm", tableList(refused.Tables))
 	case errors.As(err, &refused):
 		return nil, errors.New("-postgres: there is no zulipauth database there (its schema is empty): create-realm or create-user creates one, or give -postgres the existing database (its search_path parameter names the schema)")
+	case errors.As(err, &pgErr) && pgErr.Code == "3F000": // invalid_schema_name
+		sp := cfg.RuntimeParams["search_path"]
+		return nil, fmt.Errorf("-postgres: the database %q has no schema %q (the DSN's search_path): create it first (CREATE SCHEMA %s AUTHORIZATION %s), or correct search_path", cfg.Database, sp, sp, cfg.User)
 	case err != nil:
 		return nil, fmt.Errorf("opening PostgreSQL: %w", err)
 	}
