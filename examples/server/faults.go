@@ -225,7 +225,10 @@ func directoryFault(l ldapFlags) (*fault, string) {
 		return &fault{"other", "-ldap-url: " + err.Error()}, "give ldap://HOST[:PORT] or ldaps://HOST[:PORT]"
 	}
 	at := "LDAP directory at " + u.Host
-	timeout := min(l.timeout, startCheckTimeout)
+	timeout := startCheckTimeout
+	if l.timeout > 0 {
+		timeout = min(l.timeout, startCheckTimeout)
+	}
 	var tlsConf *tls.Config
 	if u.Scheme == "ldaps" || l.startTLS {
 		tlsConf = &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12}

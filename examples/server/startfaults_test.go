@@ -296,3 +296,54 @@ func TestServeStartsWithoutDirectory(t *testing.T) {
 		t.Errorf("the warning shows the password:\n%s", log)
 	}
 }
+
+// PostgreSQL lost while serving (a proxy in front of it cut): each request
+// that needs it is a fault, as before, and pgx's own log adds one warning
+// for the whole outage, not one per failed connection, then one line when
+// a connection is made again; no query argument (an API key) is logged.
+func TestServeLogsPostgresOutageOnce(t *testing.T) {
+	t.Parallel()
+	dsn := freshPostgresSchema(t)
+	u, _ := url.Parse(dsn)
+	cut := newCutter(t, u.Host)
+	dsn = withDSN(t, dsn, func(u *url.URL) { u.Host = cut.ln.Addr().String() })
+	user := parseUser(t, adminPostgres(t, dsn, "a long password\n", "create-user", "-email", "iago@zulip.com"))
+	p := serveInProcess(t, "-postgres", dsn, "-api-key-cache", "0")
+	me := func() int {
+		code, _ := do(t, "GET", p.base+"/api/v1/users/me", nil, map[string][]string{"Authorization": {"Basic " + basicCreds("iago@zulip.com", user.APIKey)}})
+		return code
+	}
+	if code := me(); code != 200 {
+		t.Fatalf("before the outage: %d", code)
+	}
+	cut.cut()
+	for range 5 {
+		if code := me(); code != 500 {
+			t.Errorf("during the outage: %d, want 500", code)
+		}
+	}
+	cut.restore()
+	waitFor(t, func() bool { return me() == 200 })
+	log := p.stderr.String()
+	if n := linesContaining(log, "postgres: cannot connect"); n != 1 {
+		t.Errorf("%d warnings that PostgreSQL cannot be reached, want 1 for the outage:\n%s", n, log)
+	}
+	if n := linesContaining(log, "postgres: connected again"); n != 1 {
+		t.Errorf("%d lines saying PostgreSQL answers again, want 1:\n%s", n, log)
+	}
+	if strings.Contains(log, user.APIKey) {
+		t.Errorf("an API key is in the log:\n%s", log)
+	}
+	checkStructured(t, log)
+}
+
+// adminPostgres runs one admin command against the PostgreSQL at dsn.
+func adminPostgres(t *testing.T, dsn, stdin string, args ...string) string {
+	t.Helper()
+	var out strings.Builder
+	all := append([]string{args[0], "-postgres", dsn}, args[1:]...)
+	if err := run(context.Background(), all, strings.NewReader(stdin), &out, io.Discard); err != nil {
+		t.Fatalf("%v: %v", args, err)
+	}
+	return out.String()
+}
