@@ -107,8 +107,8 @@ func lastCause(err error) error {
 	}
 }
 
-// postgresFault says what is wrong with the PostgreSQL that cfg names,
-// given the error of a connection to it, and what to do about it.
+// postgresFault says what is wrong with the PostgreSQL at host:port, given
+// the error of a connection to it as user to database, and what to do.
 func postgresFault(err error, host string, port uint16, user, database string) (fault, string) {
 	at := fmt.Sprintf("PostgreSQL at %s", net.JoinHostPort(host, fmt.Sprint(port)))
 	cause := lastCause(err)
@@ -179,14 +179,13 @@ func redisFault(err error, addr string) (fault, string) {
 // does not answer logs one line saying what is wrong and what the budgets
 // do meanwhile, and puts the limiters sharing health on their fallback at
 // once, so that no request waits for a Redis known to be down. That line is
-// the outage's; the limiters log its end, when a probe gets an answer. It
-// reports the fault, nil when Redis answered.
-func checkRedis(client *redis.Client, addr string, health *redislimit.Health, failClosed bool, log *slog.Logger) *fault {
+// the outage's; the limiters log its end, when a probe gets an answer.
+func checkRedis(client *redis.Client, addr string, health *redislimit.Health, failClosed bool, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), startCheckTimeout)
 	defer cancel()
 	err := client.Ping(ctx).Err()
 	if err == nil {
-		return nil
+		return
 	}
 	f, todo := redisFault(err, addr)
 	meanwhile := "until it answers, each instance limits logins with budgets of its own (fail-open)"
@@ -196,7 +195,6 @@ func checkRedis(client *redis.Client, addr string, health *redislimit.Health, fa
 	health.MarkUnavailable()
 	log.Warn(fmt.Sprintf("%s: %s; %s", f.what, todo, meanwhile),
 		"dependency", "redis", "fault", f.kind, "error", err.Error())
-	return &f
 }
 
 // checkDirectory connects to the LDAP directory the flags name once, at
@@ -206,15 +204,13 @@ func checkRedis(client *redis.Client, addr string, health *redislimit.Health, fa
 // one line saying what is wrong and what logins do meanwhile: a directory
 // that is down is a fault of each LDAP login (500), never a wrong
 // password, so the server starts and the directory may come up after it.
-// It reports the fault, nil when the directory answered.
-func checkDirectory(l ldapFlags, log *slog.Logger) *fault {
+func checkDirectory(l ldapFlags, log *slog.Logger) {
 	f, todo := directoryFault(l)
 	if f == nil {
-		return nil
+		return
 	}
 	meanwhile := "until it answers, a login that asks the directory fails with 500 (a fault, logged), never as a wrong password"
 	log.Warn(fmt.Sprintf("%s: %s; %s", f.what, todo, meanwhile), "dependency", "ldap", "fault", f.kind)
-	return f
 }
 
 // directoryFault does checkDirectory's check and says what is wrong, and

@@ -18,12 +18,6 @@ import (
 type sharedLimits struct {
 	login, ip, user zulipauth.Limiter
 	close           func() error
-	// health is whether Redis answers, shared by the three limiters, so
-	// that an outage is one for all of them (one line when it begins, one
-	// when it ends) and a request does not wait out each limiter's timeout.
-	health *redislimit.Health
-	// fault is what the check at start found wrong; nil when Redis answered.
-	fault *fault
 }
 
 // redisLimits connects the budgets to the Redis at addr (HOST:PORT, or a
@@ -48,6 +42,9 @@ func redisLimits(addr string, failClosed bool, timeout time.Duration, log *slog.
 	if timeout == 0 {
 		timeout = redislimit.DefaultTimeout
 	}
+	// One Health for the three limiters: an outage is one for all of them
+	// (one line when it begins, one when it ends), and a request does not
+	// wait out each limiter's timeout in turn.
 	health := redislimit.NewHealth()
 	mode := []redislimit.Option{redislimit.WithLogger(log), redislimit.WithTimeout(timeout), redislimit.WithHealth(health)}
 	if failClosed {
@@ -71,7 +68,6 @@ func redisLimits(addr string, failClosed bool, timeout time.Duration, log *slog.
 		return nil, err
 	}
 	s.close = client.Close
-	s.health = health
-	s.fault = checkRedis(client, opts.Addr, health, failClosed, log)
+	checkRedis(client, opts.Addr, health, failClosed, log)
 	return &s, nil
 }
