@@ -63,6 +63,10 @@
 //     with Zulip's JSON 429 and a Retry-After header, and clients retry.
 //     Nobody can log in while Redis is down, and nobody can guess either.
 //
+// Limiters of one Redis given one [Health] ([WithHealth]) see one outage
+// together: it begins, is logged and ends once for all of them, and after
+// its first failed call no limiter waits for Redis until the next probe.
+//
 // A request context that is canceled or past its deadline (the client went
 // away) is not an outage: Allow and Reset return its error, wrapped, and
 // change nothing.

@@ -130,6 +130,7 @@ func (a *authFlags) authenticator(st *sqlstore.Store, log *slog.Logger) (auth zu
 			}
 			auths = append(auths, dir)
 			dirs = append(dirs, dir)
+			checkDirectory(l, log)
 		}
 	}
 	if len(auths) == 1 {

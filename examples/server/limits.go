@@ -34,11 +34,19 @@ func redisLimits(addr string, failClosed bool, timeout time.Duration, log *slog.
 			return nil, fmt.Errorf("%w: serve: -redis: not a redis:// URL: %v", errUsage, errors.Unwrap(err))
 		}
 	}
+	// One dial per call: go-redis dials five times, 100 ms apart, by
+	// default, so a refused connection outlasted the limiters' bound and
+	// was reported as a timeout instead of a refusal.
+	opts.DialerRetries = 1
 	client := redis.NewClient(opts)
 	if timeout == 0 {
 		timeout = redislimit.DefaultTimeout
 	}
-	mode := []redislimit.Option{redislimit.WithLogger(log), redislimit.WithTimeout(timeout)}
+	// One Health for the three limiters: an outage is one for all of them
+	// (one line when it begins, one when it ends), and a request does not
+	// wait out each limiter's timeout in turn.
+	health := redislimit.NewHealth()
+	mode := []redislimit.Option{redislimit.WithLogger(log), redislimit.WithTimeout(timeout), redislimit.WithHealth(health)}
 	if failClosed {
 		mode = append(mode, redislimit.WithFailClosed())
 	}
@@ -60,5 +68,6 @@ func redisLimits(addr string, failClosed bool, timeout time.Duration, log *slog.
 		return nil, err
 	}
 	s.close = client.Close
+	checkRedis(client, opts.Addr, health, failClosed, log)
 	return &s, nil
 }

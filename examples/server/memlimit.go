@@ -1,7 +1,8 @@
 package main
 
 import (
-	"log/slog"
+	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -25,18 +26,29 @@ func memoryLimit() int64 {
 }
 
 // setMemoryLimit sets memoryLimit as the runtime's soft limit, unless the
-// operator set GOMEMLIMIT. Why: each verification leaves its argon2id
-// memory as garbage, and with the default GOGC the heap may grow to twice
-// what is live before it is collected, so a burst of logins (1,000 at
-// once) raised the resident set well past what the slots hold at one time.
-// The limit makes the collector run earlier instead; it is soft, so a
-// server that needs more still gets it, at the cost of more collection.
-func setMemoryLimit(log *slog.Logger) {
+// operator set GOMEMLIMIT, and returns the limit in force and where it came
+// from, for the start-up line (announce): "GOMEMLIMIT", or how serve
+// computed it. Why a limit: each verification leaves its argon2id memory
+// as garbage, and with the default GOGC the heap may grow to twice what is
+// live before it is collected, so a burst of logins (1,000 at once) raised
+// the resident set well past what the slots hold at one time. The limit
+// makes the collector run earlier instead; it is soft, so a server that
+// needs more still gets it, at the cost of more collection.
+func setMemoryLimit() (limit int64, from string) {
 	if v := os.Getenv("GOMEMLIMIT"); v != "" {
-		log.Info("memory limit from GOMEMLIMIT", "GOMEMLIMIT", v)
-		return
+		return debug.SetMemoryLimit(-1), "GOMEMLIMIT" // -1 reads the limit the runtime took from it
 	}
-	limit := memoryLimit()
+	limit = memoryLimit()
 	debug.SetMemoryLimit(limit)
-	log.Info("memory limit", "MiB", limit>>20, "hash_slots", runtime.GOMAXPROCS(0), "override", "GOMEMLIMIT")
+	return limit, fmt.Sprintf("serve: %d hash slots x %d MiB + %d MiB (set GOMEMLIMIT to choose another)",
+		runtime.GOMAXPROCS(0), password.DefaultParams().Memory>>10, memoryHeadroom>>20)
+}
+
+// memoryLimitText writes a memory limit for the start-up line: in MiB, or
+// "off" for GOMEMLIMIT=off.
+func memoryLimitText(limit int64) string {
+	if limit == math.MaxInt64 {
+		return "off"
+	}
+	return fmt.Sprintf("%dMiB", limit>>20)
 }

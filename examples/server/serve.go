@@ -227,7 +227,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	setMemoryLimit(log)
+	routeRedisLog(log)
+	memLimit, memFrom := setMemoryLimit()
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return err
@@ -238,11 +239,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	c.store.log = log
 	st, err := c.store.open(ctx, true)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer c.store.closeStore(st)
 
 	sso, err := c.oidc.provider(ctx, log)
 	if err != nil {
@@ -262,7 +264,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer stop()
-	log.Info("serving", "addr", "http://"+ln.Addr().String(), "store", st.Dialect(), "external_host", c.ExternalHost)
+	announce(log, ln.Addr(), c, st, memLimit, memFrom)
 	for _, p := range c.IdentityProviders {
 		info := p.Info()
 		if info.Kind == "saml" {

@@ -10,9 +10,15 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/zulipauth/zulipauth-go/backends/sqlstore"
 )
@@ -25,6 +31,11 @@ type storeFlags struct {
 	db       string
 	postgres string
 	dbSet    bool // -db was given on the command line
+	// log, when set (serve), receives pgx's own log (see pgxLogger).
+	log *slog.Logger
+	// registered is the name openPostgres registered its connection
+	// settings under, which closeStore forgets.
+	registered string
 }
 
 func (s *storeFlags) register(fs *flag.FlagSet) {
@@ -96,7 +107,7 @@ func (s *storeFlags) withStore(ctx context.Context, create bool, stdout io.Write
 		if err != nil {
 			return err
 		}
-		defer st.Close()
+		defer s.closeStore(st)
 		return f(st, stdout)
 	}
 	kind, err := s.checkSQLitePath(create)
@@ -212,22 +223,79 @@ func (s *storeFlags) openSQLite(ctx context.Context, path string, creation sqlst
 // giveSQLite says what to do about a -db that is not zulipauth's.
 const giveSQLite = "give -db a zulipauth database, or a new file with create-realm"
 
+// defaultConnectTimeout bounds each connection to PostgreSQL when the DSN
+// sets no connect_timeout: pgx's default is none, so a black-holed address
+// would hold serve at start for the system's TCP timeout (two minutes on
+// Linux), silently.
+const defaultConnectTimeout = 10 * time.Second
+
+// openPostgres opens the database -postgres names. The DSN is parsed here
+// and its settings registered with pgx's database/sql driver, so that the
+// connections have a bound (defaultConnectTimeout) and, for serve, pgx's
+// log goes to the server's; an error names what is wrong in plain words
+// (postgresFault), never the DSN, which may hold the password.
 func (s *storeFlags) openPostgres(ctx context.Context, create bool) (*sqlstore.Store, error) {
 	creation := sqlstore.CreateSchemaNever
 	if create {
 		creation = sqlstore.CreateSchemaInEmpty
 	}
-	st, err := sqlstore.Open(ctx, "postgres", s.postgres, sqlstore.WithSchemaCreation(creation))
+	cfg, err := pgx.ParseConfig(s.postgres)
+	if err != nil {
+		// pgx's message quotes the DSN, its password replaced as well as
+		// pgx can tell which part is one; what follows the quote is enough.
+		why := err.Error()
+		if i := strings.LastIndex(why, "`: "); i >= 0 {
+			why = why[i+3:]
+		}
+		return nil, fmt.Errorf("%w: -postgres is not a PostgreSQL DSN (%s): give postgres://USER:PASSWORD@HOST:5432/DATABASE", errUsage, why)
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = defaultConnectTimeout
+	}
+	var tracer *pgxTracer
+	if s.log != nil {
+		tracer = newPgxTracer(s.log)
+		cfg.Tracer = tracer
+	}
+	s.registered = stdlib.RegisterConnConfig(cfg)
+	st, err := sqlstore.Open(ctx, "postgres", s.registered, sqlstore.WithSchemaCreation(creation))
+	var connectErr *pgconn.ConnectError
+	if errors.As(err, &connectErr) {
+		stdlib.UnregisterConnConfig(s.registered)
+		f, todo := postgresFault(err, cfg.Host, cfg.Port, cfg.User, cfg.Database)
+		return nil, fmt.Errorf("-postgres: %s: %s", f.what, todo)
+	}
+	if err != nil {
+		stdlib.UnregisterConnConfig(s.registered)
+	}
+	if err == nil && tracer != nil {
+		tracer.armed.Store(true) // a failure at start is the error above, not a log line
+	}
 	var refused *sqlstore.SchemaError
+	var pgErr *pgconn.PgError
 	switch {
 	case errors.As(err, &refused) && len(refused.Tables) > 0:
 		return nil, fmt.Errorf("-postgres: the database is not zulipauth's (its schema has tables of its own: %s); give -postgres zulipauth's database (its search_path parameter names the schema), or an empty schema with create-realm", tableList(refused.Tables))
 	case errors.As(err, &refused):
 		return nil, errors.New("-postgres: there is no zulipauth database there (its schema is empty): create-realm or create-user creates one, or give -postgres the existing database (its search_path parameter names the schema)")
+	case errors.As(err, &pgErr) && pgErr.Code == "3F000": // invalid_schema_name
+		sp := cfg.RuntimeParams["search_path"]
+		return nil, fmt.Errorf("-postgres: the database %q has no schema %q (the DSN's search_path): create it first (CREATE SCHEMA %s AUTHORIZATION %s), or correct search_path", cfg.Database, sp, sp, cfg.User)
 	case err != nil:
 		return nil, fmt.Errorf("opening PostgreSQL: %w", err)
 	}
 	return st, nil
+}
+
+// closeStore closes st, which open made, and forgets the connection
+// settings openPostgres registered for it.
+func (s *storeFlags) closeStore(st *sqlstore.Store) error {
+	err := st.Close()
+	if s.registered != "" {
+		stdlib.UnregisterConnConfig(s.registered)
+		s.registered = ""
+	}
+	return err
 }
 
 // tableList names the first few tables.
