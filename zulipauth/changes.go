@@ -73,6 +73,7 @@ func (a *Auth) startChangeFollower(feed ChangeFeed, interval time.Duration) erro
 	f := &changeFollower{feed: feed, keys: a.keys, realms: a.realms, interval: interval, a: a, last: last,
 		stop: make(chan struct{}), done: make(chan struct{})}
 	a.follower = f
+	a.stats.feedRead(time.Now(), last, false)
 	go f.run()
 	return nil
 }
@@ -86,7 +87,9 @@ func (f *changeFollower) run() {
 		case <-f.stop:
 			return
 		case <-t.C:
+			start := time.Now()
 			f.poll()
+			f.a.stats.feedRead(start, f.last, f.failed)
 		}
 	}
 }

@@ -72,6 +72,13 @@ func (m *Map[V]) makeRoomLocked(now time.Time) {
 	}
 }
 
+// Len reports how many entries the map holds, expired or not.
+func (m *Map[V]) Len() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.entries)
+}
+
 // DeleteFunc drops every entry whose value f matches.
 func (m *Map[V]) DeleteFunc(f func(V) bool) {
 	m.mu.Lock()
