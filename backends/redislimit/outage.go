@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/zulipauth/zulipauth-go/backends/internal/latency"
 )
 
 // ProbeInterval is how often, at most, a limiter tries Redis again during an
@@ -40,6 +42,9 @@ type health struct {
 	// answer from Redis (see answeredSince).
 	lastAnswer atomic.Int64
 	start      time.Time
+
+	outages atomic.Uint64    // see Limiter.Stats
+	calls   latency.Recorder // see Limiter.Stats
 }
 
 func (h *health) now() int64 { return int64(time.Since(h.start)) }
@@ -68,6 +73,7 @@ func (h *health) failed() bool {
 		return false
 	}
 	h.downAt.Store(now)
+	h.outages.Add(1)
 	return true
 }
 
@@ -100,6 +106,7 @@ func (h *health) answered() (time.Duration, bool) {
 func callRedis[T any](ctx context.Context, l *Limiter, probe bool, op func(ctx context.Context) (T, error)) (v T, ok bool, err error) {
 	began := l.health.now()
 	v, err = bounded(ctx, l.timeout, l.direct, op)
+	l.health.calls.Observe(time.Duration(l.health.now() - began))
 	if err == nil {
 		l.health.gotAnswer()
 		if probe {
