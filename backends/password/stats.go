@@ -10,8 +10,8 @@ import (
 // verification and every hash runs in one of a bounded number of slots
 // (WithMaxConcurrent, WithMaxMemory); an attempt that finds none free waits
 // in a queue, the returning users' or everyone else's, and is refused with
-// zulipauth.ErrBusy (503) when its queue is full or no slot frees up within
-// WithMaxWait. Counters count from [New]; the others are read when
+// zulipauth.ErrBusy (429, a short Retry-After) when its queue is full or no
+// slot frees up within WithMaxWait. Counters count from [New]; the others are read when
 // [Authenticator.Stats] is called.
 type Stats struct {
 	// Slots is how many hash computations may run at once; InProgress how

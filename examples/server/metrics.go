@@ -57,6 +57,7 @@ const (
 	outcomeFailure     = "failure"
 	outcomeRateLimited = "rate_limited"
 	outcomeError       = "error"
+	outcomeBusy        = "busy"
 )
 
 func newObserver(readyTimeout time.Duration) *observer {
@@ -93,7 +94,7 @@ func (o *observer) attach(c *refserver.Config, st *sqlstore.Store, auth authFlag
 	// Every series from the start, at 0: a dashboard's rate() needs a
 	// first sample, and a test reads exact values.
 	for _, m := range o.methods {
-		for _, out := range []string{outcomeSuccess, outcomeFailure, outcomeRateLimited, outcomeError} {
+		for _, out := range []string{outcomeSuccess, outcomeFailure, outcomeRateLimited, outcomeBusy, outcomeError} {
 			o.logins[[2]string{m, out}] = 0
 		}
 	}
@@ -125,6 +126,10 @@ func (o *observer) event(ev zulipauth.Event) {
 		outcome = outcomeSuccess
 	case ev.Kind == zulipauth.LoginRateLimited:
 		outcome = outcomeRateLimited
+	case ev.Code == "RATE_LIMIT_HIT":
+		// zulipauth.ErrBusy: no hash slot in time (a budget's refusal is
+		// LoginRateLimited).
+		outcome = outcomeBusy
 	case ev.Code == "" && !sso:
 		// A fault: the answer has no code. (A single sign-on failure
 		// never has one: its answer is a page.)
@@ -153,7 +158,7 @@ func (o *observer) metricsHandler() http.Handler {
 // The metrics; examples/server/README.md says what each means.
 var (
 	descLogins = prometheus.NewDesc("zulipauth_logins_total",
-		"Login attempts that reached the client's budget, by method (fetch_api_key, jwt, dev, or a single sign-on provider's kind:name) and outcome (success, failure, rate_limited, error).",
+		"Login attempts that reached the client's budget, by method (fetch_api_key, jwt, dev, or a single sign-on provider's kind:name) and outcome (success, failure, rate_limited, busy, error).",
 		[]string{"method", "outcome"}, nil)
 	descRefusals = prometheus.NewDesc("zulipauth_rate_limit_refusals_total",
 		"Requests refused with 429 by a spent budget, by endpoint (login, api) and budget (ip, username, account; user).",
@@ -187,7 +192,7 @@ var (
 	descHashWaitSeconds = prometheus.NewDesc("zulipauth_password_hash_wait_seconds_total",
 		"Time logins waited for a hash slot, in all.", nil, nil)
 	descHashRefusals = prometheus.NewDesc("zulipauth_password_hash_busy_total",
-		"Logins refused with 503 because the hash queue was full or no slot freed up in time.", nil, nil)
+		"Logins refused (429, a short Retry-After) because the hash queue was full or no slot freed up in time.", nil, nil)
 	descRedisUp = prometheus.NewDesc("zulipauth_redis_up",
 		"1 while Redis answers a budget's calls, 0 during an outage (the fallback answers), by budget (username, ip, user).", []string{"budget"}, nil)
 	descRedisOutages = prometheus.NewDesc("zulipauth_redis_outages_total",
@@ -222,7 +227,7 @@ func (o *observer) Collect(ch chan<- prometheus.Metric) {
 	o.mu.Lock()
 	for k, n := range o.logins {
 		counter(descLogins, float64(n), k[0], k[1])
-		if strings.Contains(k[0], ":") && k[1] != outcomeError {
+		if strings.Contains(k[0], ":") && k[1] != outcomeError && k[1] != outcomeBusy {
 			counter(descSSO, float64(n), k[0], k[1])
 		}
 	}

@@ -146,6 +146,7 @@ func TestMetricsAfterAScriptedRun(t *testing.T) {
 		{"zulipauth_logins_total", []string{"method", "fetch_api_key", "outcome", "success"}, 1},
 		{"zulipauth_logins_total", []string{"method", "fetch_api_key", "outcome", "failure"}, 5},
 		{"zulipauth_logins_total", []string{"method", "fetch_api_key", "outcome", "rate_limited"}, 1},
+		{"zulipauth_logins_total", []string{"method", "fetch_api_key", "outcome", "busy"}, 0},
 		{"zulipauth_logins_total", []string{"method", "fetch_api_key", "outcome", "error"}, 0},
 		{"zulipauth_rate_limit_refusals_total", []string{"budget", "username", "endpoint", "login"}, 1},
 		{"zulipauth_rate_limit_refusals_total", []string{"budget", "account", "endpoint", "login"}, 0},
