@@ -37,6 +37,8 @@ type Auth struct {
 	refused, spentUsernames *expiring.Map[refusal]
 
 	date atomic.Pointer[httpDateValue] // Expires header, formatted once a second
+
+	stats stats // see Auth.Stats
 }
 
 // New checks cfg, fills in its defaults and returns the Auth it describes.

@@ -75,6 +75,7 @@ func (a *Auth) startChangeFollower(feed ChangeFeed, interval time.Duration) erro
 		stop: make(chan struct{}), done: make(chan struct{})}
 	a.follower = f
 	f.keys.vouch(start) // the caches are empty
+	a.stats.feedRead(start, last, false)
 	go f.run()
 	return nil
 }
@@ -88,7 +89,9 @@ func (f *changeFollower) run() {
 		case <-f.stop:
 			return
 		case <-t.C:
+			start := time.Now()
 			f.poll()
+			f.a.stats.feedRead(start, f.last, f.failed)
 		}
 	}
 }

@@ -60,6 +60,7 @@ func (a *Auth) RequireAPIKey(next http.Handler) http.Handler {
 		h["Cache-Control"] = vals[0:1:1]
 		h["Expires"] = vals[1:2:2]
 		user, limit, limited, zerr := a.authorize(r, now)
+		a.stats.countAPI(user, zerr)
 		limits := [1]Decision{limit}
 		if zerr != nil {
 			write(w, now, nil, zerr, limits[:b2i(limited)])
@@ -171,6 +172,7 @@ func (a *Auth) credentials(r *http.Request, header string, now time.Time) (*keyC
 	// the entries this request would put.
 	gen := a.keys.generation()
 	if e, ok := a.keys.byHeader(header, now); ok {
+		a.stats.countCache(true, true)
 		return e, nil
 	}
 	email, key, err := basicauth.Parse(header)
@@ -183,6 +185,7 @@ func (a *Auth) credentials(r *http.Request, header string, now time.Time) (*keyC
 		return nil, errMalformedAPIKey
 	}
 	e, cached := a.keys.byKey(key, now)
+	a.stats.countCache(a.keys != nil, cached)
 	if !cached {
 		// A client whose failures spent its budget gets no more lookups
 		// until the budget refills.

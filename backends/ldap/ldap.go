@@ -114,6 +114,7 @@ type Authenticator struct {
 
 	searches *pool // bound as the service account
 	binds    *pool // each use starts with a user's bind
+	stats    dirStats
 }
 
 // AuthMethod implements zulipauth.MethodNamer: "ldap", so server_settings

@@ -53,6 +53,7 @@ func New(cfg Config) (*Authenticator, error) {
 	a.noEntryDN = newNoEntryDN(a.cfg)
 	a.searches = newPool(a.cfg.MaxConns, a.cfg.IdleTimeout, a.dialSearch)
 	a.binds = newPool(a.cfg.MaxConns, a.cfg.IdleTimeout, a.dialBind)
+	a.searches.stats, a.binds.stats = &a.stats, &a.stats
 	return a, nil
 }
 

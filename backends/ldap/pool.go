@@ -34,6 +34,7 @@ type pool struct {
 	closed bool
 
 	dials atomic.Int64 // connections opened, for tests
+	stats *dirStats    // the Authenticator's, shared by its pools; nil counts nothing
 }
 
 func newPool(max int, idleTimeout time.Duration, dial func(context.Context) (*conn, error)) *pool {
@@ -45,7 +46,8 @@ func newPool(max int, idleTimeout time.Duration, dial func(context.Context) (*co
 // likely closed it while it was idle, before go-ldap noticed; f is then run
 // once more on a new connection. Every f here is a bind or a search, which
 // can be repeated.
-func (p *pool) use(ctx context.Context, wait time.Duration, log *slog.Logger, f func(*conn) error) error {
+func (p *pool) use(ctx context.Context, wait time.Duration, log *slog.Logger, f func(*conn) error) (err error) {
+	defer func(start time.Time) { p.stats.record(ctx, start, err) }(time.Now())
 	c, err := p.get(ctx, wait, false)
 	if err != nil {
 		return err

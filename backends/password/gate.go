@@ -51,6 +51,8 @@ type gate struct {
 	queues   [2]queue // by lane
 	run      int      // admissions handed to the returning lane since the last to the ordinary one
 	peakHeld uint64   // the most KiB ever held at once, for tests
+
+	stats gateStats // see Authenticator.Stats
 }
 
 // queue is one lane's waiters, each a *waiter, so that handing over never
@@ -69,7 +71,7 @@ type waiter struct {
 }
 
 func newGate(slots int, memoryKiB uint64, maxWaiting, maxReturning int, maxWait time.Duration) *gate {
-	g := &gate{maxWait: maxWait, memory: memoryKiB, slots: slots, freeMem: memoryKiB}
+	g := &gate{maxWait: maxWait, memory: memoryKiB, slots: slots, freeMem: memoryKiB, stats: gateStats{slots: slots}}
 	g.queues[laneOrdinary].max = maxWaiting
 	g.queues[laneOrdinary].full = fmt.Sprintf("%d attempts already waiting", maxWaiting)
 	g.queues[laneReturning].max = maxReturning
@@ -99,6 +101,7 @@ func (g *gate) enter(ctx context.Context, l lane, kib uint64) error {
 	q := &g.queues[l]
 	if q.waiters.Len() >= q.max {
 		g.mu.Unlock()
+		g.stats.busy.Add(1)
 		return fmt.Errorf("%w: %s", zulipauth.ErrBusy, q.full)
 	}
 	w.admitted = make(chan struct{}, 1)
@@ -107,6 +110,7 @@ func (g *gate) enter(ctx context.Context, l lane, kib uint64) error {
 
 	timer := time.NewTimer(g.maxWait)
 	defer timer.Stop()
+	defer g.stats.waited(time.Now())
 	var err error
 	select {
 	case <-w.admitted:
@@ -114,6 +118,7 @@ func (g *gate) enter(ctx context.Context, l lane, kib uint64) error {
 	case <-ctx.Done():
 		err = fmt.Errorf("%w: %w", zulipauth.ErrBusy, ctx.Err())
 	case <-timer.C:
+		g.stats.busy.Add(1)
 		err = fmt.Errorf("%w: no slot within %v", zulipauth.ErrBusy, g.maxWait)
 	}
 	g.mu.Lock()

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/zulipauth/zulipauth-go/backends/internal/latency"
 )
 
 // ProbeInterval is how often, at most, a limiter tries Redis again during an
@@ -43,6 +45,9 @@ type health struct {
 	// shared, when set ([WithHealth]), is the health every method reads
 	// and changes instead of this one's fields.
 	shared *health
+
+	outages atomic.Uint64    // see Limiter.Stats
+	calls   latency.Recorder // see Limiter.Stats
 }
 
 // use is the health that h's methods act on: the shared one, if any.
@@ -81,6 +86,7 @@ func (h *health) failed() bool {
 		return false
 	}
 	h.downAt.Store(now)
+	h.outages.Add(1)
 	return true
 }
 
@@ -114,6 +120,7 @@ func (h *health) answered() (time.Duration, bool) {
 func callRedis[T any](ctx context.Context, l *Limiter, probe bool, op func(ctx context.Context) (T, error)) (v T, ok bool, err error) {
 	began := l.health.now()
 	v, err = bounded(ctx, l.timeout, l.direct, op)
+	l.health.calls.Observe(time.Duration(l.health.now() - began))
 	if err == nil {
 		l.health.gotAnswer()
 		if probe {

@@ -23,7 +23,8 @@ var authMethods = []string{"ldap", "password"}
 type authFlags struct {
 	methods []string // from -auth, in order
 	ldap    ldapFlags
-	jwtKeys string // -jwt-keys: Zulip's JWT_AUTH_KEYS as a JSON file
+	jwtKeys string                    // -jwt-keys: Zulip's JWT_AUTH_KEYS as a JSON file
+	built   []zulipauth.Authenticator // what authenticator built, in order
 }
 
 // ldapFlags are the -ldap-* flags, one per field of ldap.Config they fill.
@@ -133,6 +134,7 @@ func (a *authFlags) authenticator(st *sqlstore.Store, log *slog.Logger) (auth zu
 			checkDirectory(l, log)
 		}
 	}
+	a.built = auths // for serve's metrics and health checks
 	if len(auths) == 1 {
 		return auths[0], closeAll, nil
 	}

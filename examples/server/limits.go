@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 type sharedLimits struct {
 	login, ip, user zulipauth.Limiter
 	close           func() error
+	ping            func(context.Context) error // the Redis PING of /readyz
 }
 
 // redisLimits connects the budgets to the Redis at addr (HOST:PORT, or a
@@ -69,5 +71,6 @@ func redisLimits(addr string, failClosed bool, timeout time.Duration, log *slog.
 	}
 	s.close = client.Close
 	checkRedis(client, opts.Addr, health, failClosed, log)
+	s.ping = func(ctx context.Context) error { return client.Ping(ctx).Err() }
 	return &s, nil
 }

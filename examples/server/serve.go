@@ -48,6 +48,10 @@ type serveConfig struct {
 	auth  authFlags
 	oidc  oidcFlags
 	saml  samlFlags
+	// metrics are -metrics-addr's and the health checks' flags; obs, when
+	// they ask for any, what those read (see observer).
+	metrics metricsFlags
+	obs     *observer
 	// redis, when set, holds the budgets (see redisLimits).
 	redis           string
 	redisFailClosed bool
@@ -88,6 +92,7 @@ func serveFlagSet() (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.redis, "redis", "", "Redis HOST:PORT (or redis:// URL) holding the rate-limit budgets, shared by every instance (default: budgets in this process)")
 	fs.DurationVar(&c.redisTimeout, "redis-timeout", redislimit.DefaultTimeout, "bound on each Redis call; a slower answer counts as an outage (needs -redis)")
 	fs.BoolVar(&c.redisFailClosed, "redis-fail-closed", false, "while Redis does not answer, refuse logins with 429 instead of limiting in this process (needs -redis)")
+	c.metrics.register(fs)
 	return fs, c
 }
 
@@ -117,6 +122,9 @@ func parseServeFlags(args []string, stdout io.Writer) (c serveConfig, helped boo
 			return *cp, false, fmt.Errorf("%w: serve: -client-ip-header is believed only from a -trusted-proxy: give the proxy's address too", errUsage)
 		}
 		cp.ClientIPHeader = "" // no proxy: the TCP peer is the client
+	}
+	if err := cp.metrics.check(); err != nil {
+		return *cp, false, err
 	}
 	if cp.redisFailClosed && cp.redis == "" {
 		return *cp, false, fmt.Errorf("%w: serve: -redis-fail-closed needs -redis", errUsage)
@@ -259,8 +267,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	c.IdentityProviders = append(c.IdentityProviders, idps...)
 	c.SAMLServiceProvider = sp
+	c.obs = c.metrics.observer()
 	handler, stop, err := buildHandler(st, c, log)
 	if err != nil {
+		return err
+	}
+	defer stop()
+	if handler, stop, err = c.metrics.serve(ctx, c.obs, handler, log); err != nil {
 		return err
 	}
 	defer stop()
@@ -305,6 +318,7 @@ func buildHandler(st *sqlstore.Store, c serveConfig, log *slog.Logger) (h http.H
 			return nil, nil, err
 		}
 		closeRedis = shared.close
+		c.obs.setRedis(shared, c.redisFailClosed)
 		// Load tests raise the client's budget; the rest are shared.
 		c.UsernameLimiter, c.UserLimiter = shared.login, shared.user
 		if c.IPLimiter == nil {
@@ -317,6 +331,7 @@ func buildHandler(st *sqlstore.Store, c serveConfig, log *slog.Logger) (h http.H
 		return nil, nil, err
 	}
 	c.Authenticator = authenticator
+	c.obs.attach(&c.Config, st, c.auth)
 	h, stopWiring, err := refserver.NewHandler(st, c.Config, log)
 	if err != nil {
 		closeDirs()

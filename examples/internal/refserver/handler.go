@@ -71,6 +71,12 @@ type Config struct {
 	// LogEvents logs every login outcome with zulipauth.EventLog, at most
 	// its default lines a minute, as serve does. Default: off.
 	LogEvents bool
+	// OnEvent, when set, is given every login event too (after the log,
+	// with LogEvents); OnAuth, when set, the zulipauth.Auth NewHandler
+	// builds, before NewHandler returns. serve's metrics count the events
+	// and read the Auth's Stats. Default: none.
+	OnEvent func(zulipauth.Event)
+	OnAuth  func(*zulipauth.Auth)
 	// Now is zulipauth's clock. Default: time.Now. serve leaves it unset; a
 	// benchmark stops it, so that no budget refills while it runs.
 	Now func() time.Time
@@ -120,6 +126,7 @@ func NewHandler(st *sqlstore.Store, c Config, log *slog.Logger) (h http.Handler,
 		events := zulipauth.NewEventLog(log, 0)
 		onEvent, flush = events.Log, events.Flush
 	}
+	onEvent = alsoTo(onEvent, c.OnEvent)
 	auth, err := zulipauth.New(zulipauth.Config{
 		Users:             st,
 		Authenticator:     authenticator,
@@ -141,6 +148,9 @@ func NewHandler(st *sqlstore.Store, c Config, log *slog.Logger) (h http.Handler,
 	if err != nil {
 		return nil, nil, err
 	}
+	if c.OnAuth != nil {
+		c.OnAuth(auth)
+	}
 	if c.InsecureDevLogin {
 		log.Warn("INSECURE: -dev-login mounts /api/v1/dev_fetch_api_key: anyone who can reach this server can log in as any user without a password. Never use it in production.")
 	}
@@ -153,6 +163,18 @@ func NewHandler(st *sqlstore.Store, c Config, log *slog.Logger) (h http.Handler,
 		}
 	}
 	return routes(mount, auth.RequireAPIKey(http.HandlerFunc(usersMe))), func() { auth.Close(); flush() }, nil
+}
+
+// alsoTo is an OnEvent calling first and then second, either of which may
+// be nil.
+func alsoTo(first, second func(zulipauth.Event)) func(zulipauth.Event) {
+	switch {
+	case first == nil:
+		return second
+	case second == nil:
+		return first
+	}
+	return func(ev zulipauth.Event) { first(ev); second(ev) }
 }
 
 // BareHandler is NewHandler's routes without zulipauth: GET
