@@ -23,11 +23,13 @@ type subject struct {
 	pid int
 	// users are the accounts created for the run, in the order asked.
 	users []account
-	// last is the last of users as the store holds it (its id, its
-	// creation time): the user the api scenario's baseline answers for.
-	last zulipauth.User
-	proc *child // the server process, when the harness started it
-	stop func()
+	// typical is the middle one of users as the store holds it (its id,
+	// its creation time): the user the api scenario's baseline answers
+	// for, whose email and id have as many digits as most users' (the
+	// last user's id has one more than 9 in 10 of 10,000 users').
+	typical zulipauth.User
+	proc    *child // the server process, when the harness started it
+	stop    func()
 }
 
 // account is a user seeded for a run: what the scenarios send.
@@ -56,7 +58,7 @@ type subjectSpec struct {
 // -target-db instead, and the target serves them.
 func (e *env) startSubject(ctx context.Context, spec subjectSpec) (*subject, error) {
 	if e.o.target != "" {
-		users, last, err := seedUsers(ctx, e.o.targetDB, spec.users)
+		users, typical, err := seedUsers(ctx, e.o.targetDB, spec.users)
 		if err != nil {
 			return nil, err
 		}
@@ -64,7 +66,7 @@ func (e *env) startSubject(ctx context.Context, spec subjectSpec) (*subject, err
 		if err != nil {
 			return nil, err
 		}
-		return &subject{host: host, pid: e.o.targetPID, users: users, last: last, stop: func() {}}, nil
+		return &subject{host: host, pid: e.o.targetPID, users: users, typical: typical, stop: func() {}}, nil
 	}
 	dir, err := os.MkdirTemp(e.dir, "server-")
 	if err != nil {
@@ -73,7 +75,7 @@ func (e *env) startSubject(ctx context.Context, spec subjectSpec) (*subject, err
 	db := filepath.Join(dir, "zulipauth.db")
 	e.logf("creating %d users", len(spec.users))
 	start := time.Now()
-	users, last, err := seedUsers(ctx, db, spec.users)
+	users, typical, err := seedUsers(ctx, db, spec.users)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +85,7 @@ func (e *env) startSubject(ctx context.Context, spec subjectSpec) (*subject, err
 		if err != nil {
 			return nil, err
 		}
-		s.users, s.last = users, last
+		s.users, s.typical = users, typical
 		return s, nil
 	}
 	// e.jwt is set whenever the harness starts the server (see newEnv).
@@ -97,7 +99,7 @@ func (e *env) startSubject(ctx context.Context, spec subjectSpec) (*subject, err
 	if err != nil {
 		return nil, err
 	}
-	return &subject{host: host, pid: proc.pid(), users: users, last: last, proc: proc, stop: proc.stop}, nil
+	return &subject{host: host, pid: proc.pid(), users: users, typical: typical, proc: proc, stop: proc.stop}, nil
 }
 
 // startInProcess serves the default wiring in this process (-cpuprofile),
@@ -192,12 +194,12 @@ func (s *subject) serverLog() string {
 // harness draws the API keys (zulipauth.GenerateAPIKey, as the store
 // would) so that it knows them without reading them back; every user of a
 // run shares one hash, since what a login costs does not depend on the
-// salt. The keys join the secrets. last is the last user as the store
-// holds it, read back by its key.
-func seedUsers(ctx context.Context, path string, users []seedUser) (_ []account, last zulipauth.User, err error) {
+// salt. The keys join the secrets. typical is users[len(users)/2] as the
+// store holds it, read back by its key.
+func seedUsers(ctx context.Context, path string, users []seedUser) (_ []account, typical zulipauth.User, err error) {
 	st, err := sqlstore.Open(ctx, "sqlite", path)
 	if err != nil {
-		return nil, last, fmt.Errorf("opening %s: %w", path, err)
+		return nil, typical, fmt.Errorf("opening %s: %w", path, err)
 	}
 	defer st.Close()
 	imports := make([]sqlstore.ImportUser, len(users))
@@ -208,15 +210,16 @@ func seedUsers(ctx context.Context, path string, users []seedUser) (_ []account,
 		secrets.add(secretAPIKey, out[i].APIKey)
 	}
 	if len(users) == 0 {
-		return out, last, nil
+		return out, typical, nil
 	}
 	if _, err := st.ImportUsers(ctx, imports); err != nil {
-		return nil, last, fmt.Errorf("creating %d users: %w", len(users), err)
+		return nil, typical, fmt.Errorf("creating %d users: %w", len(users), err)
 	}
-	if last, err = st.UserByAPIKey(ctx, out[len(out)-1].APIKey); err != nil {
-		return nil, last, fmt.Errorf("reading back user %s: %w", out[len(out)-1].Email, err)
+	mid := out[len(out)/2]
+	if typical, err = st.UserByAPIKey(ctx, mid.APIKey); err != nil {
+		return nil, typical, fmt.Errorf("reading back user %s: %w", mid.Email, err)
 	}
-	return out, last, nil
+	return out, typical, nil
 }
 
 // usersWithHash makes n seed users of a kind, all with hash.
