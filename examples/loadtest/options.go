@@ -159,8 +159,9 @@ func printUsage(fs *flag.FlagSet, w io.Writer) {
 	fmt.Fprint(w, `
 Variants: default (passwords in SQLite, budgets in memory); redis (-redis or
 -redis-server: budgets in Redis); ldap (-slapd: -auth ldap,password against a
-directory). SCENARIO runs in every variant configured, SCENARIO/VARIANT in
-that one (flood/redis, timing/default); no argument runs everything.
+directory); imported and 100k change a scenario's load on the default server.
+SCENARIO runs in every variant configured, SCENARIO/VARIANT in that one
+(flood/redis, api/100k); no argument runs everything.
 
 Flags:
 `)
