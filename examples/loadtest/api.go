@@ -25,8 +25,8 @@ const (
 // bounds, evictions and misses show. Under -short the 100k variant has
 // apiWideShortSpread users: seeding 100,000 and sending each one request
 // takes 20 to 25 s on a 2-core machine, most of a short run's budget for a
-// scenario; 30,000 still outnumber the api scenario's users and the
-// server's API-key cache (10,000 by default), and take under 10 s.
+// scenario; 30,000 still outnumber the api scenario's users three to one,
+// and take under 10 s.
 const (
 	apiSpread          = 10_000
 	apiWideSpread      = 100_000
