@@ -318,7 +318,8 @@ func (ns namespace) email(kind string, i int) string {
 }
 
 // startBaseline starts a baseline server of kind (see baselineserver.go),
-// this program run again, and returns it and its host:port.
-func (e *env) startBaseline(ctx context.Context, kind string) (*child, string, error) {
-	return e.startServing(ctx, "the "+kind+" baseline", kind+"-baseline", e.self, []string{"-serve-baseline", kind}, e.dir)
+// this program run again with args after -serve-baseline KIND, and returns
+// it and its host:port.
+func (e *env) startBaseline(ctx context.Context, kind string, args ...string) (*child, string, error) {
+	return e.startServing(ctx, "the "+kind+" baseline", kind+"-baseline", e.self, append([]string{"-serve-baseline", kind}, args...), e.dir)
 }

@@ -178,12 +178,13 @@ func TestShortRun(t *testing.T) {
 	}
 
 	// Every scenario reports in every variant that ran; the flood in both
-	// its parts, the timing's ldap variant in both of its.
+	// its parts, the timing's ldap variant in both of its; the api also
+	// with its 100,000 users (30,000 in a short run).
 	seen := map[string]bool{}
 	for _, r := range rep.Results {
 		seen[strings.Join(strings.Fields(r.Scenario+" "+r.Variant+" "+r.Part), " ")] = true
 	}
-	want := []string{"logins", "flood one-address", "flood many-addresses", "spray", "api", "stampede", "timing"}
+	want := []string{"logins", "flood one-address", "flood many-addresses", "spray", "api", "api 100k", "stampede", "timing"}
 	if run.redis {
 		want = append(want, "logins redis", "flood redis one-address", "flood redis many-addresses", "spray redis", "api redis", "stampede redis")
 	}
@@ -245,7 +246,7 @@ func TestHelp(t *testing.T) {
 	if status != 0 {
 		t.Fatalf("-h exited %d", status)
 	}
-	for _, want := range []string{"logins", "flood", "spray", "api", "stampede", "timing", "-short", "-check-ratios", "-json", "-redis-server", "-slapd", "-target", "-log-dir"} {
+	for _, want := range []string{"logins", "flood", "spray", "api", "100k", "stampede", "timing", "-short", "-check-ratios", "-json", "-redis-server", "-slapd", "-target", "-log-dir"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("-h does not mention %s:\n%s", want, stdout)
 		}

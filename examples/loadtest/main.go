@@ -73,7 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if opts.serveBaseline != "" {
-		return serveBaseline(ctx, opts.serveBaseline, opts.baselineAddr, stderr)
+		return serveBaseline(ctx, opts.serveBaseline, opts.baselineAddr, opts.baselineUser, stderr)
 	}
 	plan, err := selectRuns(opts)
 	if err != nil {

@@ -36,6 +36,7 @@ type options struct {
 	// Internal: run as a baseline server (see baselineserver.go).
 	serveBaseline string
 	baselineAddr  string
+	baselineUser  string
 
 	scenarios []string // the command line's SCENARIO[/VARIANT] arguments
 }
@@ -91,6 +92,7 @@ func parseOptions(args []string, stdout io.Writer) (o options, helped bool, err 
 	fs.StringVar(&o.logDir, "log-dir", "", "write the complete output of every process started (servers under test, baselines, redis-server, slapd) to DIR/NAME.log, and to DIR/"+secretsFile+" every password, API key, hash, JWT key and token and LDAP password the run used or received, so that the logs can be searched for them; DIR is created if needed")
 	fs.StringVar(&o.serveBaseline, "serve-baseline", "", "internal: serve a baseline ("+strings.Join(baselineKinds(), ", ")+") instead of running scenarios")
 	fs.StringVar(&o.baselineAddr, "baseline-addr", "127.0.0.1:0", "internal: the address -serve-baseline listens on")
+	fs.StringVar(&o.baselineUser, "baseline-user", "", "internal: the user, in JSON, the users-me baseline answers for (default: a fixed one)")
 
 	switch err := fs.Parse(args); {
 	case errors.Is(err, flag.ErrHelp):
@@ -157,8 +159,9 @@ func printUsage(fs *flag.FlagSet, w io.Writer) {
 	fmt.Fprint(w, `
 Variants: default (passwords in SQLite, budgets in memory); redis (-redis or
 -redis-server: budgets in Redis); ldap (-slapd: -auth ldap,password against a
-directory). SCENARIO runs in every variant configured, SCENARIO/VARIANT in
-that one (flood/redis, timing/default); no argument runs everything.
+directory); imported and 100k change a scenario's load on the default server.
+SCENARIO runs in every variant configured, SCENARIO/VARIANT in that one
+(flood/redis, api/100k); no argument runs everything.
 
 Flags:
 `)
