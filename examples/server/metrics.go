@@ -102,7 +102,13 @@ func (o *observer) attach(c *refserver.Config, st *sqlstore.Store, auth authFlag
 		o.refusals[b] = 0
 	}
 	c.OnEvent = o.event
-	c.OnAuth = func(a *zulipauth.Auth) { o.auth.Store(a) }
+	prev := c.OnAuth
+	c.OnAuth = func(a *zulipauth.Auth) {
+		o.auth.Store(a)
+		if prev != nil {
+			prev(a)
+		}
+	}
 }
 
 // setRedis records the budgets kept in Redis; a nil observer does nothing.

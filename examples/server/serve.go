@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/zulipauth/zulipauth-go/backends/redislimit"
@@ -268,6 +269,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c.IdentityProviders = append(c.IdentityProviders, idps...)
 	c.SAMLServiceProvider = sp
 	c.obs = c.metrics.observer()
+	var auth atomic.Pointer[zulipauth.Auth]
+	c.OnAuth = auth.Store
 	handler, stop, err := buildHandler(st, c, log)
 	if err != nil {
 		return err
@@ -278,6 +281,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer stop()
 	announce(log, ln.Addr(), c, st, memLimit, memFrom)
+	go followMemoryLimit(ctx, memLimit, memFrom, auth.Load)
 	for _, p := range c.IdentityProviders {
 		info := p.Info()
 		if info.Kind == "saml" {
