@@ -28,6 +28,49 @@
 // own budget its own prefix: two budgets under one prefix would share
 // buckets.
 //
+// # Leases: the per-user API budget without a round trip per request
+//
+// With [WithLease], a limiter takes up to N tokens of a key's bucket at once,
+// in one round trip (a second Lua script, on the same key and value, so
+// limiters with and without leases on one prefix share one bucket), and
+// spends them in process: a busy key costs one Redis call per lease, not
+// per event. A lease is spent for at most [LeaseLifetime] (a second),
+// counted from before the call that took it; what is left then goes back
+// to the bucket with the key's next lease from that instance (one in a
+// shard of leases idle a second more is forgotten instead, and the bucket
+// refills it). A decision spent from a lease is the one the bucket would
+// have made had those tokens not been taken yet, so on one instance a
+// leased limiter answers as one without leases: the same Remaining,
+// RetryAfter and ResetAfter, and a refusal is always Redis's own.
+//
+// The bounds, for I instances with leases of N:
+//
+//   - Over-grant: none in count, since every token is taken from the shared
+//     bucket before it is spent. What a lease shifts is when: once the
+//     bucket refuses a key, the instances may still allow it the tokens
+//     their leases hold, at most I × N events, all within a second.
+//   - Refusal: a key refused on one instance is refused on every instance
+//     within a second (until its bucket refills): leases end within
+//     LeaseLifetime, and unspent tokens are not given back to a bucket
+//     that refuses (they are dropped, so the instance that held them asks
+//     Redis and is refused too).
+//   - Under-grant: tokens held in one instance's lease are not available
+//     to another until they go back, so a key may be refused while up to
+//     (I-1) × N of its tokens sit in other instances' leases, and a call
+//     that times out may have taken up to N tokens it never spends.
+//
+// Leases are for budgets where that is acceptable, such as the per-user API
+// budget (zulipauth's Config.UserLimiter, 200 a minute: with leases of 10 on
+// 4 instances, at most 40 events more, within a second of a refusal). Never
+// lease the login budgets (Config.UsernameLimiter and IPLimiter): a budget of
+// 5 attempts would become 5 per instance for a second at a time. An
+// instance holds leases for at most 100,000 keys; past that, a key is
+// decided in Redis, one round trip per event.
+//
+// During an outage a lease already taken is spent (its tokens came out of
+// the shared bucket); the next call then finds Redis down and answers as
+// below.
+//
 // # When Redis does not answer
 //
 // Every call is bounded by the request's context and by a short timeout
