@@ -36,8 +36,8 @@
 // spends them in process: a busy key costs one Redis call per lease, not
 // per event. A lease is spent for at most [LeaseLifetime] (a second),
 // counted from before the call that took it; what is left then goes back
-// to the bucket with the key's next lease from that instance (one in a
-// shard of leases idle a second more is forgotten instead, and the bucket
+// to the bucket with the key's next lease from that instance (or, when the
+// instance needs room for other keys' leases, is forgotten, and the bucket
 // refills it). A decision spent from a lease is the one the bucket would
 // have made had those tokens not been taken yet, so on one instance a
 // leased limiter answers as one without leases: the same Remaining,
@@ -62,9 +62,12 @@
 // Leases are for budgets where that is acceptable, such as the per-user API
 // budget (zulipauth's Config.UserLimiter, 200 a minute: with leases of 10 on
 // 4 instances, at most 40 events more, within a second of a refusal). Never
-// lease the login budgets (Config.UsernameLimiter and IPLimiter): a budget of
-// 5 attempts would become 5 per instance for a second at a time. An
-// instance holds leases for at most 100,000 keys; past that, a key is
+// lease the login budgets (Config.UsernameLimiter and IPLimiter). A success
+// resets the username's budget, and Reset clears the bucket and this
+// instance's lease but not the leases other instances hold, whose tokens
+// would then come on top of a full budget; and in a budget of 5 attempts,
+// one lease could hold them all, refusing the key on every other instance.
+// An instance holds leases for at most 100,000 keys; past that, a key is
 // decided in Redis, one round trip per event.
 //
 // During an outage a lease already taken is spent (its tokens came out of

@@ -77,8 +77,10 @@ func WithFailClosed() Option {
 // An instance may then allow a key up to size events, for up to a second,
 // after another instance was refused it: choose it for a budget such as the
 // per-user API budget (Config.UserLimiter), never for the login budgets
-// (Config.UsernameLimiter, IPLimiter), whose five attempts must stay five.
-// See the package documentation for the bounds. size must be at least 1.
+// (Config.UsernameLimiter, IPLimiter), which are small and reset on
+// success, and must stay exact. Reset clears this instance's lease, not
+// those of other instances. See the package documentation for the bounds.
+// size must be at least 1.
 func WithLease(size int) Option {
 	return func(l *Limiter) error {
 		if size < 1 {
