@@ -205,17 +205,18 @@ func TestLeaseRefusalReachesEveryInstance(t *testing.T) {
 	if n := spendAll(t, a, "k"); n != b.Events-size {
 		t.Fatalf("a: %d allowed, want %d", n, b.Events-size)
 	}
-	refusedAt := time.Now()
+	if time.Since(leased) > redislimit.LeaseLifetime/2 {
+		t.Skipf("spending the budget took %v: the machine is too slow to see the lease before it ends", time.Since(leased))
+	}
 	// The over-grant: the other instance spends some of its lease.
 	for i := range 4 {
 		if d := allow(t, other, "k"); !d.Allowed {
 			t.Fatalf("the other instance, token %d of its lease: %+v", i+2, d)
 		}
 	}
+	// The lease was taken before a's refusal, so its end comes within a
+	// lifetime of the refusal.
 	time.Sleep(time.Until(leased.Add(redislimit.LeaseLifetime)))
-	if took := time.Since(refusedAt); took > time.Second {
-		t.Fatalf("the test took %v between the refusal and the lease's end: it proves nothing", took)
-	}
 	for i := range 3 {
 		if d := allow(t, other, "k"); d.Allowed {
 			t.Errorf("the other instance, %d: allowed a lifetime after its lease, a refusal elsewhere ago: %+v", i, d)
