@@ -34,9 +34,15 @@
 // in one round trip (a second Lua script, on the same key and value, so
 // limiters with and without leases on one prefix share one bucket), and
 // spends them in process: a busy key costs one Redis call per lease, not
-// per event. A lease is spent for at most [LeaseLifetime] (a second),
-// counted from before the call that took it; what is left then goes back
-// to the bucket with the key's next lease from that instance (or, when the
+// per event. A lease is spent only within [LeaseLifetime] (a second) of a
+// moment Redis showed its bucket was not refusing: when it was taken, or
+// when a renewal read the bucket. Every [LeaseRenewInterval] (half a
+// second), one pipelined round trip per instance reads the buckets of the
+// leases spent in the last [LeaseRenewIdle] and renews those whose bucket
+// has tokens, so a key whose requests come back every second or two keeps
+// its lease until it is spent (a client without Pipeline gets no renewals:
+// each lease lasts a second). When a lease ends, what is left goes back to
+// the bucket with the key's next lease from that instance (or, when the
 // instance needs room for other keys' leases, is forgotten, and the bucket
 // refills it). A decision spent from a lease is the one the bucket would
 // have made had those tokens not been taken yet, so on one instance a
@@ -50,10 +56,11 @@
 //     bucket refuses a key, the instances may still allow it the tokens
 //     their leases hold, at most I × N events, all within a second.
 //   - Refusal: a key refused on one instance is refused on every instance
-//     within a second (until its bucket refills): leases end within
-//     LeaseLifetime, and unspent tokens are not given back to a bucket
-//     that refuses (they are dropped, so the instance that held them asks
-//     Redis and is refused too).
+//     within a second (until its bucket refills): a refusing bucket renews
+//     no lease, so every lease of the key ends within LeaseLifetime, and
+//     unspent tokens are not given back to a bucket that refuses (they are
+//     dropped, so the instance that held them asks Redis and is refused
+//     too).
 //   - Under-grant: tokens held in one instance's lease are not available
 //     to another until they go back, so a key may be refused while up to
 //     (I-1) × N of its tokens sit in other instances' leases, and a call
@@ -71,8 +78,12 @@
 // decided in Redis, one round trip per event.
 //
 // During an outage a lease already taken is spent (its tokens came out of
-// the shared bucket); the next call then finds Redis down and answers as
-// below.
+// the shared bucket) until it ends, a second after its last renewal at
+// most; the next call then finds Redis down and answers as below. No
+// renewal is tried during an outage.
+//
+// A limiter with leases keeps one goroutine for the renewals, started with
+// its first lease; it ends when the client is closed.
 //
 // # When Redis does not answer
 //

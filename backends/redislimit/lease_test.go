@@ -189,9 +189,10 @@ func spendAll(t *testing.T, l zulipauth.Limiter, key string) int {
 }
 
 // Pins that a key refused on one instance is refused on every other within
-// LeaseLifetime: an instance spends what its lease holds for at most that
-// long after taking it, and what is left then is dropped, not given back,
-// since the bucket is spent.
+// LeaseLifetime, even with a lease renewed for longer than that: an
+// instance spends a lease only within LeaseLifetime of a moment Redis showed
+// the bucket was not refusing, and what is left then is dropped, not given
+// back, since the bucket is spent.
 func TestLeaseRefusalReachesEveryInstance(t *testing.T) {
 	t.Parallel()
 	s := redistest.Start(t)
@@ -201,25 +202,28 @@ func TestLeaseRefusalReachesEveryInstance(t *testing.T) {
 	other := newLimiter(t, newClient(t, s), b, redislimit.WithTimeout(conformanceTimeout), redislimit.WithLease(size))
 
 	allow(t, other, "k") // other takes a lease, and holds 9 tokens
-	leased := time.Now()
+	// Renewed while the bucket has tokens: the lease outlives LeaseLifetime.
+	time.Sleep(redislimit.LeaseLifetime + redislimit.LeaseRenewInterval)
+	if d := allow(t, other, "k"); !d.Allowed || d.Remaining != b.Events-2 {
+		t.Fatalf("the other instance, %v after its lease: %+v, want its lease's second token (Remaining %d)", redislimit.LeaseLifetime+redislimit.LeaseRenewInterval, d, b.Events-2)
+	}
 	if n := spendAll(t, a, "k"); n != b.Events-size {
 		t.Fatalf("a: %d allowed, want %d", n, b.Events-size)
 	}
-	if time.Since(leased) > redislimit.LeaseLifetime/2 {
-		t.Skipf("spending the budget took %v: the machine is too slow to see the lease before it ends", time.Since(leased))
-	}
+	refusedAt := time.Now()
 	// The over-grant: the other instance spends some of its lease.
-	for i := range 4 {
+	for i := range 3 {
 		if d := allow(t, other, "k"); !d.Allowed {
-			t.Fatalf("the other instance, token %d of its lease: %+v", i+2, d)
+			if time.Since(refusedAt) > redislimit.LeaseLifetime/2 {
+				t.Skipf("the machine is too slow to see the lease before it ends: %v", time.Since(refusedAt))
+			}
+			t.Fatalf("the other instance, token %d of its lease: %+v", i+3, d)
 		}
 	}
-	// The lease was taken before a's refusal, so its end comes within a
-	// lifetime of the refusal.
-	time.Sleep(time.Until(leased.Add(redislimit.LeaseLifetime)))
+	time.Sleep(time.Until(refusedAt.Add(redislimit.LeaseLifetime)))
 	for i := range 3 {
 		if d := allow(t, other, "k"); d.Allowed {
-			t.Errorf("the other instance, %d: allowed a lifetime after its lease, a refusal elsewhere ago: %+v", i, d)
+			t.Errorf("the other instance, %d: allowed a lifetime after a refusal elsewhere: %+v", i, d)
 		}
 		if d := allow(t, a, "k"); d.Allowed {
 			t.Errorf("a, %d: allowed after its refusal: %+v", i, d)
@@ -227,8 +231,70 @@ func TestLeaseRefusalReachesEveryInstance(t *testing.T) {
 	}
 }
 
+// Pins the renewal: a key spent more slowly than its lease lasts keeps its
+// lease, one round trip per lease, not one per LeaseLifetime; through a
+// client that cannot pipeline, leases are not renewed and last
+// LeaseLifetime.
+func TestLeaseRenewed(t *testing.T) {
+	t.Parallel()
+	const size, events = 10, 12
+	b := zulipauth.Budget{Events: 100, Per: time.Hour}
+	for _, tc := range []struct {
+		name   string
+		client func(*redis.Client) redislimit.Client
+		leases func(n int) bool
+		want   string
+	}{
+		{"Client", func(c *redis.Client) redislimit.Client { return c }, func(n int) bool { return n <= 2 }, "2: one per lease of 10"},
+		{"no Pipeline", func(c *redis.Client) redislimit.Client { return scriptOnlyClient{c} }, func(n int) bool { return n >= 3 }, "3 or more: one a second"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := redistest.Start(t)
+			admin := newClient(t, s)
+			l := newLimiter(t, tc.client(newClient(t, s)), b, redislimit.WithTimeout(conformanceTimeout), redislimit.WithLease(size))
+			before := commandCalls(t, admin)["evalsha"]
+			// 12 events over 3 s: a lease of 10 outlives LeaseLifetime.
+			for i := range events {
+				if d := allow(t, l, "k"); !d.Allowed || d.Remaining != b.Events-1-i {
+					t.Fatalf("event %d: %+v, want allowed with Remaining %d", i+1, d, b.Events-1-i)
+				}
+				time.Sleep(3 * time.Second / events)
+			}
+			if n := commandCalls(t, admin)["evalsha"] - before; !tc.leases(n) {
+				t.Errorf("%d leases for %d events over 3 s with leases of %d, want %s", n, events, size, tc.want)
+			}
+		})
+	}
+}
+
+// scriptOnlyClient is a Client with nothing more: no Pipeline.
+type scriptOnlyClient struct{ c *redis.Client }
+
+func (s scriptOnlyClient) Eval(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd {
+	return s.c.Eval(ctx, script, keys, args...)
+}
+func (s scriptOnlyClient) EvalSha(ctx context.Context, sha1 string, keys []string, args ...any) *redis.Cmd {
+	return s.c.EvalSha(ctx, sha1, keys, args...)
+}
+func (s scriptOnlyClient) EvalRO(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd {
+	return s.c.EvalRO(ctx, script, keys, args...)
+}
+func (s scriptOnlyClient) EvalShaRO(ctx context.Context, sha1 string, keys []string, args ...any) *redis.Cmd {
+	return s.c.EvalShaRO(ctx, sha1, keys, args...)
+}
+func (s scriptOnlyClient) ScriptExists(ctx context.Context, hashes ...string) *redis.BoolSliceCmd {
+	return s.c.ScriptExists(ctx, hashes...)
+}
+func (s scriptOnlyClient) ScriptLoad(ctx context.Context, script string) *redis.StringCmd {
+	return s.c.ScriptLoad(ctx, script)
+}
+func (s scriptOnlyClient) Del(ctx context.Context, keys ...string) *redis.IntCmd {
+	return s.c.Del(ctx, keys...)
+}
+
 // Pins that tokens a lease did not spend go back to the shared bucket with
-// the next lease, while the bucket is not spent: without that, a user whose
+// the next lease once it ended, while the bucket is not spent: without that, a user whose
 // requests a load balancer spreads over several instances would lose most
 // of each instance's lease every second, and be refused far below the
 // budget.
@@ -241,7 +307,9 @@ func TestLeaseUnspentTokensGoBack(t *testing.T) {
 	other := newLimiter(t, newClient(t, s), b, redislimit.WithTimeout(conformanceTimeout), redislimit.WithLease(size))
 
 	allow(t, a, "k")
-	time.Sleep(redislimit.LeaseLifetime)
+	// Unused, the lease is renewed for LeaseRenewIdle, and ends a lifetime
+	// after its last renewal.
+	time.Sleep(redislimit.LeaseRenewIdle + redislimit.LeaseLifetime)
 	// 9 tokens back, 10 taken: 2 spent, 9 in a's lease, 9 in Redis.
 	if d := allow(t, a, "k"); !d.Allowed || d.Remaining != b.Events-2 {
 		t.Errorf("a's second lease: %+v, want Remaining %d, as without leases", d, b.Events-2)

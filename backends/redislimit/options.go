@@ -72,8 +72,10 @@ func WithFailClosed() Option {
 }
 
 // WithLease makes the limiter take up to size tokens of a key's budget from
-// Redis at once, in one round trip, and spend them in process for up to
-// [LeaseLifetime], so that most calls of a busy key make no call to Redis.
+// Redis at once, in one round trip, and spend them in process while Redis
+// shows, every [LeaseRenewInterval], that the key's bucket is not spent, and
+// for [LeaseLifetime] at most after it last did, so that most calls of a
+// busy key make no call to Redis.
 // An instance may then allow a key up to size events, for up to a second,
 // after another instance was refused it: choose it for a budget such as the
 // per-user API budget (Config.UserLimiter), never for the login budgets
