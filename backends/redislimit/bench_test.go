@@ -235,3 +235,91 @@ func redisCPU(b *testing.B, admin *redis.Client) time.Duration {
 	}
 	return total
 }
+
+// BenchmarkLeasedVersusShared compares, in one run, decisions per second of
+// a limiter with leases of 10 tokens (WithLease) and of one without, on the
+// same Redis with the same go-redis client and budget, from 1 and from 64
+// concurrent callers, over 1,024 keys and over 10,000 (the load harness's
+// api scenario spreads its requests over about 10,000 users). ratio is
+// leased over unleased, the median of paired rounds, as in
+// BenchmarkVersusRedisRate; evalsha/decision is the leased limiter's lease
+// calls per decision (the unleased one makes one per decision) and
+// renewal_get/decision the keys its renewals read per decision (pipelined,
+// a round trip per instance every LeaseRenewInterval), and its CPU time per
+// decision in this process and in redis-server is reported too, which
+// includes the renewals.
+// Run: go test -run '^$' -bench LeasedVersusShared -benchtime 1x -benchmem -count 6 ./backends/redislimit
+func BenchmarkLeasedVersusShared(b *testing.B) {
+	s := redistest.Start(b)
+	admin := newClient(b, s)
+	c := newClient(b, s)
+	logs := &logRecorder{}
+	// A timeout that load on the machine cannot reach: an outage would
+	// measure the in-process fallback instead of Redis.
+	opts := []redislimit.Option{redislimit.WithTimeout(time.Minute), redislimit.WithLogger(slog.New(logs))}
+	leased, err := redislimit.New(c, benchBudget, append(opts, redislimit.WithPrefix("leased:"), redislimit.WithLease(10))...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	shared, err := redislimit.New(c, benchBudget, append(opts, redislimit.WithPrefix("shared:"))...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, nkeys := range []int{1024, 10_000} {
+		keys := make([]string, nkeys)
+		for i := range keys {
+			keys[i] = "user" + strconv.Itoa(i) + "@zulip.com"
+		}
+		once := func(l *redislimit.Limiter) func(i int) error {
+			return func(i int) error {
+				d, err := l.Allow(ctx, keys[i%nkeys])
+				if err == nil && !d.Allowed {
+					err = fmt.Errorf("refused: %+v", d)
+				}
+				return err
+			}
+		}
+		leasedOnce, sharedOnce := once(leased), once(shared)
+		for _, callers := range []int{1, 64} {
+			b.Run(fmt.Sprintf("keys=%d/callers=%d", nkeys, callers), func(b *testing.B) {
+				const round, rounds = 100 * time.Millisecond, 10
+				measure(b, admin, round, callers, leasedOnce) // warm both up
+				measure(b, admin, round, callers, sharedOnce)
+				b.ResetTimer()
+				for range b.N {
+					var ls, ss sample
+					calls := 0 // the leased rounds' EVALSHA
+					all := commandCalls(b, admin)
+					ratios := make([]float64, rounds)
+					for r := range rounds {
+						before := commandCalls(b, admin)["evalsha"]
+						sl := measure(b, admin, round, callers, leasedOnce)
+						calls += commandCalls(b, admin)["evalsha"] - before
+						sh := measure(b, admin, round, callers, sharedOnce)
+						ls, ss = ls.add(sl), ss.add(sh)
+						ratios[r] = sl.perSecond() / sh.perSecond()
+					}
+					// Each script runs one GET, which INFO counts: the rest
+					// are the renewals'.
+					end := commandCalls(b, admin)
+					renewals := (end["get"] - all["get"]) - (end["evalsha"] - all["evalsha"])
+					slices.Sort(ratios)
+					b.ReportMetric((ratios[rounds/2-1]+ratios[rounds/2])/2, "ratio")
+					b.ReportMetric(float64(renewals)/float64(ls.n), "renewal_get/decision")
+					b.ReportMetric(ls.perSecond(), "leased_decisions/s")
+					b.ReportMetric(ss.perSecond(), "unleased_decisions/s")
+					b.ReportMetric(float64(calls)/float64(ls.n), "evalsha/decision")
+					b.ReportMetric(ls.clientMicros(), "leased_client_µs/decision")
+					b.ReportMetric(ss.clientMicros(), "unleased_client_µs/decision")
+					b.ReportMetric(ls.redisMicros(), "leased_redis_µs/decision")
+					b.ReportMetric(ss.redisMicros(), "unleased_redis_µs/decision")
+					b.ReportMetric(float64(ls.mallocs)/float64(ls.n), "leased_allocs/decision")
+				}
+			})
+		}
+	}
+	if lines := logs.Lines(); len(lines) != 0 {
+		b.Fatalf("Redis was unavailable during the benchmark: %q", lines)
+	}
+}

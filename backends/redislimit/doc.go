@@ -28,6 +28,63 @@
 // own budget its own prefix: two budgets under one prefix would share
 // buckets.
 //
+// # Leases: the per-user API budget without a round trip per request
+//
+// With [WithLease], a limiter takes up to N tokens of a key's bucket at once,
+// in one round trip (a second Lua script, on the same key and value, so
+// limiters with and without leases on one prefix share one bucket), and
+// spends them in process: a busy key costs one Redis call per lease, not
+// per event. A lease is spent only within [LeaseLifetime] (a second) of a
+// moment Redis showed its bucket was not refusing: when it was taken, or
+// when a renewal read the bucket. Every [LeaseRenewInterval] (half a
+// second), one pipelined round trip per instance reads the buckets of the
+// leases spent in the last [LeaseRenewIdle] and renews those whose bucket
+// has tokens, so a key whose requests come back every second or two keeps
+// its lease until it is spent (a client without Pipeline gets no renewals:
+// each lease lasts a second). When a lease ends, what is left goes back to
+// the bucket with the key's next lease from that instance (or, when the
+// instance needs room for other keys' leases, is forgotten, and the bucket
+// refills it). A decision spent from a lease is the one the bucket would
+// have made had those tokens not been taken yet, so on one instance a
+// leased limiter answers as one without leases: the same Remaining,
+// RetryAfter and ResetAfter, and a refusal is always Redis's own.
+//
+// The bounds, for I instances with leases of N:
+//
+//   - Over-grant: none in count, since every token is taken from the shared
+//     bucket before it is spent. What a lease shifts is when: once the
+//     bucket refuses a key, the instances may still allow it the tokens
+//     their leases hold, at most I × N events, all within a second.
+//   - Refusal: a key refused on one instance is refused on every instance
+//     within a second (until its bucket refills): a refusing bucket renews
+//     no lease, so every lease of the key ends within LeaseLifetime, and
+//     unspent tokens are not given back to a bucket that refuses (they are
+//     dropped, so the instance that held them asks Redis and is refused
+//     too).
+//   - Under-grant: tokens held in one instance's lease are not available
+//     to another until they go back, so a key may be refused while up to
+//     (I-1) × N of its tokens sit in other instances' leases, and a call
+//     that times out may have taken up to N tokens it never spends.
+//
+// Leases are for budgets where that is acceptable, such as the per-user API
+// budget (zulipauth's Config.UserLimiter, 200 a minute: with leases of 10 on
+// 4 instances, at most 40 events more, within a second of a refusal). Never
+// lease the login budgets (Config.UsernameLimiter and IPLimiter). A success
+// resets the username's budget, and Reset clears the bucket and this
+// instance's lease but not the leases other instances hold, whose tokens
+// would then come on top of a full budget; and in a budget of 5 attempts,
+// one lease could hold them all, refusing the key on every other instance.
+// An instance holds leases for at most 100,000 keys; past that, a key is
+// decided in Redis, one round trip per event.
+//
+// During an outage a lease already taken is spent (its tokens came out of
+// the shared bucket) until it ends, a second after its last renewal at
+// most; the next call then finds Redis down and answers as below. No
+// renewal is tried during an outage.
+//
+// A limiter with leases keeps one goroutine for the renewals, started with
+// its first lease; it ends when the client is closed.
+//
 // # When Redis does not answer
 //
 // Every call is bounded by the request's context and by a short timeout

@@ -26,6 +26,7 @@ type Client interface {
 type Limiter struct {
 	client     Client
 	limit      int
+	interval   int64 // microseconds per token, args[0] as a number
 	args       []any // the script's ARGV, see scriptArgs
 	prefix     string
 	timeout    time.Duration
@@ -36,6 +37,9 @@ type Limiter struct {
 	// memory answers during an outage; nil when failing closed.
 	memory *zulipauth.MemoryLimiter
 	health health
+	// leaseSize is WithLease's; leases holds them, nil without.
+	leaseSize int
+	leases    *leases
 }
 
 var _ zulipauth.Limiter = (*Limiter)(nil)
@@ -58,13 +62,14 @@ func New(client Client, b zulipauth.Budget, opts ...Option) (*Limiter, error) {
 		return nil, err
 	}
 	l := &Limiter{
-		client:  client,
-		limit:   b.Events,
-		args:    args,
-		prefix:  DefaultPrefix,
-		timeout: DefaultTimeout,
-		logger:  slog.Default(),
-		health:  health{start: time.Now()},
+		client:   client,
+		limit:    b.Events,
+		interval: b.Per.Microseconds() / int64(b.Events),
+		args:     args,
+		prefix:   DefaultPrefix,
+		timeout:  DefaultTimeout,
+		logger:   slog.Default(),
+		health:   health{start: time.Now()},
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -78,6 +83,9 @@ func New(client Client, b zulipauth.Budget, opts ...Option) (*Limiter, error) {
 	if !l.failClosed {
 		l.memory = zulipauth.NewMemoryLimiter(b)
 	}
+	if l.leaseSize > 0 {
+		l.leases = newLeases(l.leaseSize)
+	}
 	return l, nil
 }
 
@@ -85,11 +93,20 @@ func New(client Client, b zulipauth.Budget, opts ...Option) (*Limiter, error) {
 // one is left, and says so. It returns an error only for ctx's own failure
 // (canceled, or past its deadline), wrapped; when Redis does not answer it
 // answers from the fallback (see the package documentation) with a nil
-// error. It returns within the limiter's timeout.
+// error. It returns within the limiter's timeout. With [WithLease], most
+// calls spend a token taken from Redis earlier and make no call at all.
 func (l *Limiter) Allow(ctx context.Context, key string) (zulipauth.Decision, error) {
 	if err := ctx.Err(); err != nil {
 		return zulipauth.Decision{}, fmt.Errorf("redislimit: allow: %w", err)
 	}
+	if l.leases != nil {
+		return l.allowLeased(ctx, key)
+	}
+	return l.allowShared(ctx, key)
+}
+
+// allowShared decides one event in Redis, one round trip.
+func (l *Limiter) allowShared(ctx context.Context, key string) (zulipauth.Decision, error) {
 	if tryRedis, probe := l.health.route(); tryRedis {
 		d, ok, err := callRedis(ctx, l, probe, func(ctx context.Context) (zulipauth.Decision, error) {
 			return l.decide(ctx, key)
@@ -101,6 +118,12 @@ func (l *Limiter) Allow(ctx context.Context, key string) (zulipauth.Decision, er
 			return d, nil
 		}
 	}
+	return l.fallback(ctx, key)
+}
+
+// fallback answers an event without Redis: refused when failing closed,
+// else by the in-process budget.
+func (l *Limiter) fallback(ctx context.Context, key string) (zulipauth.Decision, error) {
 	if l.failClosed {
 		return zulipauth.Decision{Limit: l.limit, RetryAfter: FailClosedRetryAfter, ResetAfter: FailClosedRetryAfter}, nil
 	}
@@ -126,6 +149,9 @@ func (l *Limiter) decide(ctx context.Context, key string) (zulipauth.Decision, e
 func (l *Limiter) Reset(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("redislimit: reset: %w", err)
+	}
+	if l.leases != nil {
+		l.leases.drop(key)
 	}
 	if l.memory != nil {
 		// Always: a bucket left from an earlier outage must not refuse a

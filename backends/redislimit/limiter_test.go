@@ -322,7 +322,7 @@ func TestOneRoundTripPerDecision(t *testing.T) {
 }
 
 // commandCalls reads INFO commandstats: calls per command.
-func commandCalls(t *testing.T, client *redis.Client) map[string]int {
+func commandCalls(t testing.TB, client *redis.Client) map[string]int {
 	t.Helper()
 	info, err := client.Info(context.Background(), "commandstats").Result()
 	if err != nil {

@@ -70,3 +70,25 @@ func WithFailClosed() Option {
 		return nil
 	}
 }
+
+// WithLease makes the limiter take up to size tokens of a key's budget from
+// Redis at once, in one round trip, and spend them in process while Redis
+// shows, every [LeaseRenewInterval], that the key's bucket is not spent, and
+// for [LeaseLifetime] at most after it last did, so that most calls of a
+// busy key make no call to Redis.
+// An instance may then allow a key up to size events, for up to a second,
+// after another instance was refused it: choose it for a budget such as the
+// per-user API budget (Config.UserLimiter), never for the login budgets
+// (Config.UsernameLimiter, IPLimiter), which are small and reset on
+// success, and must stay exact. Reset clears this instance's lease, not
+// those of other instances. See the package documentation for the bounds.
+// size must be at least 1.
+func WithLease(size int) Option {
+	return func(l *Limiter) error {
+		if size < 1 {
+			return fmt.Errorf("redislimit: WithLease(%d): a lease is at least one token", size)
+		}
+		l.leaseSize = size
+		return nil
+	}
+}

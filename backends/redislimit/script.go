@@ -44,6 +44,41 @@ redis.call('SET', KEYS[1], now + debt, 'PX', math.ceil(debt / 1000))
 return {1, remaining, 0, debt}
 `)
 
+// leaseScript takes up to ARGV[3] tokens of one bucket at once, for a
+// [WithLease] limiter, after giving back ARGV[4] tokens of an expired lease
+// that were not spent. The key and its value are allowScript's: limiters
+// with and without leases on one prefix share one bucket (a rolling
+// upgrade). The bucket grants as many tokens as would be allowed one after
+// the other, at most the lease's size: at least one, or none (a refusal,
+// which writes nothing, as allowScript's). A refund is dropped when the
+// bucket refuses: the key's budget was spent meanwhile, and tokens given
+// back then would let the instance that returns them allow again after
+// every other instance refused (see the package documentation).
+//
+// It replies {granted, debt}: the tokens taken and the bucket's debt
+// before them (after the refund), from which the caller computes the
+// decision of each token as allowScript would have, and a refusal's.
+var leaseScript = redis.NewScript(`
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local want = tonumber(ARGV[3])
+local refund = tonumber(ARGV[4])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local debt = (tonumber(redis.call('GET', KEYS[1])) or now) - now
+if debt < 0 then
+  debt = 0
+end
+if debt > (burst - 1) * interval then
+  return {0, debt}
+end
+debt = math.max(debt - refund * interval, 0)
+local granted = math.min(want, burst - math.ceil(debt / interval))
+local after = debt + granted * interval
+redis.call('SET', KEYS[1], now + after, 'PX', math.ceil(after / 1000))
+return {granted, debt}
+`)
+
 // scriptArgs are the script's ARGV for a budget: the refill interval in
 // whole microseconds and the burst. An interval below one microsecond is an
 // error: the script could not represent it.

@@ -22,12 +22,23 @@ type sharedLimits struct {
 	ping            func(context.Context) error // the Redis PING of /readyz
 }
 
+// defaultRedisLease is -redis-lease's default: with 200 API requests a
+// minute per user (Zulip's api_by_user), a user refused on one instance
+// may make at most 10 more on each other instance, within a second.
+const defaultRedisLease = 10
+
 // redisLimits connects the budgets to the Redis at addr (HOST:PORT, or a
 // redis:// or rediss:// URL with a password or database number). With
 // failClosed, an unreachable Redis refuses logins (429) instead of falling
 // back to budgets in this process; timeout bounds each call (0: the
-// default).
-func redisLimits(addr string, failClosed bool, timeout time.Duration, log *slog.Logger) (*sharedLimits, error) {
+// default). lease, when positive, is the size of the per-user API budget's
+// leases (redislimit.WithLease): that budget alone is leased, so the login
+// budgets (username, account, client address) stay exactly as they are,
+// shared by every instance, never multiplied by their number.
+func redisLimits(addr string, failClosed bool, timeout time.Duration, lease int, log *slog.Logger) (*sharedLimits, error) {
+	if lease < 0 {
+		return nil, fmt.Errorf("%w: serve: -redis-lease %d: give 0 (no leases) or a number of tokens", errUsage, lease)
+	}
 	opts := &redis.Options{Addr: addr}
 	if strings.Contains(addr, "://") {
 		var err error
@@ -52,8 +63,12 @@ func redisLimits(addr string, failClosed bool, timeout time.Duration, log *slog.
 	if failClosed {
 		mode = append(mode, redislimit.WithFailClosed())
 	}
-	limiter := func(prefix string, b zulipauth.Budget) (zulipauth.Limiter, error) {
-		return redislimit.New(client, b, append(mode, redislimit.WithPrefix("zulipauth:"+prefix+":"))...)
+	limiter := func(prefix string, b zulipauth.Budget, more ...redislimit.Option) (zulipauth.Limiter, error) {
+		return redislimit.New(client, b, append(append(mode, redislimit.WithPrefix("zulipauth:"+prefix+":")), more...)...)
+	}
+	var userLease []redislimit.Option
+	if lease > 0 {
+		userLease = append(userLease, redislimit.WithLease(lease))
 	}
 	var s sharedLimits
 	var err error
@@ -65,7 +80,7 @@ func redisLimits(addr string, failClosed bool, timeout time.Duration, log *slog.
 		client.Close()
 		return nil, err
 	}
-	if s.user, err = limiter("user", zulipauth.DefaultUserBudget()); err != nil {
+	if s.user, err = limiter("user", zulipauth.DefaultUserBudget(), userLease...); err != nil {
 		client.Close()
 		return nil, err
 	}

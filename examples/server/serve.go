@@ -57,6 +57,7 @@ type serveConfig struct {
 	redis           string
 	redisFailClosed bool
 	redisTimeout    time.Duration
+	redisLease      int
 }
 
 // serveSummary is what serve's -h says it does.
@@ -92,6 +93,7 @@ func serveFlagSet() (*flag.FlagSet, *serveConfig) {
 	fs.BoolVar(&c.InsecureDevLogin, "dev-login", false, "INSECURE: mount /api/v1/dev_fetch_api_key, a login without password")
 	fs.StringVar(&c.redis, "redis", "", "Redis HOST:PORT (or redis:// URL) holding the rate-limit budgets, shared by every instance (default: budgets in this process)")
 	fs.DurationVar(&c.redisTimeout, "redis-timeout", redislimit.DefaultTimeout, "bound on each Redis call; a slower answer counts as an outage (needs -redis)")
+	fs.IntVar(&c.redisLease, "redis-lease", defaultRedisLease, "tokens of a user's API budget each instance takes from Redis at once and spends within a second; 0 asks Redis on every API request (needs -redis)")
 	fs.BoolVar(&c.redisFailClosed, "redis-fail-closed", false, "while Redis does not answer, refuse logins with 429 instead of limiting in this process (needs -redis)")
 	c.metrics.register(fs)
 	return fs, c
@@ -317,7 +319,7 @@ func buildHandler(st *sqlstore.Store, c serveConfig, log *slog.Logger) (h http.H
 
 	closeRedis := func() error { return nil }
 	if c.redis != "" {
-		shared, err := redisLimits(c.redis, c.redisFailClosed, c.redisTimeout, log)
+		shared, err := redisLimits(c.redis, c.redisFailClosed, c.redisTimeout, c.redisLease, log)
 		if err != nil {
 			return nil, nil, err
 		}

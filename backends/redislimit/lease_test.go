@@ -1,0 +1,454 @@
+package redislimit_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/zulipauth/zulipauth-go/backends/limitertest"
+	"github.com/zulipauth/zulipauth-go/backends/redislimit"
+	"github.com/zulipauth/zulipauth-go/backends/redislimit/redistest"
+	"github.com/zulipauth/zulipauth-go/zulipauth"
+)
+
+// A leased limiter is a Limiter like any other on one instance: its
+// decisions are those of the shared bucket. Leases of 3 tokens make the
+// suite's budgets (1 to 20 events) span one lease, a partial one and many.
+func TestLeaseConformance(t *testing.T) {
+	t.Parallel()
+	s := redistest.Start(t)
+	for _, tc := range []struct {
+		name   string
+		client redislimit.Client
+	}{
+		{"Client", newClient(t, s)},
+		{"unknown Client", wrappedClient{newClient(t, s)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			limitertest.Run(t, func(t *testing.T, b zulipauth.Budget) zulipauth.Limiter {
+				return newLimiter(t, tc.client, b, redislimit.WithTimeout(conformanceTimeout), redislimit.WithLease(3))
+			})
+		})
+	}
+}
+
+func TestWithLeaseRejectsMisuse(t *testing.T) {
+	t.Parallel()
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	t.Cleanup(func() { client.Close() })
+	for _, size := range []int{0, -1} {
+		l, err := redislimit.New(client, zulipauth.DefaultUserBudget(), redislimit.WithLease(size))
+		if err == nil || l != nil || !strings.Contains(err.Error(), "WithLease") {
+			t.Errorf("WithLease(%d): New = %v, %v; want an error naming WithLease", size, l, err)
+		}
+	}
+}
+
+// Pins what the lease changes and what it does not, on one instance: the
+// same decisions as without (Allowed, Remaining, and the refusal's
+// RetryAfter and ResetAfter, which the API's 429 and its Retry-After header
+// are made of), for one EVALSHA per lease instead of one per decision.
+func TestLeaseDecidesAsWithout(t *testing.T) {
+	t.Parallel()
+	s := redistest.Start(t)
+	admin := newClient(t, s)
+	const events, size = 10, 4
+	b := zulipauth.Budget{Events: events, Per: time.Hour}
+	interval := b.Per / events
+	plain := newLimiter(t, newClient(t, s), b, redislimit.WithTimeout(conformanceTimeout), redislimit.WithPrefix("plain:"))
+	leased := newLimiter(t, newClient(t, s), b, redislimit.WithTimeout(conformanceTimeout), redislimit.WithPrefix("leased:"), redislimit.WithLease(size))
+	allow(t, plain, "warm-up")
+	allow(t, leased, "warm-up")
+
+	start := time.Now()
+	before := commandCalls(t, admin)
+	var got []zulipauth.Decision
+	for range events + 3 {
+		got = append(got, allow(t, leased, "k"))
+	}
+	after := commandCalls(t, admin)
+	// 4 + 4 + 2 tokens, then each of the 3 refusals asks Redis.
+	if n := after["evalsha"] - before["evalsha"]; n != 3+3 {
+		t.Errorf("%d EVALSHA for %d decisions with leases of %d, want 6: one per lease and one per refusal", n, events+3, size)
+	}
+	for i, d := range got {
+		want := allow(t, plain, "k")
+		elapsed := time.Since(start)
+		if d.Allowed != want.Allowed || d.Remaining != want.Remaining || d.Limit != want.Limit {
+			t.Errorf("decision %d: %+v with leases, %+v without", i+1, d, want)
+		}
+		if !near(d.ResetAfter, want.ResetAfter, elapsed) || !near(d.RetryAfter, want.RetryAfter, elapsed) {
+			t.Errorf("decision %d: RetryAfter %v, ResetAfter %v with leases; %v, %v without", i+1, d.RetryAfter, d.ResetAfter, want.RetryAfter, want.ResetAfter)
+		}
+		if !d.Allowed && (d.RetryAfter > interval || d.RetryAfter < interval-elapsed-time.Millisecond) {
+			t.Errorf("refusal %d: RetryAfter %v, want the rest of one token's refill (%v)", i+1, d.RetryAfter, interval)
+		}
+	}
+}
+
+// near reports whether a and b differ by no more than the time that passed
+// between them, and a millisecond.
+func near(a, b, elapsed time.Duration) bool {
+	return (a - b).Abs() <= elapsed+time.Millisecond
+}
+
+// Pins the over-grant bound under concurrency on two instances: a lease's
+// tokens are taken from the shared bucket before they are spent, so the two
+// never allow more than the budget between them; and once the bucket
+// refuses (here, a third instance without leases spends it), they allow
+// no more than the tokens their leases held then, at most instances × lease
+// size.
+func TestLeaseOverGrantBound(t *testing.T) {
+	t.Parallel()
+	s := redistest.Start(t)
+	const size, callers = 10, 32
+	b := zulipauth.Budget{Events: 100, Per: 24 * time.Hour} // no refill during the test
+	instances := func(t *testing.T) []*redislimit.Limiter {
+		var ls []*redislimit.Limiter
+		for range 2 {
+			ls = append(ls, newLimiter(t, newClient(t, s), b, redislimit.WithTimeout(conformanceTimeout), redislimit.WithLease(size)))
+		}
+		return ls
+	}
+	// hammer spends key from callers goroutines on each instance, each
+	// until its first refusal, and returns how many were allowed.
+	hammer := func(t *testing.T, ls []*redislimit.Limiter, key string) int {
+		var (
+			mu      sync.Mutex
+			allowed int
+			wg      sync.WaitGroup
+		)
+		start := make(chan struct{})
+		for _, l := range ls {
+			for range callers {
+				wg.Go(func() {
+					<-start
+					for {
+						d, err := l.Allow(context.Background(), key)
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						if !d.Allowed {
+							return
+						}
+						mu.Lock()
+						allowed++
+						mu.Unlock()
+					}
+				})
+			}
+		}
+		close(start)
+		wg.Wait()
+		return allowed
+	}
+
+	t.Run("from a full bucket", func(t *testing.T) {
+		t.Parallel()
+		if n := hammer(t, instances(t), "k"); n != b.Events {
+			t.Errorf("2 instances × %d callers: %d allowed, want the budget, %d", callers, n, b.Events)
+		}
+	})
+	t.Run("after a refusal", func(t *testing.T) {
+		t.Parallel()
+		ls := instances(t)
+		for _, l := range ls {
+			allow(t, l, "k") // each holds a lease with size-1 tokens left
+		}
+		shared := newLimiter(t, newClient(t, s), b, redislimit.WithTimeout(conformanceTimeout))
+		n := spendAll(t, shared, "k")
+		if want := b.Events - len(ls)*size; n != want {
+			t.Fatalf("the instance without leases: %d allowed, want %d (the budget less the leases)", n, want)
+		}
+		after := hammer(t, ls, "k")
+		if bound := len(ls) * size; after > bound {
+			t.Errorf("after the bucket refused: %d allowed, over the bound of %d (instances × lease size)", after, bound)
+		}
+		if want := len(ls) * (size - 1); after != want {
+			t.Errorf("after the bucket refused: %d allowed, want the tokens the leases held, %d", after, want)
+		}
+	})
+}
+
+// spendAll calls Allow until the first refusal, and returns how many were
+// allowed.
+func spendAll(t *testing.T, l zulipauth.Limiter, key string) int {
+	t.Helper()
+	for n := 0; ; n++ {
+		if d := allow(t, l, key); !d.Allowed {
+			return n
+		}
+	}
+}
+
+// Pins that a key refused on one instance is refused on every other within
+// LeaseLifetime, even with a lease renewed for longer than that: an
+// instance spends a lease only within LeaseLifetime of a moment Redis showed
+// the bucket was not refusing, and what is left then is dropped, not given
+// back, since the bucket is spent.
+func TestLeaseRefusalReachesEveryInstance(t *testing.T) {
+	t.Parallel()
+	s := redistest.Start(t)
+	const size = 10
+	b := zulipauth.Budget{Events: 30, Per: 24 * time.Hour}
+	a := newLimiter(t, newClient(t, s), b, redislimit.WithTimeout(conformanceTimeout), redislimit.WithLease(size))
+	other := newLimiter(t, newClient(t, s), b, redislimit.WithTimeout(conformanceTimeout), redislimit.WithLease(size))
+
+	allow(t, other, "k") // other takes a lease, and holds 9 tokens
+	// Renewed while the bucket has tokens: the lease outlives LeaseLifetime.
+	time.Sleep(redislimit.LeaseLifetime + redislimit.LeaseRenewInterval)
+	if d := allow(t, other, "k"); !d.Allowed || d.Remaining != b.Events-2 {
+		t.Fatalf("the other instance, %v after its lease: %+v, want its lease's second token (Remaining %d)", redislimit.LeaseLifetime+redislimit.LeaseRenewInterval, d, b.Events-2)
+	}
+	if n := spendAll(t, a, "k"); n != b.Events-size {
+		t.Fatalf("a: %d allowed, want %d", n, b.Events-size)
+	}
+	refusedAt := time.Now()
+	// The over-grant: the other instance spends some of its lease.
+	for i := range 3 {
+		if d := allow(t, other, "k"); !d.Allowed {
+			if time.Since(refusedAt) > redislimit.LeaseLifetime/2 {
+				t.Skipf("the machine is too slow to see the lease before it ends: %v", time.Since(refusedAt))
+			}
+			t.Fatalf("the other instance, token %d of its lease: %+v", i+3, d)
+		}
+	}
+	time.Sleep(time.Until(refusedAt.Add(redislimit.LeaseLifetime)))
+	for i := range 3 {
+		if d := allow(t, other, "k"); d.Allowed {
+			t.Errorf("the other instance, %d: allowed a lifetime after a refusal elsewhere: %+v", i, d)
+		}
+		if d := allow(t, a, "k"); d.Allowed {
+			t.Errorf("a, %d: allowed after its refusal: %+v", i, d)
+		}
+	}
+}
+
+// Pins the renewal: a key spent more slowly than its lease lasts keeps its
+// lease, one round trip per lease, not one per LeaseLifetime; through a
+// client that cannot pipeline, leases are not renewed and last
+// LeaseLifetime.
+func TestLeaseRenewed(t *testing.T) {
+	t.Parallel()
+	const size, events = 10, 12
+	b := zulipauth.Budget{Events: 100, Per: time.Hour}
+	for _, tc := range []struct {
+		name   string
+		client func(*redis.Client) redislimit.Client
+		leases func(n int) bool
+		want   string
+	}{
+		{"Client", func(c *redis.Client) redislimit.Client { return c }, func(n int) bool { return n <= 2 }, "2: one per lease of 10"},
+		{"no Pipeline", func(c *redis.Client) redislimit.Client { return scriptOnlyClient{c} }, func(n int) bool { return n >= 3 }, "3 or more: one a second"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := redistest.Start(t)
+			admin := newClient(t, s)
+			l := newLimiter(t, tc.client(newClient(t, s)), b, redislimit.WithTimeout(conformanceTimeout), redislimit.WithLease(size))
+			before := commandCalls(t, admin)["evalsha"]
+			// 12 events over 3 s: a lease of 10 outlives LeaseLifetime.
+			for i := range events {
+				if d := allow(t, l, "k"); !d.Allowed || d.Remaining != b.Events-1-i {
+					t.Fatalf("event %d: %+v, want allowed with Remaining %d", i+1, d, b.Events-1-i)
+				}
+				time.Sleep(3 * time.Second / events)
+			}
+			if n := commandCalls(t, admin)["evalsha"] - before; !tc.leases(n) {
+				t.Errorf("%d leases for %d events over 3 s with leases of %d, want %s", n, events, size, tc.want)
+			}
+		})
+	}
+}
+
+// scriptOnlyClient is a Client with nothing more: no Pipeline.
+type scriptOnlyClient struct{ c *redis.Client }
+
+func (s scriptOnlyClient) Eval(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd {
+	return s.c.Eval(ctx, script, keys, args...)
+}
+func (s scriptOnlyClient) EvalSha(ctx context.Context, sha1 string, keys []string, args ...any) *redis.Cmd {
+	return s.c.EvalSha(ctx, sha1, keys, args...)
+}
+func (s scriptOnlyClient) EvalRO(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd {
+	return s.c.EvalRO(ctx, script, keys, args...)
+}
+func (s scriptOnlyClient) EvalShaRO(ctx context.Context, sha1 string, keys []string, args ...any) *redis.Cmd {
+	return s.c.EvalShaRO(ctx, sha1, keys, args...)
+}
+func (s scriptOnlyClient) ScriptExists(ctx context.Context, hashes ...string) *redis.BoolSliceCmd {
+	return s.c.ScriptExists(ctx, hashes...)
+}
+func (s scriptOnlyClient) ScriptLoad(ctx context.Context, script string) *redis.StringCmd {
+	return s.c.ScriptLoad(ctx, script)
+}
+func (s scriptOnlyClient) Del(ctx context.Context, keys ...string) *redis.IntCmd {
+	return s.c.Del(ctx, keys...)
+}
+
+// Pins that tokens a lease did not spend go back to the shared bucket with
+// the next lease once it ended, while the bucket is not spent: without that, a user whose
+// requests a load balancer spreads over several instances would lose most
+// of each instance's lease every second, and be refused far below the
+// budget.
+func TestLeaseUnspentTokensGoBack(t *testing.T) {
+	t.Parallel()
+	s := redistest.Start(t)
+	const size = 10
+	b := zulipauth.Budget{Events: 20, Per: 24 * time.Hour}
+	a := newLimiter(t, newClient(t, s), b, redislimit.WithTimeout(conformanceTimeout), redislimit.WithLease(size))
+	other := newLimiter(t, newClient(t, s), b, redislimit.WithTimeout(conformanceTimeout), redislimit.WithLease(size))
+
+	allow(t, a, "k")
+	// Unused, the lease is renewed for LeaseRenewIdle, and ends a lifetime
+	// after its last renewal.
+	time.Sleep(redislimit.LeaseRenewIdle + redislimit.LeaseLifetime)
+	// 9 tokens back, 10 taken: 2 spent, 9 in a's lease, 9 in Redis.
+	if d := allow(t, a, "k"); !d.Allowed || d.Remaining != b.Events-2 {
+		t.Errorf("a's second lease: %+v, want Remaining %d, as without leases", d, b.Events-2)
+	}
+	if n := spendAll(t, other, "k"); n != b.Events-2-(size-1) {
+		t.Errorf("the other instance: %d allowed, want %d: the first lease's unspent tokens did not go back", n, b.Events-2-(size-1))
+	}
+}
+
+// A Redis outage in the middle of a lease: the instance spends what it
+// holds without calling Redis (the tokens were taken from the shared
+// budget already), then answers as any limiter does during an outage, with
+// one line in the log, and uses Redis again when it is back.
+func TestLeaseOutageMidLease(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name       string
+		down, up   func(*redistest.Server)
+		failClosed bool
+	}{
+		{"killed", (*redistest.Server).Kill, (*redistest.Server).Restart, false},
+		{"hung", (*redistest.Server).Pause, (*redistest.Server).Resume, false},
+		{"killed, failing closed", (*redistest.Server).Kill, (*redistest.Server).Restart, true},
+		{"hung, failing closed", (*redistest.Server).Pause, (*redistest.Server).Resume, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := redistest.Start(t, "--requirepass", redisPassword)
+			client, sent := slowClient(t, s, plainClient)
+			logs := &logRecorder{}
+			const size = 5
+			b := zulipauth.Budget{Events: 8, Per: time.Hour}
+			opts := []redislimit.Option{redislimit.WithLogger(slog.New(logs)), redislimit.WithLease(size)}
+			if tc.failClosed {
+				opts = append(opts, redislimit.WithFailClosed())
+			}
+			l := newLimiter(t, client, b, opts...)
+			if d := allow(t, l, "k"); !d.Allowed || d.Remaining != b.Events-1 {
+				t.Fatalf("before the outage: %+v", d)
+			}
+
+			tc.down(s)
+			sentBefore := sent.Load()
+			for i := range size - 1 {
+				d, err := allowSoon(t, l, context.Background(), "k")
+				if err != nil || !d.Allowed || d.Remaining != b.Events-2-i {
+					t.Errorf("token %d of the lease while Redis is down: %+v, %v; want allowed, Remaining %d", i+2, d, err, b.Events-2-i)
+				}
+			}
+			if n := sent.Load() - sentBefore; n != 0 {
+				t.Errorf("%d commands sent while spending the lease, want none", n)
+			}
+			if lines := logs.Lines(); len(lines) != 0 {
+				t.Errorf("logged %q while spending the lease: no call, no outage yet", lines)
+			}
+
+			// The lease is spent: the next call finds Redis down.
+			if tc.failClosed {
+				want := zulipauth.Decision{Limit: b.Events, RetryAfter: redislimit.FailClosedRetryAfter, ResetAfter: redislimit.FailClosedRetryAfter}
+				for _, key := range []string{"k", "other", "k"} {
+					if d, err := allowSoon(t, l, context.Background(), key); err != nil || d != want {
+						t.Errorf("Allow(%q) after the lease, Redis down: %+v, %v; want %+v", key, d, err, want)
+					}
+				}
+			} else if n := spend(t, l, "k"); n != b.Events {
+				t.Errorf("after the lease, Redis down: %d allowed, want the in-process budget, %d", n, b.Events)
+			}
+			checkLogs(t, logs, 0)
+			if tc.failClosed && logs.count("refusing every event") != 1 {
+				t.Errorf("the outage line does not say the limiter refuses: %q", logs.Lines())
+			}
+
+			tc.up(s)
+			waitForRedis(t, l, logs)
+			if strings.HasPrefix(tc.name, "killed") {
+				// Redis lost the bucket.
+				if d := allow(t, l, "k"); !d.Allowed || d.Remaining != b.Events-1 {
+					t.Errorf("Redis back: %+v, want Redis's new bucket, Remaining %d", d, b.Events-1)
+				}
+			} else {
+				// Redis kept it: one lease spent, and the call that found
+				// Redis hung took what was left once Redis resumed (as
+				// any call that times out may have counted in Redis), so
+				// no instance gets a fresh budget out of the outage.
+				if d := allow(t, l, "k"); d.Allowed && d.Remaining > b.Events-size-1 {
+					t.Errorf("Redis back: %+v, want at most what the bucket kept, Remaining %d", d, b.Events-size-1)
+				}
+				if d := allow(t, l, "fresh"); !d.Allowed || d.Remaining != b.Events-1 {
+					t.Errorf("Redis back, a new key: %+v", d)
+				}
+			}
+			checkLogs(t, logs, 1)
+		})
+	}
+}
+
+// Reset forgets the instance's lease with the bucket: the key's whole
+// budget is there again, and a lease taken before does not linger.
+func TestLeaseReset(t *testing.T) {
+	t.Parallel()
+	s := redistest.Start(t)
+	b := zulipauth.Budget{Events: 5, Per: time.Hour}
+	l := newLimiter(t, newClient(t, s), b, redislimit.WithTimeout(conformanceTimeout), redislimit.WithLease(3))
+	if n := spendAll(t, l, "k"); n != b.Events {
+		t.Fatalf("%d allowed, want %d", n, b.Events)
+	}
+	allow(t, l, "j") // a lease of 3, 2 left
+	for _, key := range []string{"k", "j"} {
+		if err := l.Reset(context.Background(), key); err != nil {
+			t.Fatal(err)
+		}
+		if d := allow(t, l, key); !d.Allowed || d.Remaining != b.Events-1 {
+			t.Errorf("%s after Reset: %+v, want a full bucket (Remaining %d)", key, d, b.Events-1)
+		}
+	}
+}
+
+// Many keys: each has a lease of its own, and the leases of keys nobody
+// spends any more are forgotten (see lease_internal_test.go).
+func TestLeaseManyKeys(t *testing.T) {
+	t.Parallel()
+	s := redistest.Start(t)
+	admin := newClient(t, s)
+	b := zulipauth.Budget{Events: 50, Per: time.Hour}
+	l := newLimiter(t, newClient(t, s), b, redislimit.WithTimeout(conformanceTimeout), redislimit.WithLease(10))
+	allow(t, l, "warm-up")
+	start, before := time.Now(), commandCalls(t, admin)
+	const keys = 200
+	for round := range 3 {
+		for k := range keys {
+			if d := allow(t, l, fmt.Sprint("user", k)); !d.Allowed || d.Remaining != b.Events-1-round {
+				t.Fatalf("round %d, key %d: %+v", round, k, d)
+			}
+		}
+	}
+	if time.Since(start) >= redislimit.LeaseLifetime {
+		t.Skipf("the rounds took %v, past the leases' lifetime: the machine is too slow to count round trips", time.Since(start))
+	}
+	if n := commandCalls(t, admin)["evalsha"] - before["evalsha"]; n != keys {
+		t.Errorf("%d EVALSHA for 3 rounds of %d keys with leases of 10, want one per key: %d", n, keys, keys)
+	}
+}
