@@ -200,35 +200,53 @@ func TestLeaseRefusalReachesEveryInstance(t *testing.T) {
 	b := zulipauth.Budget{Events: 30, Per: 24 * time.Hour}
 	a := newLimiter(t, newClient(t, s), b, redislimit.WithTimeout(conformanceTimeout), redislimit.WithLease(size))
 	other := newLimiter(t, newClient(t, s), b, redislimit.WithTimeout(conformanceTimeout), redislimit.WithLease(size))
+	// The over-grant must be seen within half a lifetime of the refusal; a
+	// machine too busy for that gets another try, on a key of its own, and
+	// fails only when no try was quick enough.
+	const tries = 3
+	for try := range tries {
+		if refusalReachesEveryInstance(t, a, other, fmt.Sprint("k", try), size, b) {
+			return
+		}
+	}
+	t.Fatalf("in %d tries, the machine was never quick enough to see the other instance's lease before it ended", tries)
+}
 
-	allow(t, other, "k") // other takes a lease, and holds 9 tokens
+// refusalReachesEveryInstance is one try of
+// TestLeaseRefusalReachesEveryInstance on key; false when the machine was
+// too slow to see the lease before it ended.
+func refusalReachesEveryInstance(t *testing.T, a, other zulipauth.Limiter, key string, size int, b zulipauth.Budget) bool {
+	t.Helper()
+	allow(t, other, key) // other takes a lease, and holds size-1 tokens
 	// Renewed while the bucket has tokens: the lease outlives LeaseLifetime.
 	time.Sleep(redislimit.LeaseLifetime + redislimit.LeaseRenewInterval)
-	if d := allow(t, other, "k"); !d.Allowed || d.Remaining != b.Events-2 {
+	if d := allow(t, other, key); !d.Allowed || d.Remaining != b.Events-2 {
 		t.Fatalf("the other instance, %v after its lease: %+v, want its lease's second token (Remaining %d)", redislimit.LeaseLifetime+redislimit.LeaseRenewInterval, d, b.Events-2)
 	}
-	if n := spendAll(t, a, "k"); n != b.Events-size {
+	if n := spendAll(t, a, key); n != b.Events-size {
 		t.Fatalf("a: %d allowed, want %d", n, b.Events-size)
 	}
 	refusedAt := time.Now()
 	// The over-grant: the other instance spends some of its lease.
 	for i := range 3 {
-		if d := allow(t, other, "k"); !d.Allowed {
+		if d := allow(t, other, key); !d.Allowed {
 			if time.Since(refusedAt) > redislimit.LeaseLifetime/2 {
-				t.Skipf("the machine is too slow to see the lease before it ends: %v", time.Since(refusedAt))
+				t.Logf("the machine was too slow to see the lease before it ended: %v", time.Since(refusedAt))
+				return false
 			}
 			t.Fatalf("the other instance, token %d of its lease: %+v", i+3, d)
 		}
 	}
 	time.Sleep(time.Until(refusedAt.Add(redislimit.LeaseLifetime)))
 	for i := range 3 {
-		if d := allow(t, other, "k"); d.Allowed {
+		if d := allow(t, other, key); d.Allowed {
 			t.Errorf("the other instance, %d: allowed a lifetime after a refusal elsewhere: %+v", i, d)
 		}
-		if d := allow(t, a, "k"); d.Allowed {
+		if d := allow(t, a, key); d.Allowed {
 			t.Errorf("a, %d: allowed after its refusal: %+v", i, d)
 		}
 	}
+	return true
 }
 
 // Pins the renewal: a key spent more slowly than its lease lasts keeps its
@@ -436,19 +454,27 @@ func TestLeaseManyKeys(t *testing.T) {
 	b := zulipauth.Budget{Events: 50, Per: time.Hour}
 	l := newLimiter(t, newClient(t, s), b, redislimit.WithTimeout(conformanceTimeout), redislimit.WithLease(10))
 	allow(t, l, "warm-up")
-	start, before := time.Now(), commandCalls(t, admin)
-	const keys = 200
-	for round := range 3 {
-		for k := range keys {
-			if d := allow(t, l, fmt.Sprint("user", k)); !d.Allowed || d.Remaining != b.Events-1-round {
-				t.Fatalf("round %d, key %d: %+v", round, k, d)
+	const keys, tries = 200, 3
+	// The rounds must end within the leases' lifetime; a machine too busy
+	// for that gets another try, on keys of its own, and fails only when
+	// no try was quick enough.
+	for try := range tries {
+		start, before := time.Now(), commandCalls(t, admin)
+		for round := range 3 {
+			for k := range keys {
+				if d := allow(t, l, fmt.Sprint("try", try, "user", k)); !d.Allowed || d.Remaining != b.Events-1-round {
+					t.Fatalf("try %d, round %d, key %d: %+v", try, round, k, d)
+				}
 			}
 		}
+		if took := time.Since(start); took >= redislimit.LeaseLifetime {
+			t.Logf("try %d: the rounds took %v, past the leases' lifetime: the machine was too slow to count round trips", try, took)
+			continue
+		}
+		if n := commandCalls(t, admin)["evalsha"] - before["evalsha"]; n != keys {
+			t.Errorf("%d EVALSHA for 3 rounds of %d keys with leases of 10, want one per key: %d", n, keys, keys)
+		}
+		return
 	}
-	if time.Since(start) >= redislimit.LeaseLifetime {
-		t.Skipf("the rounds took %v, past the leases' lifetime: the machine is too slow to count round trips", time.Since(start))
-	}
-	if n := commandCalls(t, admin)["evalsha"] - before["evalsha"]; n != keys {
-		t.Errorf("%d EVALSHA for 3 rounds of %d keys with leases of 10, want one per key: %d", n, keys, keys)
-	}
+	t.Fatalf("in %d tries, the rounds never ended within the leases' lifetime", tries)
 }
