@@ -83,8 +83,7 @@ var (
 // in that key order, as Zulip's json_response_from_error writes it. Code is
 // omitted when empty (Zulip's 405 and 500 have none); "retry-after" is only
 // in [RateLimited]'s. Header holds extra response headers
-// (WWW-Authenticate, Retry-After, Allow); a rate-limited error whose Header
-// has no Retry-After is written with its wait's.
+// (WWW-Authenticate, Retry-After, Allow).
 //
 // A host application answers its own endpoints with [WriteError], given an
 // *Error from [BadRequest], [NotFound], [MissingArgument],
@@ -97,12 +96,13 @@ type Error struct {
 	Header http.Header
 
 	fields []field // the body's keys between "msg" and "code", in order
-	// limited marks RateLimited's errors: retryAfter, the wait in whole
-	// seconds, is the body's last key and the Retry-After header. Numbers,
-	// not a field and a header map, so that a refusal allocates only its
-	// *Error (see rateLimited).
-	limited    bool
-	retryAfter int64
+	// limited marks a 429 of RateLimited or rateLimited: retryAfter, the
+	// wait in whole seconds, is the body's last key. waitHeader marks
+	// rateLimited's, which have no Header: WriteError writes their
+	// Retry-After from the wait. Numbers, not a field and a header map, so
+	// that a refusal allocates only its *Error.
+	limited, waitHeader bool
+	retryAfter          int64
 }
 
 // field is one extra key of a Zulip error body.
@@ -168,18 +168,18 @@ func MethodNotAllowed(allowed ...string) *Error {
 // Retry-After header, as RFC 9110 requires (Zulip sends a float there).
 func RateLimited(retryAfter time.Duration) *Error {
 	e := rateLimited(retryAfter)
+	e.waitHeader = false
 	e.Header = http.Header{"Retry-After": {strconv.FormatInt(e.retryAfter, 10)}}
 	return e
 }
 
-// rateLimited is RateLimited without a Header: the answer of this
-// package's own refusals, which a flood makes by the thousand a second, at
-// one allocation. Its Retry-After is written from the wait (see
-// WriteError).
+// rateLimited is RateLimited without a Header, whose Retry-After WriteError
+// writes from the wait: the answer of this package's own refusals, which a
+// flood makes by the thousand a second, at one allocation.
 func rateLimited(retryAfter time.Duration) *Error {
 	secs := math.Ceil(max(retryAfter, 0).Seconds())
 	return &Error{Status: http.StatusTooManyRequests, Code: codeRateLimitHit, Msg: "API usage exceeded rate limit",
-		limited: true, retryAfter: int64(secs)}
+		limited: true, waitHeader: true, retryAfter: int64(secs)}
 }
 
 // invalidArgument is 400 REQUEST_VARIABLE_INVALID for a parameter whose

@@ -30,7 +30,7 @@ func WriteError(w http.ResponseWriter, err error) {
 	}
 	buf = append(buf, "}\n"...)
 	h := w.Header()
-	if _, set := ze.Header["Retry-After"]; ze.limited && !set {
+	if ze.waitHeader {
 		h["Retry-After"] = []string{strconv.FormatInt(ze.retryAfter, 10)}
 	}
 	for k, v := range ze.Header {
