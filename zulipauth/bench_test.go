@@ -179,3 +179,62 @@ func TestRequireAPIKeyCachedAllocations(t *testing.T) {
 		t.Fatalf("status %d", w.status)
 	}
 }
+
+// A flood of wrong passwords at spent budgets is answered with 429s, and
+// each refusal allocates little more than its answer needs: the 429 (its
+// *Error), fresh header values (Cache-Control, the X-RateLimit-* values,
+// Retry-After, Content-Type and its neighbours) and the body. The refusal
+// of a client its budget refused comes before its body is read: 8
+// allocations. The refusal of a username its budget refused comes after
+// the form (four more: the body, its string, the fields, the unescaped
+// username) and the username's key (two, this username having capitals):
+// 17, where it was 27. A test rather than a benchmark, so that a new
+// allocation on the refusal path fails CI.
+func TestFetchAPIKeyRefusalAllocations(t *testing.T) {
+	refuse := zulipauth.AuthenticatorFunc(func(context.Context, zulipauth.Attempt) (zulipauth.User, error) {
+		return zulipauth.User{}, zulipauth.ErrBadCredentials
+	})
+	tests := []struct {
+		name  string
+		body  string // spends a budget, then is refused by it
+		spend int    // attempts that spend it
+		max   float64
+	}{
+		{"a client's spent budget", "username=not-an-email&password=x", zulipauth.DefaultIPBudget().Events, 8},
+		{"a username's spent budget", "username=Iago%40zulip.com&password=x", zulipauth.DefaultUsernameBudget().Events, 17},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := memstore.New()
+			a, err := zulipauth.New(zulipauth.Config{Users: store, Authenticator: refuse, ChangePollInterval: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			h := a.FetchAPIKeyHandler()
+			rd := strings.NewReader(tt.body)
+			r, _ := http.NewRequest(http.MethodPost, fetchURL, io.NopCloser(rd))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			r.RemoteAddr = "192.0.2.1:1234"
+			w := &discardWriter{h: make(http.Header)}
+			serve := func() {
+				rd.Reset(tt.body)
+				r.ContentLength = int64(len(tt.body))
+				clear(w.h)
+				h.ServeHTTP(w, r)
+			}
+			for range tt.spend + 1 {
+				serve()
+			}
+			if w.status != 429 {
+				t.Fatalf("status %d after spending the budget, want 429", w.status)
+			}
+			if n := testing.AllocsPerRun(100, serve); n > tt.max {
+				t.Errorf("%v allocations per refusal, want at most %v", n, tt.max)
+			}
+			if w.status != 429 {
+				t.Fatalf("status %d, want 429", w.status)
+			}
+		})
+	}
+}

@@ -150,7 +150,7 @@ func (a *Auth) refuse(l *login, limit string, d Decision) *Error {
 func (a *Auth) refuseEvent(ev Event, limit string, d Decision) *Error {
 	ev.Kind, ev.Code, ev.Limit = LoginRateLimited, codeRateLimitHit, limit
 	a.emit(ev)
-	return RateLimited(d.RetryAfter)
+	return rateLimited(d.RetryAfter)
 }
 
 // resetUsernameBudget clears a username's (or an account's) failures after
@@ -242,7 +242,7 @@ func (a *Auth) spendUserBudget(ctx context.Context, key string) (Decision, *Erro
 		return d, a.answer(ctx, epAPI, "the user rate limiter", err)
 	}
 	if !d.Allowed {
-		return d, RateLimited(d.RetryAfter)
+		return d, rateLimited(d.RetryAfter)
 	}
 	return d, nil
 }

@@ -78,11 +78,12 @@ var (
 
 // Error is a Zulip API error: an HTTP status and the JSON body
 //
-//	{"result":"error","msg":<Msg>, <fields…>, "code":<Code>, <extra…>}
+//	{"result":"error","msg":<Msg>, <fields…>, "code":<Code>, "retry-after":<wait>}
 //
 // in that key order, as Zulip's json_response_from_error writes it. Code is
-// omitted when empty (Zulip's 405 and 500 have none). Header holds extra
-// response headers (WWW-Authenticate, Retry-After, Allow).
+// omitted when empty (Zulip's 405 and 500 have none); "retry-after" is only
+// in [RateLimited]'s. Header holds extra response headers
+// (WWW-Authenticate, Retry-After, Allow).
 //
 // A host application answers its own endpoints with [WriteError], given an
 // *Error from [BadRequest], [NotFound], [MissingArgument],
@@ -94,7 +95,14 @@ type Error struct {
 	Msg    string
 	Header http.Header
 
-	fields, extra []field // the body's keys around "code", in order
+	fields []field // the body's keys between "msg" and "code", in order
+	// limited marks a 429 of RateLimited or rateLimited: retryAfter, the
+	// wait in whole seconds, is the body's last key. waitHeader marks
+	// rateLimited's, which have no Header: WriteError writes their
+	// Retry-After from the wait. Numbers, not a field and a header map, so
+	// that a refusal allocates only its *Error.
+	limited, waitHeader bool
+	retryAfter          int64
 }
 
 // field is one extra key of a Zulip error body.
@@ -159,11 +167,19 @@ func MethodNotAllowed(allowed ...string) *Error {
 // Zulip's OpenAPI description types it) and as an integer in the
 // Retry-After header, as RFC 9110 requires (Zulip sends a float there).
 func RateLimited(retryAfter time.Duration) *Error {
-	secs := math.Ceil(max(retryAfter, 0).Seconds())
-	e := &Error{Status: http.StatusTooManyRequests, Code: codeRateLimitHit, Msg: "API usage exceeded rate limit"}
-	e.extra = []field{{"retry-after", pyFloat(secs)}}
-	e.Header = http.Header{"Retry-After": {strconv.FormatInt(int64(secs), 10)}}
+	e := rateLimited(retryAfter)
+	e.waitHeader = false
+	e.Header = http.Header{"Retry-After": {strconv.FormatInt(e.retryAfter, 10)}}
 	return e
+}
+
+// rateLimited is RateLimited without a Header, whose Retry-After WriteError
+// writes from the wait: the answer of this package's own refusals, which a
+// flood makes by the thousand a second, at one allocation.
+func rateLimited(retryAfter time.Duration) *Error {
+	secs := math.Ceil(max(retryAfter, 0).Seconds())
+	return &Error{Status: http.StatusTooManyRequests, Code: codeRateLimitHit, Msg: "API usage exceeded rate limit",
+		limited: true, waitHeader: true, retryAfter: int64(secs)}
 }
 
 // invalidArgument is 400 REQUEST_VARIABLE_INVALID for a parameter whose
@@ -195,7 +211,7 @@ func unauthorized(msg string) *Error {
 
 // busy is the answer to a request the server could not take now: 429 with
 // a short Retry-After, so that clients back off and try again.
-func busy() *Error { return RateLimited(time.Second) }
+func busy() *Error { return rateLimited(time.Second) }
 
 // The failures of an API authentication that are not a seam's (see
 // RequireAPIKey); each is answered 401 UNAUTHORIZED with its message.
@@ -316,6 +332,11 @@ const (
 // rankFinal for ErrBusy and an *Error; rankFault for anything else) and its
 // answer at ep.
 func classify(ep endpoint, err error) (int, *Error) {
+	// An *Error as it is, without errors.As, whose target escapes: the
+	// handlers' own answers cost no allocation here.
+	if ze, ok := err.(*Error); ok {
+		return rankFinal, ze
+	}
 	var ze *Error
 	if errors.As(err, &ze) {
 		return rankFinal, ze

@@ -132,3 +132,31 @@ func TestCoreImportsOnlyStdlibAndXTime(t *testing.T) {
 		}
 	}
 }
+
+// RateLimited's Retry-After is in its Header, as it always was, and the
+// Header is what is written: a host that changes or drops it gets what it
+// asked for (this package's own refusals write theirs without a Header).
+func TestRateLimitedHeaderIsWritten(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ name, set, want string }{{"as made", "", "2"}, {"changed", "7", "7"}, {"dropped", "-", ""}} {
+		e := zulipauth.RateLimited(1500 * time.Millisecond)
+		if got := e.Header.Get("Retry-After"); got != "2" {
+			t.Fatalf("RateLimited's Header has Retry-After %q, want 2", got)
+		}
+		switch tt.set {
+		case "-":
+			e.Header.Del("Retry-After")
+		case "":
+		default:
+			e.Header.Set("Retry-After", tt.set)
+		}
+		w := httptest.NewRecorder()
+		zulipauth.WriteError(w, e)
+		if got := w.Header().Get("Retry-After"); got != tt.want {
+			t.Errorf("%s: Retry-After %q, want %q", tt.name, got, tt.want)
+		}
+		if !strings.Contains(w.Body.String(), `"retry-after":2.0}`) {
+			t.Errorf("%s: body %s", tt.name, w.Body)
+		}
+	}
+}

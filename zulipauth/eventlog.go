@@ -1,13 +1,14 @@
 package zulipauth
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -49,10 +50,10 @@ type EventLog struct {
 	key       [32]byte // keys usernames' fingerprints; from crypto/rand
 
 	mu         sync.Mutex
-	window     time.Time      // the start of the current minute
-	logged     int            // refusals written one by one in the window
-	suppressed map[string]int // uncounted refusals by "kind code"
-	timer      *time.Timer    // writes the summary if no later event does
+	window     time.Time           // the start of the current minute
+	logged     int                 // refusals written one by one in the window
+	suppressed map[refusalKind]int // uncounted refusals by kind and code
+	timer      *time.Timer         // writes the summary if no later event does
 }
 
 // NewEventLog returns an EventLog writing to l, with at most perMinute
@@ -66,7 +67,7 @@ func NewEventLog(l *slog.Logger, perMinute int) *EventLog {
 	if perMinute == 0 {
 		perMinute = defaultEventLogPerMinute
 	}
-	e := &EventLog{log: l, perMinute: max(perMinute, 0), suppressed: map[string]int{}}
+	e := &EventLog{log: l, perMinute: max(perMinute, 0), suppressed: map[refusalKind]int{}}
 	rand.Read(e.key[:])
 	return e
 }
@@ -92,11 +93,19 @@ func (e *EventLog) Log(ev Event) {
 		e.write(ev)
 		return
 	}
-	e.suppressed[ev.Kind.String()+" "+ev.Code]++
+	e.suppressed[refusalKind{ev.Kind, ev.Code}]++
 	if e.timer == nil {
 		e.timer = time.AfterFunc(time.Minute, e.Flush)
 	}
 	e.mu.Unlock()
+}
+
+// refusalKind is what an EventLog's summary counts refusals by; a struct
+// rather than a string made of the two, so that counting one costs no
+// allocation.
+type refusalKind struct {
+	kind EventKind
+	code string
 }
 
 // Flush writes the summary of the refusals counted and not yet reported,
@@ -115,20 +124,22 @@ func (e *EventLog) flushLocked() {
 	if len(e.suppressed) == 0 {
 		return
 	}
-	keys := make([]string, 0, len(e.suppressed))
+	keys := make([]refusalKind, 0, len(e.suppressed))
 	total := 0
 	for k, n := range e.suppressed {
 		keys = append(keys, k)
 		total += n
 	}
-	sort.Strings(keys)
+	slices.SortFunc(keys, func(a, b refusalKind) int {
+		return cmp.Or(cmp.Compare(a.kind.String(), b.kind.String()), cmp.Compare(a.code, b.code))
+	})
 	attrs := []any{"since", e.window.UTC().Format(time.RFC3339), "count", total}
 	for _, k := range keys {
-		kind, code, _ := strings.Cut(k, " ")
+		code := k.code
 		if code == "" {
 			code = "none"
 		}
-		attrs = append(attrs, kind+"."+code, e.suppressed[k])
+		attrs = append(attrs, k.kind.String()+"."+code, e.suppressed[k])
 	}
 	e.log.Info("login refusals not logged one by one", attrs...)
 	clear(e.suppressed)

@@ -1,6 +1,7 @@
 package zulipauth_test
 
 import (
+	"io"
 	"log/slog"
 	"net/netip"
 	"strings"
@@ -117,5 +118,17 @@ func TestEventLogCountsLateEventsInTheirWindow(t *testing.T) {
 	el.Flush()
 	if got := strings.Count(buf.String(), "login failed"); got != 10 {
 		t.Errorf("%d refusals written one by one, want the bound of 10:\n%s", got, buf.String())
+	}
+}
+
+// A refusal past the minute's bound is only counted: with a flood of
+// refusals on a reference server it runs thousands of times a second, and
+// it costs no allocation.
+func TestEventLogCountsWithoutAllocating(t *testing.T) {
+	e := zulipauth.NewEventLog(slog.New(slog.NewTextHandler(io.Discard, nil)), -1)
+	ev := zulipauth.Event{Kind: zulipauth.LoginRateLimited, Code: "RATE_LIMIT_HIT", Time: time.Now()}
+	e.Log(ev)
+	if n := testing.AllocsPerRun(100, func() { e.Log(ev) }); n != 0 {
+		t.Errorf("counting a refusal: %v allocations, want 0", n)
 	}
 }

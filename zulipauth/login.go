@@ -17,7 +17,7 @@ import (
 type login struct {
 	r      *http.Request
 	ep     endpoint // how its failures are answered
-	form   *form.Form
+	form   form.Form
 	values [maxLoginParams]string // the required parameters, in order
 	ev     Event
 	ipKey  string // the client's key in Config.IPLimiter

@@ -18,15 +18,21 @@ func WriteError(w http.ResponseWriter, err error) {
 	_, ze := classify(epLogin, err)
 	buf := make([]byte, 0, 128)
 	buf = append(buf, `{"result":"error","msg":`...)
-	buf = appendJSON(buf, ze.Msg)
+	buf = appendString(buf, ze.Msg)
 	buf = appendFields(buf, ze.fields)
 	if ze.Code != "" {
 		buf = append(buf, `,"code":`...)
-		buf = appendJSON(buf, ze.Code)
+		buf = appendString(buf, ze.Code)
 	}
-	buf = appendFields(buf, ze.extra)
+	if ze.limited {
+		buf = append(buf, `,"retry-after":`...)
+		buf = pyFloat(ze.retryAfter).appendTo(buf)
+	}
 	buf = append(buf, "}\n"...)
 	h := w.Header()
+	if ze.waitHeader {
+		h["Retry-After"] = []string{strconv.FormatInt(ze.retryAfter, 10)}
+	}
 	for k, v := range ze.Header {
 		h[k] = v
 	}
@@ -88,11 +94,22 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 func appendFields(buf []byte, fs []field) []byte {
 	for _, f := range fs {
 		buf = append(buf, ',')
-		buf = appendJSON(buf, f.key)
+		buf = appendString(buf, f.key)
 		buf = append(buf, ':')
 		buf = appendJSON(buf, f.value)
 	}
 	return buf
+}
+
+// appendString is appendJSON for a string, which it spares the boxing
+// into an interface (an allocation).
+func appendString(buf []byte, s string) []byte {
+	if !isPlainJSONString(s) {
+		return appendJSON(buf, s)
+	}
+	buf = append(buf, '"')
+	buf = append(buf, s...)
+	return append(buf, '"')
 }
 
 // appendJSON appends v compactly, without HTML escaping, as orjson writes it.
@@ -100,9 +117,7 @@ func appendJSON(buf []byte, v any) []byte {
 	switch v := v.(type) {
 	case string:
 		if isPlainJSONString(v) {
-			buf = append(buf, '"')
-			buf = append(buf, v...)
-			return append(buf, '"')
+			return appendString(buf, v)
 		}
 	case pyFloat:
 		return v.appendTo(buf)

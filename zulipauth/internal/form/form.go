@@ -59,9 +59,6 @@ func (f *Form) Unused(used ...string) []string {
 	return out
 }
 
-// errBodyLonger: the body went on past its Content-Length.
-var errBodyLonger = errors.New("body longer than Content-Length")
-
 // Error is why a request's parameters cannot be read: the HTTP status of
 // the answer (400, or 413 for a body over the cap) and Zulip's words for it.
 type Error struct {
@@ -84,11 +81,13 @@ var (
 // decoded leniently, as Django does: an invalid percent escape stays as it
 // is and invalid UTF-8 becomes U+FFFD, so no value makes parsing fail.
 // w only lets the body's cap close the connection (http.MaxBytesReader).
-func Parse(w http.ResponseWriter, r *http.Request, maxBody int64) (*Form, *Error) {
-	f := &Form{}
+// The Form is returned by value, so that it can live in its caller's
+// frame.
+func Parse(w http.ResponseWriter, r *http.Request, maxBody int64) (Form, *Error) {
+	var f Form
 	var err *Error
 	if f.query, err = parseURLEncoded(r.URL.RawQuery); err != nil {
-		return nil, err
+		return Form{}, err
 	}
 	ct, params, perr := mediaType(r.Header.Get("Content-Type"))
 	if perr != nil && !errors.Is(perr, mime.ErrInvalidMediaParameter) {
@@ -99,7 +98,7 @@ func Parse(w http.ResponseWriter, r *http.Request, maxBody int64) (*Form, *Error
 	}
 	body, err := readBody(w, r, maxBody)
 	if err != nil {
-		return nil, err
+		return Form{}, err
 	}
 	if ct == "multipart/form-data" {
 		f.body, err = parseMultipart(body, params["boundary"])
@@ -107,7 +106,7 @@ func Parse(w http.ResponseWriter, r *http.Request, maxBody int64) (*Form, *Error
 		f.body, err = parseURLEncoded(string(body))
 	}
 	if err != nil {
-		return nil, err
+		return Form{}, err
 	}
 	return f, nil
 }
@@ -129,29 +128,41 @@ func readBody(w http.ResponseWriter, r *http.Request, maxBody int64) ([]byte, *E
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
-	rd := http.MaxBytesReader(w, r.Body, maxBody)
-	var body []byte
-	var err error
 	if r.ContentLength > 0 {
-		// Known length: one allocation, then check that nothing follows.
-		body = make([]byte, r.ContentLength)
-		if _, err = io.ReadFull(rd, body); err == nil {
-			var one [1]byte
-			if n, _ := rd.Read(one[:]); n > 0 {
-				err = errBodyLonger
-			}
-		}
-	} else {
-		body, err = io.ReadAll(rd)
+		return readKnownLength(r.Body, r.ContentLength, maxBody)
 	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return nil, errBodyTooLarge
-		}
+		return nil, readError(err)
+	}
+	return body, nil
+}
+
+// readKnownLength reads a body of n bytes, n <= maxBody, in one
+// allocation, and checks that nothing follows (only a request built by
+// hand has more). It needs no http.MaxBytesReader (an allocation), and
+// answers as one did: a body that goes on is refused (400), except when n
+// is the cap, where the reader gave no byte past it and no error either.
+func readKnownLength(rd io.Reader, n, maxBody int64) ([]byte, *Error) {
+	body := make([]byte, n)
+	if _, err := io.ReadFull(rd, body); err != nil {
+		return nil, readError(err)
+	}
+	var one [1]byte
+	if m, _ := rd.Read(one[:]); m > 0 && n < maxBody {
 		return nil, errBodyUnread
 	}
 	return body, nil
+}
+
+// readError is the answer to a body that could not be read: 413 when a
+// cap (this package's or one the host put on the body) cut it, else 400.
+func readError(err error) *Error {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return errBodyTooLarge
+	}
+	return errBodyUnread
 }
 
 // parseURLEncoded splits an application/x-www-form-urlencoded string as

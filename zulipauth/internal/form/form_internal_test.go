@@ -1,6 +1,7 @@
 package form
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -79,4 +80,48 @@ func FuzzParseForm(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestBodyLongerThanItsLength pins the answers to a body that goes on past
+// its Content-Length (only a request built by hand has one), which
+// http.MaxBytesReader used to give and readKnownLength gives without it:
+// 400 below the cap, the first Content-Length bytes when the length is the
+// cap; and 413 when a cap the host put on the body cuts it.
+func TestBodyLongerThanItsLength(t *testing.T) {
+	t.Parallel()
+	const body = "username=a%40b.c&password=x"
+	tests := []struct {
+		name        string
+		length, max int64
+		hostCap     int64
+		status      int
+		username    string
+	}{
+		{"length at the cap", 10, 10, 0, 0, "a"}, // "username=a"
+		{"length under the cap", 10, 100, 0, 400, ""},
+		{"the host's own cap", int64(len(body)), 100, 5, 413, ""},
+		{"exact", int64(len(body)), 100, 0, 0, "a@b.c"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			r := httptest.NewRequest("POST", "/api/v1/fetch_api_key", strings.NewReader(body))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			r.ContentLength = tt.length
+			if tt.hostCap > 0 {
+				r.Body = http.MaxBytesReader(w, r.Body, tt.hostCap)
+			}
+			f, err := Parse(w, r, tt.max)
+			switch {
+			case tt.status == 0 && err != nil:
+				t.Fatalf("refused with %d %s", err.Status, err.Msg)
+			case tt.status == 0:
+				if v, _ := f.Get("username"); v != tt.username {
+					t.Errorf("username %q, want %q", v, tt.username)
+				}
+			case err == nil || err.Status != tt.status:
+				t.Errorf("got %v, want %d", err, tt.status)
+			}
+		})
+	}
 }
