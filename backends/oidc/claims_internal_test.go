@@ -74,30 +74,6 @@ func TestIdentity(t *testing.T) {
 	}
 }
 
-// The provider's words, and a library's, reach an error cut short and
-// without control characters.
-func TestExcerptAndClean(t *testing.T) {
-	for _, tt := range []struct {
-		in             string
-		n              int
-		excerpt, clean string
-	}{
-		{"access_denied", 64, `"access_denied"`, "access_denied"},
-		{"access_denied", 6, `"access"...`, "access..."},
-		{"a\nb\x00c", 64, `"a\nb\x00c"`, "a?b?c"},
-		{strings.Repeat("é", 10), 9, `"\u00e9"...`, "éééé..."}, // 9 bytes: one escape, or four characters
-		{"\u202eevil", 64, `"\u202eevil"`, "?evil"},            // a right-to-left override
-		{"\xff", 64, `"\xff"`, "?"},
-	} {
-		if got := excerpt(tt.in, tt.n); got != tt.excerpt {
-			t.Errorf("excerpt(%q, %d) is %s, want %s", tt.in, tt.n, got, tt.excerpt)
-		}
-		if got := clean(tt.in, tt.n); got != tt.clean {
-			t.Errorf("clean(%q, %d) is %q, want %q", tt.in, tt.n, got, tt.clean)
-		}
-	}
-}
-
 // Whatever the query of the answer at the callback (a client's, or an
 // attacker's), answer returns a code only with the flow's state and
 // without an error; otherwise ErrSSODenied or ErrSSOInvalid, never both,

@@ -7,14 +7,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/zulipauth/zulipauth-go/backends/internal/logtext"
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
 
@@ -73,13 +70,13 @@ func (p *Provider) Finish(ctx context.Context, r *http.Request, f zulipauth.SSOF
 	case fault.err != nil:
 		return zulipauth.Identity{}, fmt.Errorf("oidc: fetching the provider's key set: %w", fault.err)
 	case err != nil:
-		return zulipauth.Identity{}, invalid("the ID token: " + clean(err.Error(), 300))
+		return zulipauth.Identity{}, invalid("the ID token: " + logtext.Clean(err.Error(), 300))
 	case f.Nonce == "" || subtle.ConstantTimeCompare([]byte(idToken.Nonce), []byte(f.Nonce)) != 1:
 		return zulipauth.Identity{}, invalid("the ID token's nonce is not the flow's")
 	}
 	var fromToken claims
 	if err := idToken.Claims(&fromToken); err != nil {
-		return zulipauth.Identity{}, invalid("the ID token's claims: " + clean(err.Error(), 200))
+		return zulipauth.Identity{}, invalid("the ID token's claims: " + logtext.Clean(err.Error(), 200))
 	}
 	if fromToken.AuthorizedParty != "" && fromToken.AuthorizedParty != p.oauth.ClientID {
 		return zulipauth.Identity{}, invalid("the ID token was issued to another client (azp)")
@@ -112,9 +109,9 @@ func (p *Provider) answer(q url.Values, f zulipauth.SSOFlow) (string, error) {
 		return "", invalid("the answer has no iss, which the provider's discovery document promises")
 	}
 	if q.Has("error") {
-		msg := "oidc: the provider answered error " + excerpt(q.Get("error"), 64)
+		msg := "oidc: the provider answered error " + logtext.Excerpt(q.Get("error"), 64)
 		if d := q.Get("error_description"); d != "" {
-			msg += " (" + excerpt(d, 200) + ")"
+			msg += " (" + logtext.Excerpt(d, 200) + ")"
 		}
 		return "", fmt.Errorf("%s: %w", msg, zulipauth.ErrSSODenied)
 	}
@@ -136,10 +133,10 @@ func exchangeError(err error) error {
 	}
 	what := "no error code"
 	if re.ErrorCode != "" {
-		what = "error " + excerpt(re.ErrorCode, 64)
+		what = "error " + logtext.Excerpt(re.ErrorCode, 64)
 	}
 	if re.ErrorDescription != "" {
-		what += " (" + excerpt(re.ErrorDescription, 200) + ")"
+		what += " (" + logtext.Excerpt(re.ErrorDescription, 200) + ")"
 	}
 	if re.ErrorCode == "invalid_grant" {
 		return invalid("the token endpoint refused the code: " + what)
@@ -167,7 +164,7 @@ func (p *Provider) userinfo(ctx context.Context, tok *oauth2.Token, subject stri
 	}
 	var c claims
 	if err := info.Claims(&c); err != nil {
-		return nil, invalid("userinfo's claims: " + clean(err.Error(), 200))
+		return nil, invalid("userinfo's claims: " + logtext.Clean(err.Error(), 200))
 	}
 	return &c, nil
 }
@@ -175,49 +172,4 @@ func (p *Provider) userinfo(ctx context.Context, tok *oauth2.Token, subject stri
 // invalid is ErrSSOInvalid with a reason.
 func invalid(reason string) error {
 	return fmt.Errorf("oidc: %s: %w", reason, zulipauth.ErrSSOInvalid)
-}
-
-// excerpt quotes s with its control characters and non-ASCII escaped, cut
-// so that the quoted form holds at most n bytes between its quotes (on a
-// character boundary, with "..." added), for an error message: the
-// provider's words, and a client's, reach logs escaped and bounded.
-func excerpt(s string, n int) string {
-	q := strconv.QuoteToASCII(s)
-	if len(q) <= n+2 {
-		return q
-	}
-	s = cut(s, n) // an escape is longer than the character it stands for
-	for q = strconv.QuoteToASCII(s); len(q) > n+2; q = strconv.QuoteToASCII(s) {
-		_, size := utf8.DecodeLastRuneInString(s)
-		s = s[:len(s)-size]
-	}
-	return q + "..."
-}
-
-// cut is s cut to at most n bytes, on a character boundary.
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
-// clean is s, the message of a library's error, cut to at most n bytes
-// (with "..." added) and with every character that is not graphic (a
-// newline, say) replaced by "?": it may quote values of a token, and reach
-// a log.
-func clean(s string, n int) string {
-	short := strings.Map(func(r rune) rune {
-		if r == utf8.RuneError || !unicode.IsGraphic(r) {
-			return '?'
-		}
-		return r
-	}, cut(s, n))
-	if len(s) > n {
-		short += "..."
-	}
-	return short
 }

@@ -13,6 +13,7 @@ import (
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/zulipauth/zulipauth-go/backends/internal/logtext"
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
 
@@ -117,7 +118,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	op, err := gooidc.NewProvider(gooidc.ClientContext(dctx, p.meta), cfg.Issuer)
 	if mismatch := (*gooidc.IssuerMismatchError)(nil); errors.As(err, &mismatch) {
 		return nil, configError("Issuer is %q, and the provider's discovery document names the issuer %q: they must be equal, trailing slash included",
-			cfg.Issuer, excerpt(mismatch.Discovered, 200))
+			cfg.Issuer, logtext.Excerpt(mismatch.Discovered, 200))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("oidc: discovery of the provider at %s: %w", cfg.Issuer, err)

@@ -5,11 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
-	"strings"
-	"unicode"
-	"unicode/utf8"
 
+	"github.com/zulipauth/zulipauth-go/backends/internal/logtext"
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
 
@@ -120,14 +117,14 @@ func (c *Config) check() error {
 		if c.Name == "" {
 			return configError("Name is required: the IdP's name, 1 to 40 characters of [a-z0-9-]")
 		}
-		return configError("Name %s: want 1 to 40 characters of [a-z0-9-]", excerpt(c.Name, 60))
+		return configError("Name %s: want 1 to 40 characters of [a-z0-9-]", logtext.Excerpt(c.Name, 60))
 	}
 	if len(c.IdPMetadata) == 0 {
 		return configError("IdPMetadata is required: the IdP's EntityDescriptor (see FetchMetadata)")
 	}
 	for _, r := range c.Realms {
 		if !zulipauth.ValidSubdomain(r) {
-			return configError("Realms: %s is not a realm's subdomain", excerpt(r, 60))
+			return configError("Realms: %s is not a realm's subdomain", logtext.Excerpt(r, 60))
 		}
 	}
 	if c.EmailAttribute == "" {
@@ -175,49 +172,4 @@ func validName(s string) bool {
 		}
 	}
 	return true
-}
-
-// excerpt quotes s with its control characters and non-ASCII escaped, cut
-// so that the quoted form holds at most n bytes between its quotes (on a
-// character boundary, with "..." added), for an error message: the IdP's
-// words, and a client's, reach logs escaped and bounded.
-func excerpt(s string, n int) string {
-	q := strconv.QuoteToASCII(s)
-	if len(q) <= n+2 {
-		return q
-	}
-	s = cut(s, n) // an escape is longer than the character it stands for
-	for q = strconv.QuoteToASCII(s); len(q) > n+2; q = strconv.QuoteToASCII(s) {
-		_, size := utf8.DecodeLastRuneInString(s)
-		s = s[:len(s)-size]
-	}
-	return q + "..."
-}
-
-// cut is s cut to at most n bytes, on a character boundary.
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
-// clean is s, the message of a library's error, cut to at most n bytes
-// (with "..." added) and with every character that is not graphic (a
-// newline, say) replaced by "?": it may quote values of the answer, and
-// reach a log.
-func clean(s string, n int) string {
-	short := strings.Map(func(r rune) rune {
-		if r == utf8.RuneError || !unicode.IsGraphic(r) {
-			return '?'
-		}
-		return r
-	}, cut(s, n))
-	if len(s) > n {
-		short += "..."
-	}
-	return short
 }

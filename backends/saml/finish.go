@@ -17,6 +17,7 @@ import (
 	saml2 "github.com/russellhaering/gosaml2"
 	"github.com/russellhaering/gosaml2/types"
 
+	"github.com/zulipauth/zulipauth-go/backends/internal/logtext"
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
 
@@ -144,14 +145,14 @@ func (p *Provider) precheck(raw []byte) error {
 	}
 	root := doc.Root()
 	if root.Tag != "Response" || root.NamespaceURI() != nsProtocol {
-		return invalid(fmt.Sprintf("the SAMLResponse is a %s, not a SAML protocol Response", excerpt(root.Tag, 40)))
+		return invalid(fmt.Sprintf("the SAMLResponse is a %s, not a SAML protocol Response", logtext.Excerpt(root.Tag, 40)))
 	}
 	issuer := child(root, nsAssertion, "Issuer")
 	switch {
 	case issuer == nil:
 		return invalid("the response has no Issuer")
 	case strings.TrimSpace(issuer.Text()) != p.idp.entityID:
-		return invalid(fmt.Sprintf("the response's Issuer %s is not the IdP's entity ID %s", excerpt(strings.TrimSpace(issuer.Text()), 120), excerpt(p.idp.entityID, 120)))
+		return invalid(fmt.Sprintf("the response's Issuer %s is not the IdP's entity ID %s", logtext.Excerpt(strings.TrimSpace(issuer.Text()), 120), logtext.Excerpt(p.idp.entityID, 120)))
 	}
 	if err := status(root); err != nil {
 		return err
@@ -237,7 +238,7 @@ func status(root *etree.Element) error {
 	}
 	msg := "saml: the IdP refused the login: status " + strings.Join(codes, "/")
 	if m := child(st, nsProtocol, "StatusMessage"); m != nil && strings.TrimSpace(m.Text()) != "" {
-		msg += " (" + excerpt(strings.TrimSpace(m.Text()), 200) + ")"
+		msg += " (" + logtext.Excerpt(strings.TrimSpace(m.Text()), 200) + ")"
 	}
 	return fmt.Errorf("%s: %w", msg, zulipauth.ErrSSODenied)
 }
@@ -247,11 +248,11 @@ func status(root *etree.Element) error {
 func statusName(code string) string {
 	name := strings.TrimPrefix(code, statusPrefix)
 	if name == "" || len(name) > 40 || len(name) == len(code) {
-		return excerpt(code, 80)
+		return logtext.Excerpt(code, 80)
 	}
 	for _, c := range name {
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
-			return excerpt(code, 80)
+			return logtext.Excerpt(code, 80)
 		}
 	}
 	return name
@@ -286,14 +287,14 @@ func walk(e *etree.Element, fn func(*etree.Element)) {
 func validationReason(err error) string {
 	var iv saml2.ErrInvalidValue
 	if errors.As(err, &iv) {
-		actual := excerpt(iv.Actual, 120)
+		actual := logtext.Excerpt(iv.Actual, 120)
 		switch iv.Key {
 		case saml2.DestinationAttr:
-			return fmt.Sprintf("the response's Destination %s is not the flow's callback URL %s", actual, excerpt(iv.Expected, 120))
+			return fmt.Sprintf("the response's Destination %s is not the flow's callback URL %s", actual, logtext.Excerpt(iv.Expected, 120))
 		case saml2.RecipientAttr:
-			return fmt.Sprintf("the assertion's Recipient %s is not the flow's callback URL %s", actual, excerpt(iv.Expected, 120))
+			return fmt.Sprintf("the assertion's Recipient %s is not the flow's callback URL %s", actual, logtext.Excerpt(iv.Expected, 120))
 		case saml2.IssuerTag:
-			return fmt.Sprintf("the assertion's Issuer %s is not the IdP's entity ID %s", actual, excerpt(iv.Expected, 120))
+			return fmt.Sprintf("the assertion's Issuer %s is not the IdP's entity ID %s", actual, logtext.Excerpt(iv.Expected, 120))
 		case saml2.NotOnOrAfterAttr:
 			return fmt.Sprintf("the assertion expired: its subject confirmation's NotOnOrAfter is %s, more than a minute ago", actual)
 		case saml2.StatusCodeTag:
@@ -301,13 +302,13 @@ func validationReason(err error) string {
 		case saml2.SubjectConfirmationTag:
 			return fmt.Sprintf("the assertion's subject confirmation method is %s, not bearer", actual)
 		}
-		return fmt.Sprintf("the response's %s is %s, want %s", excerpt(iv.Key, 40), actual, excerpt(iv.Expected, 120))
+		return fmt.Sprintf("the response's %s is %s, want %s", logtext.Excerpt(iv.Key, 40), actual, logtext.Excerpt(iv.Expected, 120))
 	}
 	var me saml2.ErrMissingElement
 	if errors.As(err, &me) {
-		return "the response does not verify: " + clean(me.Error(), 120)
+		return "the response does not verify: " + logtext.Clean(me.Error(), 120)
 	}
-	return "the response does not verify: " + clean(err.Error(), 200)
+	return "the response does not verify: " + logtext.Clean(err.Error(), 200)
 }
 
 // check checks what gosaml2 verified of the response against f at now:
@@ -328,7 +329,7 @@ func (p *Provider) check(resp *types.Response, f zulipauth.SSOFlow, now time.Tim
 	case a.Issuer == nil || strings.TrimSpace(a.Issuer.Value) != p.idp.entityID:
 		return nil, never, invalid("the assertion's Issuer is not the IdP's entity ID")
 	case resp.Destination != "" && resp.Destination != f.CallbackURL:
-		return nil, never, invalid(fmt.Sprintf("the response's Destination %s is not the flow's callback URL %s", excerpt(resp.Destination, 120), excerpt(f.CallbackURL, 120)))
+		return nil, never, invalid(fmt.Sprintf("the response's Destination %s is not the flow's callback URL %s", logtext.Excerpt(resp.Destination, 120), logtext.Excerpt(f.CallbackURL, 120)))
 	case a.Subject == nil || a.Subject.SubjectConfirmation == nil || a.Subject.SubjectConfirmation.SubjectConfirmationData == nil:
 		return nil, never, invalid("the assertion has no subject confirmation")
 	case a.Subject.SubjectConfirmation.Method != saml2.SubjMethodBearer:
@@ -338,7 +339,7 @@ func (p *Provider) check(resp *types.Response, f zulipauth.SSOFlow, now time.Tim
 	}
 	sc := a.Subject.SubjectConfirmation.SubjectConfirmationData
 	if sc.Recipient != f.CallbackURL {
-		return nil, never, invalid(fmt.Sprintf("the assertion's Recipient %s is not the flow's callback URL %s", excerpt(sc.Recipient, 120), excerpt(f.CallbackURL, 120)))
+		return nil, never, invalid(fmt.Sprintf("the assertion's Recipient %s is not the flow's callback URL %s", logtext.Excerpt(sc.Recipient, 120), logtext.Excerpt(f.CallbackURL, 120)))
 	}
 
 	// Times.
@@ -378,9 +379,9 @@ func (p *Provider) check(resp *types.Response, f zulipauth.SSOFlow, now time.Tim
 		if !ok {
 			var got []string
 			for _, au := range ar.Audiences {
-				got = append(got, excerpt(au.Value, 120))
+				got = append(got, logtext.Excerpt(au.Value, 120))
 			}
-			return nil, never, invalid(fmt.Sprintf("the assertion's Audience (%s) is not this service provider (%s)", strings.Join(got, ", "), excerpt(p.sp.EntityID, 120)))
+			return nil, never, invalid(fmt.Sprintf("the assertion's Audience (%s) is not this service provider (%s)", strings.Join(got, ", "), logtext.Excerpt(p.sp.EntityID, 120)))
 		}
 	}
 
@@ -401,7 +402,7 @@ func (p *Provider) check(resp *types.Response, f zulipauth.SSOFlow, now time.Tim
 	case answers == "":
 		return nil, never, invalid("the answer names no request (no InResponseTo): an unsolicited answer to a flow that sent one")
 	case answers != f.ProviderState || resp.InResponseTo != "" && resp.InResponseTo != f.ProviderState:
-		return nil, never, invalid(fmt.Sprintf("the answer is to another request (InResponseTo %s)", excerpt(answers, 80)))
+		return nil, never, invalid(fmt.Sprintf("the answer is to another request (InResponseTo %s)", logtext.Excerpt(answers, 80)))
 	}
 	return a, end.Add(leeway), nil
 }
@@ -413,7 +414,7 @@ func parseTime(what, s string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, strings.TrimSpace(s))
 	if err != nil {
-		return time.Time{}, invalid(fmt.Sprintf("%s %s is not a time", what, excerpt(s, 40)))
+		return time.Time{}, invalid(fmt.Sprintf("%s %s is not a time", what, logtext.Excerpt(s, 40)))
 	}
 	return t, nil
 }
@@ -451,9 +452,9 @@ func (p *Provider) identity(a *types.Assertion) (zulipauth.Identity, error) {
 	switch {
 	case email == "":
 		return zulipauth.Identity{}, invalid(fmt.Sprintf("the assertion gives no email: no attribute %s, and its NameID is not an email address (format %s)",
-			excerpt(p.emailAttribute, 60), excerpt(strings.TrimPrefix(format, "urn:oasis:names:tc:SAML:"), 60)))
+			logtext.Excerpt(p.emailAttribute, 60), logtext.Excerpt(strings.TrimPrefix(format, "urn:oasis:names:tc:SAML:"), 60)))
 	case !zulipauth.ValidEmail(email):
-		return zulipauth.Identity{}, invalid(fmt.Sprintf("the assertion's email %s is not an email address", excerpt(email, 120)))
+		return zulipauth.Identity{}, invalid(fmt.Sprintf("the assertion's email %s is not an email address", logtext.Excerpt(email, 120)))
 	}
 	var name []string
 	for _, n := range p.nameAttributes {

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	rtvalidator "github.com/mattermost/xml-roundtrip-validator"
+
+	"github.com/zulipauth/zulipauth-go/backends/internal/logtext"
 )
 
 // MaxMetadataBytes bounds the IdP metadata that [New] takes and
@@ -84,7 +86,7 @@ func FetchMetadata(ctx context.Context, client *http.Client, url string) ([]byte
 func checkURL(what, s string) error {
 	u, err := url.Parse(s)
 	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
-		return fmt.Errorf("%s %s is not an absolute URL", what, excerpt(s, 200))
+		return fmt.Errorf("%s %s is not an absolute URL", what, logtext.Excerpt(s, 200))
 	}
 	switch {
 	case u.Scheme == "https":
@@ -92,9 +94,9 @@ func checkURL(what, s string) error {
 	case u.Scheme == "http" && loopback(u.Hostname()):
 		return nil
 	case u.Scheme == "http":
-		return fmt.Errorf("%s %s: http is allowed only on a loopback address or localhost; use https", what, excerpt(s, 200))
+		return fmt.Errorf("%s %s: http is allowed only on a loopback address or localhost; use https", what, logtext.Excerpt(s, 200))
 	}
-	return fmt.Errorf("%s %s: want an https URL", what, excerpt(s, 200))
+	return fmt.Errorf("%s %s: want an https URL", what, logtext.Excerpt(s, 200))
 }
 
 // loopback reports whether host is "localhost" or a loopback address
@@ -154,13 +156,13 @@ func parseMetadata(data []byte, now time.Time) (*idp, error) {
 	}
 	var ed mdEntity
 	if err := xml.Unmarshal(data, &ed); err != nil {
-		return nil, configError("IdPMetadata is not XML: %s", clean(err.Error(), 200))
+		return nil, configError("IdPMetadata is not XML: %s", logtext.Clean(err.Error(), 200))
 	}
 	switch {
 	case ed.XMLName.Space == nsMetadata && ed.XMLName.Local == "EntitiesDescriptor":
 		return nil, configError("IdPMetadata is an EntitiesDescriptor (a federation's aggregate): give the IdP's own EntityDescriptor")
 	case ed.XMLName.Space != nsMetadata || ed.XMLName.Local != "EntityDescriptor":
-		return nil, configError("IdPMetadata's root is %s, want a SAML metadata EntityDescriptor", excerpt(ed.XMLName.Local, 60))
+		return nil, configError("IdPMetadata's root is %s, want a SAML metadata EntityDescriptor", logtext.Excerpt(ed.XMLName.Local, 60))
 	case strings.TrimSpace(ed.EntityID) == "":
 		return nil, configError("IdPMetadata's EntityDescriptor has no entityID")
 	}
@@ -172,7 +174,7 @@ func parseMetadata(data []byte, now time.Time) (*idp, error) {
 		}
 	}
 	if d == nil {
-		return nil, configError("IdPMetadata of %s has no IDPSSODescriptor for SAML 2.0: it does not describe a SAML 2.0 identity provider", excerpt(ed.EntityID, 200))
+		return nil, configError("IdPMetadata of %s has no IDPSSODescriptor for SAML 2.0: it does not describe a SAML 2.0 identity provider", logtext.Excerpt(ed.EntityID, 200))
 	}
 	p := &idp{entityID: strings.TrimSpace(ed.EntityID)}
 	var bindings []string
@@ -183,7 +185,7 @@ func parseMetadata(data []byte, now time.Time) (*idp, error) {
 		bindings = append(bindings, strings.TrimPrefix(s.Binding, "urn:oasis:names:tc:SAML:2.0:bindings:"))
 	}
 	if p.ssoURL == "" {
-		return nil, configError("IdPMetadata of %s has no SingleSignOnService with the HTTP-Redirect binding (it lists %q), which the login uses", excerpt(p.entityID, 200), bindings)
+		return nil, configError("IdPMetadata of %s has no SingleSignOnService with the HTTP-Redirect binding (it lists %q), which the login uses", logtext.Excerpt(p.entityID, 200), bindings)
 	}
 	if err := checkURL("IdPMetadata's SingleSignOnService", p.ssoURL); err != nil {
 		return nil, configError("%v", err)
@@ -197,11 +199,11 @@ func parseMetadata(data []byte, now time.Time) (*idp, error) {
 			for _, c := range x.Certificates {
 				der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(c), ""))
 				if err != nil {
-					return nil, configError("IdPMetadata of %s: a signing certificate is not base64", excerpt(p.entityID, 200))
+					return nil, configError("IdPMetadata of %s: a signing certificate is not base64", logtext.Excerpt(p.entityID, 200))
 				}
 				cert, err := x509.ParseCertificate(der)
 				if err != nil {
-					return nil, configError("IdPMetadata of %s: a signing certificate does not parse: %s", excerpt(p.entityID, 200), clean(err.Error(), 200))
+					return nil, configError("IdPMetadata of %s: a signing certificate does not parse: %s", logtext.Excerpt(p.entityID, 200), logtext.Clean(err.Error(), 200))
 				}
 				p.certs = append(p.certs, cert)
 				valid = valid || !now.Before(cert.NotBefore) && !now.After(cert.NotAfter)
@@ -210,10 +212,10 @@ func parseMetadata(data []byte, now time.Time) (*idp, error) {
 	}
 	switch {
 	case len(p.certs) == 0:
-		return nil, configError("IdPMetadata of %s has no signing certificate (a KeyDescriptor of use \"signing\" with an X509Certificate): its answers could not be verified", excerpt(p.entityID, 200))
+		return nil, configError("IdPMetadata of %s has no signing certificate (a KeyDescriptor of use \"signing\" with an X509Certificate): its answers could not be verified", logtext.Excerpt(p.entityID, 200))
 	case !valid:
 		return nil, configError("IdPMetadata of %s: none of its %d signing certificates is valid now (the first is valid from %s to %s), and a signature by an expired certificate does not verify",
-			excerpt(p.entityID, 200), len(p.certs), p.certs[0].NotBefore.UTC().Format(time.RFC3339), p.certs[0].NotAfter.UTC().Format(time.RFC3339))
+			logtext.Excerpt(p.entityID, 200), len(p.certs), p.certs[0].NotBefore.UTC().Format(time.RFC3339), p.certs[0].NotAfter.UTC().Format(time.RFC3339))
 	}
 	return p, nil
 }
@@ -229,7 +231,7 @@ func safeXML(data []byte) error {
 		return errors.New("a document type declaration (DOCTYPE) is refused")
 	}
 	if err := rtvalidator.Validate(bytes.NewReader(data)); err != nil {
-		return fmt.Errorf("the XML does not round-trip: %s", clean(err.Error(), 120))
+		return fmt.Errorf("the XML does not round-trip: %s", logtext.Clean(err.Error(), 120))
 	}
 	return nil
 }

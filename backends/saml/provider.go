@@ -22,6 +22,7 @@ import (
 	saml2 "github.com/russellhaering/gosaml2"
 	dsig "github.com/russellhaering/goxmldsig"
 
+	"github.com/zulipauth/zulipauth-go/backends/internal/logtext"
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
 
@@ -247,7 +248,7 @@ func (p *Provider) FlowToken(r *http.Request) string {
 // form read already (by the core, under its own cap) is left as it is.
 func (p *Provider) parseForm(r *http.Request) error {
 	if r.Method != http.MethodPost {
-		return fmt.Errorf("the answer is a %s, not a POST (the HTTP-POST binding)", excerpt(r.Method, 20))
+		return fmt.Errorf("the answer is a %s, not a POST (the HTTP-POST binding)", logtext.Excerpt(r.Method, 20))
 	}
 	if r.PostForm != nil {
 		return nil
@@ -259,7 +260,7 @@ func (p *Provider) parseForm(r *http.Request) error {
 		if mb := (*http.MaxBytesError)(nil); errors.As(err, &mb) {
 			return fmt.Errorf("the answer's body is over %d bytes", mb.Limit)
 		}
-		return fmt.Errorf("the answer's form: %s", clean(err.Error(), 100))
+		return fmt.Errorf("the answer's form: %s", logtext.Clean(err.Error(), 100))
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/zulipauth/zulipauth-go/backends/internal/logtext"
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
 
@@ -230,7 +231,7 @@ func (sp *ServiceProvider) Metadata(acsURL string, otherACSURLs ...string) ([]by
 	acs := append([]string{acsURL}, otherACSURLs...)
 	for _, a := range acs {
 		if u, err := url.Parse(a); err != nil || !u.IsAbs() || u.Host == "" {
-			return nil, fmt.Errorf("saml: Metadata: the assertion consumer service URL %s is not an absolute URL", excerpt(a, 200))
+			return nil, fmt.Errorf("saml: Metadata: the assertion consumer service URL %s is not an absolute URL", logtext.Excerpt(a, 200))
 		}
 	}
 	doc := etree.NewDocument()
