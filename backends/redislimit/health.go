@@ -49,6 +49,10 @@ func WithHealth(h *Health) Option {
 // During an outage the limiters answer from their fallback.
 func (h *Health) Unavailable() bool { return h.h.down.Load() }
 
+// Outages counts the outages begun since [NewHealth], of all the limiters
+// given h: one however many of them met it.
+func (h *Health) Outages() uint64 { return h.h.outages.Load() }
+
 // MarkUnavailable records that Redis did not answer a call made outside
 // the limiters, such as a PING when the application starts, so that the
 // limiters answer from their fallback at once instead of each waiting out

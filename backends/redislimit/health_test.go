@@ -59,6 +59,9 @@ func TestLimitersSharingAHealthSeeOneOutage(t *testing.T) {
 	if h.Unavailable() {
 		t.Error("still Unavailable after Redis answered")
 	}
+	if n := h.Outages(); n != 1 {
+		t.Errorf("Outages() = %d after one outage the three limiters met, want 1", n)
+	}
 	checkLogs(t, logs, 1)
 }
 

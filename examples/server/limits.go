@@ -18,6 +18,7 @@ import (
 // of the server spends one budget per username, client and user.
 type sharedLimits struct {
 	login, ip, user zulipauth.Limiter
+	health          *redislimit.Health // the three limiters' one outage
 	close           func() error
 	ping            func(context.Context) error // the Redis PING of /readyz
 }
@@ -70,7 +71,7 @@ func redisLimits(addr string, failClosed bool, timeout time.Duration, lease int,
 	if lease > 0 {
 		userLease = append(userLease, redislimit.WithLease(lease))
 	}
-	var s sharedLimits
+	s := sharedLimits{health: health}
 	var err error
 	if s.login, err = limiter("login", zulipauth.DefaultUsernameBudget()); err != nil {
 		client.Close()

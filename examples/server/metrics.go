@@ -287,21 +287,13 @@ func (o *observer) Collect(ch chan<- prometheus.Metric) {
 	}
 
 	if o.redis != nil {
-		// The budgets share one redislimit.Health, so one outage: each
-		// limiter's Down and Outages are the same, reported once.
-		reported := false
+		gauge(descRedisUp, b2f(!o.redis.health.Unavailable()))
+		counter(descRedisOutages, float64(o.redis.health.Outages()))
 		for budget, l := range map[string]zulipauth.Limiter{"username": o.redis.login, "ip": o.redis.ip, "user": o.redis.user} {
-			rl, ok := l.(*redislimit.Limiter)
-			if !ok {
-				continue
+			if rl, ok := l.(*redislimit.Limiter); ok {
+				s := rl.Stats()
+				ch <- prometheus.MustNewConstHistogram(descRedisCalls, s.Calls, s.CallSeconds, s.CallBuckets, budget)
 			}
-			s := rl.Stats()
-			if !reported {
-				gauge(descRedisUp, b2f(!s.Down))
-				counter(descRedisOutages, float64(s.Outages))
-				reported = true
-			}
-			ch <- prometheus.MustNewConstHistogram(descRedisCalls, s.Calls, s.CallSeconds, s.CallBuckets, budget)
 		}
 	}
 
