@@ -1,13 +1,11 @@
 package slapdtest
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
 	"os/exec"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -154,34 +152,6 @@ func (d *Directory) fatalf(format string, args ...any) {
 // level of Options.LogLevel: for a failure message. Start writes it to the
 // test's log when the test failed, so most tests need not call it.
 func (d *Directory) Log() string { return d.log.String() }
-
-// lockedBuffer is slapd's output: written by os/exec's copying goroutine
-// while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) Len() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Len()
-}
-
-func (b *lockedBuffer) String() string { return b.Since(0) }
-
-// Since is what was written after the first n bytes.
-func (b *lockedBuffer) Since(n int) string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf.Bytes()[n:])
-}
 
 // hostPort is the host:port of an ldap:// or ldaps:// URL of this package.
 func hostPort(url string) string {

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/zulipauth/zulipauth-go/backends/internal/syncbuf"
 )
 
 // Options vary a directory. The zero value is a plain ldap:// directory
@@ -81,7 +83,7 @@ type Directory struct {
 	slapd    string     // the binary
 	conf     string     // slapd.conf
 	logLevel string
-	log      lockedBuffer // every run's output, appended
+	log      syncbuf.Buffer // every run's output, appended
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd     // nil while stopped

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/zulipauth/zulipauth-go/backends/internal/syncbuf"
 )
 
 // Options vary a provider. The zero value is a provider with the fixture's
@@ -68,7 +70,7 @@ type Provider struct {
 
 	dir     string // the users file
 	ownsDir bool   // Launch made dir, and Close removes it
-	log     lockedBuffer
+	log     syncbuf.Buffer
 
 	mu   sync.Mutex
 	proc *process // nil once closed

@@ -1,7 +1,6 @@
 package oidctest
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -9,8 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/zulipauth/zulipauth-go/backends/internal/syncbuf"
 )
 
 // startTimeout bounds how long the provider may take to answer discovery:
@@ -29,7 +29,7 @@ type process struct {
 
 // startProcess runs bin with env added to this process's environment,
 // writing its output to log, and waits until issuer answers discovery.
-func startProcess(bin string, env []string, issuer string, log *lockedBuffer) (*process, error) {
+func startProcess(bin string, env []string, issuer string, log *syncbuf.Buffer) (*process, error) {
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = log, log
@@ -80,32 +80,4 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// lockedBuffer is the program's output: written by os/exec's copying
-// goroutine while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) Len() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Len()
-}
-
-func (b *lockedBuffer) String() string { return b.Since(0) }
-
-// Since is what was written after the first n bytes.
-func (b *lockedBuffer) Since(n int) string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf.Bytes()[n:])
 }

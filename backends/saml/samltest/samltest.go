@@ -25,6 +25,8 @@ import (
 
 	"github.com/crewjam/saml/samlidp"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/zulipauth/zulipauth-go/backends/internal/syncbuf"
 )
 
 // Options vary an IdP. The zero value is an IdP with the fixture's people
@@ -95,7 +97,7 @@ type IdP struct {
 	srv    *samlidp.Server
 	http   *http.Server
 	admin  *http.Client
-	log    lockedBuffer
+	log    syncbuf.Buffer
 	denied sync.Map // username → true: users the IdP refuses
 
 	mu        sync.Mutex
@@ -362,23 +364,4 @@ func excerpt(b []byte) string {
 		s = s[:300] + "..."
 	}
 	return fmt.Sprintf("%q", s)
-}
-
-// lockedBuffer is a log written by the IdP's goroutines while a test reads
-// it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
