@@ -304,6 +304,7 @@ func TestTLS(t *testing.T) {
 				cfg.ServerName = "127.0.0.1"
 			}
 			var c *goldap.Conn
+			var err error // each parallel subtest's own: the test's err is shared
 			if tt.startTLS {
 				c = dial(t, d.URL)
 				err = c.StartTLS(cfg)
