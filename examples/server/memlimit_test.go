@@ -22,14 +22,14 @@ import (
 // GOMEMLIMIT is set; the start-up line says which applies. (It said
 // override=GOMEMLIMIT when GOMEMLIMIT was not set, which read as if it were.)
 func TestServeSetsAMemoryLimit(t *testing.T) {
-	want := int64(runtime.GOMAXPROCS(0))*int64(password.DefaultParams().Memory)*1024 + 64<<20
+	want := int64(runtime.GOMAXPROCS(0))*int64(password.DefaultParams().Memory)*1024 + 80<<20
 	if got := memoryLimit(); got != want {
-		t.Errorf("memoryLimit() = %d, want %d slots x argon2id memory + 64 MiB = %d", got, runtime.GOMAXPROCS(0), want)
+		t.Errorf("memoryLimit() = %d, want %d slots x argon2id memory + 80 MiB = %d", got, runtime.GOMAXPROCS(0), want)
 	}
 	t.Setenv("GOMEMLIMIT", "")
 	os.Unsetenv("GOMEMLIMIT")
 	p := startServer(t, "-db", tempDB(t))
-	waitLog(t, p, fmt.Sprintf(`memory_limit=%dMiB memory_limit_from="serve: %d hash slots x 19 MiB + 64 MiB`, want>>20, runtime.GOMAXPROCS(0)))
+	waitLog(t, p, fmt.Sprintf(`memory_limit=%dMiB memory_limit_from="serve: %d hash slots x 19 MiB + 80 MiB`, want>>20, runtime.GOMAXPROCS(0)))
 	if strings.Contains(p.stderr.String(), "GOMEMLIMIT=") || strings.Contains(p.stderr.String(), "memory_limit_from=GOMEMLIMIT") {
 		t.Errorf("without GOMEMLIMIT, the log names it as the limit's source:\n%s", p.stderr)
 	}

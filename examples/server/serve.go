@@ -72,7 +72,7 @@ listens on when that is one address. A wildcard -addr such as :9991 or 0.0.0.0:9
 SUB.HOST then selects realm SUB.
 
 The Go runtime gets a soft memory limit of the hash slots' argon2id memory (GOMAXPROCS slots) plus
-64 MiB, so that a burst of logins does not leave the heap at twice what it holds; set GOMEMLIMIT to
+80 MiB, so that a burst of logins does not leave the heap at twice what it holds; set GOMEMLIMIT to
 choose another.`
 
 // serveFlagSet builds serve's flags, filling c.
