@@ -33,15 +33,18 @@
 // With [WithLease], a limiter takes up to N tokens of a key's bucket at once,
 // in one round trip (a second Lua script, on the same key and value, so
 // limiters with and without leases on one prefix share one bucket), and
-// spends them in process: a busy key costs one Redis call per lease, not
-// per event. A lease is spent only within [LeaseLifetime] (a second) of a
+// spends them in process: a busy key costs at most one Redis call per
+// lease, not per event. A lease is spent only within [LeaseLifetime] (a second) of a
 // moment Redis showed its bucket was not refusing: when it was taken, or
 // when a renewal read the bucket. Every [LeaseRenewInterval] (half a
 // second), one pipelined round trip per instance reads the buckets of the
 // leases spent in the last [LeaseRenewIdle] and renews those whose bucket
 // has tokens, so a key whose requests come back every second or two keeps
 // its lease until it is spent (a client without Pipeline gets no renewals:
-// each lease lasts a second). When a lease ends, what is left goes back to
+// each lease lasts a second). In the same round trip, a lease that has
+// lasted half a second and holds N/2 tokens or fewer is topped up to N, so
+// a key spending steadily takes its tokens in the background and its
+// requests make no call to Redis after the first. When a lease ends, what is left goes back to
 // the bucket with the key's next lease from that instance (or, when the
 // instance needs room for other keys' leases, is forgotten, and the bucket
 // refills it). A decision spent from a lease is the one the bucket would

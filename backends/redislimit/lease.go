@@ -27,7 +27,10 @@ const LeaseLifetime = time.Second
 // the leases whose bucket was not refusing. A key whose requests come back
 // more slowly than once a second then keeps its lease until it is spent,
 // for one round trip per instance every interval, whatever the number of
-// keys, instead of one per key every second.
+// keys, instead of one per key every second. In the same round trip, a
+// lease that has lasted an interval and holds half its size or less is
+// topped up to its size from the bucket, so that a key spending steadily
+// takes its tokens in the background and its requests wait for no call.
 const LeaseRenewInterval = LeaseLifetime / 2
 
 // LeaseRenewIdle is how long after its last use a lease is still renewed;
@@ -258,43 +261,49 @@ func (l *Limiter) renewLoop(p pipeliner) {
 const renewChunk = 1000
 
 // renewLeases reads, in one round trip per thousand keys, the Redis clock
-// and the bucket of every live lease spent in the last LeaseRenewIdle, and extends to
-// LeaseLifetime after the read those whose bucket was not refusing. It
-// never shortens or drops a lease: a lease whose bucket refuses ends when
-// it would have, and what it did not spend is then dropped with the next
-// lease (see leaseScript), as without renewals.
+// and the bucket of every live lease spent in the last LeaseRenewIdle,
+// tops up those running low (see renewable), and extends to LeaseLifetime
+// after the read those whose bucket was not refusing. It never shortens or
+// drops a lease: a lease whose bucket refuses ends when it would have, and
+// what it did not spend is then dropped with the next lease (see
+// leaseScript), as without renewals.
 func (l *Limiter) renewLeases(ctx context.Context, p pipeliner) error {
-	keys, entries := l.leases.renewable(time.Now())
-	for len(keys) > 0 {
-		n := min(len(keys), renewChunk)
-		if err := l.renewChunk(ctx, p, keys[:n], entries[:n]); err != nil {
+	rs := l.leases.renewable(time.Now())
+	for len(rs) > 0 {
+		n := min(len(rs), renewChunk)
+		if err := l.renewChunk(ctx, p, rs[:n]); err != nil {
 			return err
 		}
-		keys, entries = keys[n:], entries[n:]
+		rs = rs[n:]
 	}
 	return nil
 }
 
-// renewChunk renews the leases of keys, one pipeline.
-func (l *Limiter) renewChunk(ctx context.Context, p pipeliner, keys []string, entries []*lease) error {
+// renewChunk renews the leases of rs, one pipeline: a GET of the bucket for
+// each lease that needs no top-up, the lease script for each that does.
+func (l *Limiter) renewChunk(ctx context.Context, p pipeliner, rs []renewal) error {
 	start := time.Now()
 	type reply struct {
 		now  *redis.TimeCmd
 		gets []*redis.StringCmd
+		tops []*redis.Cmd
 	}
 	r, err := bounded(ctx, l.timeout, l.direct, func(ctx context.Context) (reply, error) {
 		pipe := p.Pipeline()
-		r := reply{now: pipe.Time(ctx), gets: make([]*redis.StringCmd, len(keys))}
-		for i, k := range keys {
-			r.gets[i] = pipe.Get(ctx, l.prefix+k)
+		r := reply{now: pipe.Time(ctx), gets: make([]*redis.StringCmd, len(rs)), tops: make([]*redis.Cmd, len(rs))}
+		for i, rn := range rs {
+			if rn.want > 0 {
+				r.tops[i] = leaseScript.EvalSha(ctx, pipe, []string{l.prefix + rn.key}, l.args[0], l.args[1], rn.want, "0")
+			} else {
+				r.gets[i] = pipe.Get(ctx, l.prefix+rn.key)
+			}
 		}
 		_, err := pipe.Exec(ctx)
-		if errors.Is(err, redis.Nil) {
-			err = nil // a missing key is a full bucket
-		}
+		// Each command's own error is read below: a missing key is a full
+		// bucket, and a top-up Redis cannot run leaves its lease as it is.
 		return r, err
 	})
-	if err != nil {
+	if err != nil && r.now == nil {
 		return err
 	}
 	now, err := r.now.Result()
@@ -304,32 +313,86 @@ func (l *Limiter) renewChunk(ctx context.Context, p pipeliner, keys []string, en
 	nowUS := now.UnixMicro()
 	allowance := int64(l.limit-1) * l.interval
 	expires := start.Add(LeaseLifetime)
-	for i, e := range entries {
-		fullAt, err := r.gets[i].Int64()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			continue
+	loadScript := false
+	for i, rn := range rs {
+		granted, debt := 0, int64(0)
+		if rn.want > 0 {
+			reply, err := r.tops[i].Int64Slice()
+			if err != nil || len(reply) != 2 || reply[0] < 0 || reply[0] > int64(rn.want) || reply[1] < 0 {
+				// NOSCRIPT: Redis lost its scripts (a restart, SCRIPT
+				// FLUSH); the next renewal finds it loaded again.
+				loadScript = loadScript || redis.HasErrorPrefix(err, "NOSCRIPT")
+				continue
+			}
+			if reply[0] == 0 {
+				continue // refusing: the lease ends when it would have
+			}
+			granted, debt = int(reply[0]), reply[1]
+		} else {
+			fullAt, err := r.gets[i].Int64()
+			if err != nil && !errors.Is(err, redis.Nil) {
+				continue
+			}
+			if fullAt-nowUS > allowance {
+				continue // refusing: the lease ends when it would have
+			}
 		}
-		if fullAt-nowUS > allowance {
-			continue // refusing: the lease ends when it would have
-		}
-		e.mu.Lock()
-		// A lease taken after the read began is younger than it.
-		if e.left > 0 && e.taken.Before(start) && e.expires.Before(expires) {
-			e.expires = expires
-		}
-		e.mu.Unlock()
+		l.renewed(rn, granted, debt, start, expires)
+	}
+	if s, ok := p.(redis.Scripter); ok && loadScript {
+		bounded(ctx, l.timeout, l.direct, func(ctx context.Context) (string, error) { return leaseScript.Load(ctx, s).Result() })
 	}
 	return nil
 }
 
-// renewable returns the keys of the live leases spent since
-// now-LeaseRenewIdle, and the leases. A lease that a caller holds (renewing
-// it in Redis) is left out: it is being renewed.
-func (ls *leases) renewable(now time.Time) ([]string, []*lease) {
-	var (
-		keys    []string
-		entries []*lease
-	)
+// renewed applies one renewal read at start to its lease, whose bucket was
+// not refusing: granted tokens (a top-up's, taken from a bucket that owed
+// debt microseconds before them) join the lease, and the lease lives
+// until expires. A top-up is never lost: tokens taken from the bucket are
+// the lease's even when the lease was renewed meanwhile by a caller (the
+// debt then counts them on top of what that caller read), and only a lease
+// swept or dropped since forgets them, as it forgets its own.
+func (l *Limiter) renewed(rn renewal, granted int, debt int64, start, expires time.Time) {
+	e := rn.e
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.swept {
+		return
+	}
+	if granted > 0 {
+		if e.taken.Equal(rn.taken) {
+			// The bucket's debt at start, every token the lease holds
+			// included: spendLease counts from there.
+			e.debt, e.taken = debt+int64(granted)*l.interval, start
+		} else {
+			e.debt += int64(granted) * l.interval
+		}
+		e.left += granted
+	}
+	// A lease taken after the read began is younger than it.
+	if e.left > 0 && !e.taken.After(start) && e.expires.Before(expires) {
+		e.expires = expires
+	}
+}
+
+// renewal is one lease a renewal reads or tops up: its key, the lease, and,
+// when it is topped up, the tokens asked for and when the lease was taken
+// (a top-up that finds another lease taken since merges into it).
+type renewal struct {
+	key   string
+	e     *lease
+	want  int
+	taken time.Time
+}
+
+// renewable returns the live leases spent since now-LeaseRenewIdle, with
+// the top-up each needs: size minus what it holds, for a lease taken an
+// interval ago or more that holds half its size or less (a younger one is
+// spent faster than renewals could feed it, and takes its next lease when
+// it needs it). A lease that a caller holds (renewing it in Redis) is left
+// out: it is being renewed.
+func (ls *leases) renewable(now time.Time) []renewal {
+	var rs []renewal
 	for i := range ls.shards {
 		s := &ls.shards[i]
 		s.mu.Lock()
@@ -338,11 +401,15 @@ func (ls *leases) renewable(now time.Time) ([]string, []*lease) {
 				continue
 			}
 			if e.left > 0 && now.Before(e.expires) && now.Sub(e.used) < LeaseRenewIdle {
-				keys, entries = append(keys, k), append(entries, e)
+				r := renewal{key: k, e: e}
+				if 2*e.left <= ls.size && now.Sub(e.taken) >= LeaseRenewInterval {
+					r.want, r.taken = ls.size-e.left, e.taken
+				}
+				rs = append(rs, r)
 			}
 			e.mu.Unlock()
 		}
 		s.mu.Unlock()
 	}
-	return keys, entries
+	return rs
 }

@@ -250,37 +250,47 @@ func refusalReachesEveryInstance(t *testing.T, a, other zulipauth.Limiter, key s
 }
 
 // Pins the renewal: a key spent more slowly than its lease lasts keeps its
-// lease, one round trip per lease, not one per LeaseLifetime; through a
-// client that cannot pipeline, leases are not renewed and last
-// LeaseLifetime.
+// lease, and a key spent steadily has it topped up by the renewals, so that
+// its requests make one call to Redis, the first, not one per lease or per
+// LeaseLifetime; every decision is still the one the bucket would make, and
+// the lease never holds more than its size. Through a client that cannot
+// pipeline, leases are neither renewed nor topped up: each lasts
+// LeaseLifetime, and a key takes a new one every second.
 func TestLeaseRenewed(t *testing.T) {
 	t.Parallel()
-	const size, events = 10, 12
+	const size = 10
 	b := zulipauth.Budget{Events: 100, Per: time.Hour}
 	for _, tc := range []struct {
 		name   string
 		client func(*redis.Client) redislimit.Client
-		leases func(n int) bool
+		events int // over 3 s
+		calls  func(n uint64) bool
 		want   string
 	}{
-		{"Client", func(c *redis.Client) redislimit.Client { return c }, func(n int) bool { return n <= 2 }, "2: one per lease of 10"},
-		{"no Pipeline", func(c *redis.Client) redislimit.Client { return scriptOnlyClient{c} }, func(n int) bool { return n >= 3 }, "3 or more: one a second"},
+		{"slow", func(c *redis.Client) redislimit.Client { return c }, 8, func(n uint64) bool { return n == 1 }, "1: the lease renewed"},
+		{"steady", func(c *redis.Client) redislimit.Client { return c }, 18, func(n uint64) bool { return n == 1 }, "1: the lease topped up by the renewals"},
+		{"no Pipeline", func(c *redis.Client) redislimit.Client { return scriptOnlyClient{c} }, 8, func(n uint64) bool { return n >= 3 }, "3 or more: one a second"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := redistest.Start(t)
-			admin := newClient(t, s)
 			l := newLimiter(t, tc.client(newClient(t, s)), b, redislimit.WithTimeout(conformanceTimeout), redislimit.WithLease(size))
-			before := commandCalls(t, admin)["evalsha"]
-			// 12 events over 3 s: a lease of 10 outlives LeaseLifetime.
-			for i := range events {
+			before := l.Stats().Calls
+			for i := range tc.events {
 				if d := allow(t, l, "k"); !d.Allowed || d.Remaining != b.Events-1-i {
 					t.Fatalf("event %d: %+v, want allowed with Remaining %d", i+1, d, b.Events-1-i)
 				}
-				time.Sleep(3 * time.Second / events)
+				time.Sleep(3 * time.Second / time.Duration(tc.events))
 			}
-			if n := commandCalls(t, admin)["evalsha"] - before; !tc.leases(n) {
-				t.Errorf("%d leases for %d events over 3 s with leases of %d, want %s", n, events, size, tc.want)
+			if n := l.Stats().Calls - before; !tc.calls(n) {
+				t.Errorf("%d calls to Redis for %d events over 3 s with leases of %d, want %s", n, tc.events, size, tc.want)
+			}
+			// What the bucket holds: every event spent, and at most one
+			// lease's tokens taken ahead.
+			plain := newLimiter(t, newClient(t, s), b, redislimit.WithTimeout(conformanceTimeout))
+			d := allow(t, plain, "k")
+			if spent := b.Events - 1 - d.Remaining; spent < tc.events+1 || spent > tc.events+1+size {
+				t.Errorf("the bucket counts %d events (%+v) after %d and one more, want at most %d more: one lease", spent, d, tc.events, size)
 			}
 		})
 	}
