@@ -128,7 +128,7 @@ func runCount(ctx context.Context, host string, workers int, n uint64, build fun
 	ws := httpWorkers(workers, host, build, expect)
 	defer closeWorkers(ws)
 	var seq atomic.Uint64
-	return drive(ctx, ws, func() (uint64, bool) {
+	return drive(ctx, ws, time.Time{}, func() (uint64, bool) {
 		s := seq.Add(1) - 1
 		return s, s < n
 	})

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"math"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -105,5 +107,40 @@ func TestCompareMedians(t *testing.T) {
 				t.Errorf("within = %v", got.within)
 			}
 		})
+	}
+}
+
+// sleeper is a worker whose operations take d each, the first one first.
+type sleeper struct{ first, d time.Duration }
+
+func (s *sleeper) do(uint64) outcome {
+	time.Sleep(s.first)
+	s.first = s.d
+	return outcome{class: classExpected, status: 200}
+}
+
+// A timed run's rate counts the operations that ended within its window,
+// over the window: one slow answer still under way at the deadline is
+// checked (counted in the classes) but does not stretch the run's time,
+// nor count. Before, a round of the one-address flood measured how long its
+// last wrong passwords waited out the failure time: 0.5 to 0.9 between runs.
+func TestRateCountsTheWindow(t *testing.T) {
+	const window = 200 * time.Millisecond
+	var seq atomic.Uint64
+	fast, slow := &sleeper{first: time.Millisecond, d: time.Millisecond}, &sleeper{first: 2 * window}
+	tl := runFor(context.Background(), window, []worker{fast, slow}, &seq)
+	if tl.elapsed < 2*window {
+		t.Fatalf("the run took %v: it must wait for the slow answer (%v)", tl.elapsed, 2*window)
+	}
+	// The slow one, and perhaps the fast worker's last, under way at the
+	// deadline.
+	if late := tl.classes[classExpected] - tl.inWindow; late < 1 || late > 2 {
+		t.Errorf("%d operations checked, %d ended in the window: want the slow one and at most one fast one after it", tl.classes[classExpected], tl.inWindow)
+	}
+	if tl.inWindow < 10 {
+		t.Fatalf("%d operations of 1 ms in %v", tl.inWindow, window)
+	}
+	if got, want := tl.rate(), float64(tl.inWindow)/window.Seconds(); got != want {
+		t.Errorf("rate %.1f/s, want %.1f/s: the operations that ended in the window, over the window", got, want)
 	}
 }
