@@ -15,6 +15,12 @@ import (
 // most 5% of a login.
 const loginsGoal = 0.95
 
+// ldapLoginsGoal is the goal for the ldap variant: logins with
+// -auth ldap,password at saturation reach 90% of the directory's raw
+// search-then-bind, so zulipauth's own work (HTTP, form, budgets, store,
+// the audit line) is at most a tenth of a login the directory serves.
+const ldapLoginsGoal = 0.9
+
 // runLogins: correct logins at saturation, each for the next of 2 x workers
 // users (two requests of one user in flight would spend its budget of 5
 // before a success clears it) from the next client address (one address
@@ -54,7 +60,7 @@ func runLogins(ctx context.Context, e *env, variant string) ([]*result, error) {
 		}
 		defer closeBase()
 		baseline = "raw search+bind"
-		r.note("the baseline is what backends/ldap asks the directory per login, sent from %d connections as the server's pools hold; the issue's 0.95 goal is for argon2id and is not applied", ldap.DefaultMaxConns)
+		r.note("the baseline is what backends/ldap asks the directory per login, sent from %d connections as the server's pools hold", ldap.DefaultMaxConns)
 	} else {
 		base = argon2Workers(runtime.GOMAXPROCS(0), e.hash)
 		basePID = os.Getpid() // while the baseline runs, this process only hashes
@@ -65,7 +71,9 @@ func runLogins(ctx context.Context, e *env, variant string) ([]*result, error) {
 	c := e.measure(ctx, "logins", subj, sub.pid, base, basePID)
 	fillComparison(r, c, baseline)
 	checkAnswers(r, c.subject, "200")
-	if variant != "ldap" {
+	if variant == "ldap" {
+		ratioGoal(r, ldapLoginsGoal)
+	} else {
 		ratioGoal(r, loginsGoal)
 	}
 	checkJWTLogins(r, e, sub, ns)
