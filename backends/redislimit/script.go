@@ -8,6 +8,19 @@ import (
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
 
+// readBucket begins both scripts: the budget's interval and burst from
+// ARGV[1] and ARGV[2], Redis's clock in microseconds (now), and the debt of
+// the bucket at KEYS[1] (see allowScript), 0 for a full one.
+const readBucket = `
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local debt = (tonumber(redis.call('GET', KEYS[1])) or now) - now
+if debt < 0 then
+  debt = 0
+end`
+
 // allowScript makes one decision on one token bucket, atomically, on the
 // Redis server's clock.
 //
@@ -25,15 +38,7 @@ import (
 // Reading TIME and then writing is allowed because Redis 5.0 and later
 // replicate a script's effects (the SET), not the script; older servers
 // would refuse the SET.
-var allowScript = redis.NewScript(`
-local interval = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local debt = (tonumber(redis.call('GET', KEYS[1])) or now) - now
-if debt < 0 then
-  debt = 0
-end
+var allowScript = redis.NewScript(readBucket + `
 local allowance = (burst - 1) * interval
 if debt > allowance then
   return {0, 0, debt - allowance, debt}
@@ -58,17 +63,9 @@ return {1, remaining, 0, debt}
 // It replies {granted, debt}: the tokens taken and the bucket's debt
 // before them (after the refund), from which the caller computes the
 // decision of each token as allowScript would have, and a refusal's.
-var leaseScript = redis.NewScript(`
-local interval = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
+var leaseScript = redis.NewScript(readBucket + `
 local want = tonumber(ARGV[3])
 local refund = tonumber(ARGV[4])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local debt = (tonumber(redis.call('GET', KEYS[1])) or now) - now
-if debt < 0 then
-  debt = 0
-end
 if debt > (burst - 1) * interval then
   return {0, debt}
 end
