@@ -39,7 +39,7 @@ func WithHealth(h *Health) Option {
 		if h == nil {
 			return errors.New("redislimit: WithHealth(nil): give a Health from NewHealth, or leave the option out")
 		}
-		l.health.shared = &h.h
+		l.health = &h.h
 		return nil
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -431,6 +432,39 @@ func TestLeaseOutageMidLease(t *testing.T) {
 			}
 			checkLogs(t, logs, 1)
 		})
+	}
+}
+
+// No renewal is tried while the Health a limiter shares says Redis does not
+// answer: an outage another limiter of that Health met, or the host marked.
+// (The renewals once read the limiter's own health, which WithHealth leaves
+// unused, and went on waiting out their timeout through shared outages.)
+func TestLeaseNoRenewalDuringSharedOutage(t *testing.T) {
+	t.Parallel()
+	s := redistest.Start(t)
+	c := newClient(t, s)
+	pipelines := &atomic.Int64{}
+	c.AddHook(pipelineCounter{pipelines})
+	h := redislimit.NewHealth()
+	l := newLimiter(t, c, zulipauth.Budget{Events: 100, Per: time.Hour}, redislimit.WithTimeout(conformanceTimeout), redislimit.WithLease(10), redislimit.WithHealth(h))
+	allow(t, l, "k") // a lease in use: renewed every LeaseRenewInterval while Redis answers
+	h.MarkUnavailable()
+	before := pipelines.Load()
+	time.Sleep(2*redislimit.LeaseRenewInterval + redislimit.LeaseRenewInterval/2)
+	if n := pipelines.Load() - before; n != 0 {
+		t.Errorf("%d renewals sent during the shared outage, want none", n)
+	}
+}
+
+// pipelineCounter counts the pipelines a client sends.
+type pipelineCounter struct{ n *atomic.Int64 }
+
+func (h pipelineCounter) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (h pipelineCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (h pipelineCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmds)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/zulipauth/zulipauth-go/backends/internal/latency"
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
 
@@ -36,7 +37,10 @@ type Limiter struct {
 	direct bool
 	// memory answers during an outage; nil when failing closed.
 	memory *zulipauth.MemoryLimiter
-	health health
+	// health is whether Redis answers: the limiter's own, or the
+	// Health it shares (WithHealth).
+	health *health
+	calls  latency.Recorder // see Stats
 	// leaseSize is WithLease's; leases holds them, nil without.
 	leaseSize int
 	leases    *leases
@@ -69,7 +73,7 @@ func New(client Client, b zulipauth.Budget, opts ...Option) (*Limiter, error) {
 		prefix:   DefaultPrefix,
 		timeout:  DefaultTimeout,
 		logger:   slog.Default(),
-		health:   health{start: time.Now()},
+		health:   &health{start: time.Now()},
 	}
 	for _, o := range opts {
 		if o == nil {

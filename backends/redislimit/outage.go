@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-
-	"github.com/zulipauth/zulipauth-go/backends/internal/latency"
 )
 
 // ProbeInterval is how often, at most, a limiter tries Redis again during an
@@ -42,29 +40,16 @@ type health struct {
 	// answer from Redis (see answeredSince).
 	lastAnswer atomic.Int64
 	start      time.Time
-	// shared, when set ([WithHealth]), is the health every method reads
-	// and changes instead of this one's fields.
-	shared *health
 
-	outages atomic.Uint64    // see Limiter.Stats
-	calls   latency.Recorder // see Limiter.Stats
+	outages atomic.Uint64 // see Limiter.Stats
 }
 
-// use is the health that h's methods act on: the shared one, if any.
-func (h *health) use() *health {
-	if h.shared != nil {
-		return h.shared
-	}
-	return h
-}
-
-func (h *health) now() int64 { return int64(time.Since(h.use().start)) }
+func (h *health) now() int64 { return int64(time.Since(h.start)) }
 
 // route reports whether a call should try Redis, and whether that try is
 // the probe of an outage. Of the calls arriving during an outage, one per
 // ProbeInterval wins the compare-and-swap and probes.
 func (h *health) route() (tryRedis, probe bool) {
-	h = h.use()
 	if !h.down.Load() {
 		return true, false
 	}
@@ -78,7 +63,6 @@ func (h *health) route() (tryRedis, probe bool) {
 // failed records that Redis did not answer a call and reports whether this
 // failure began an outage (so that its caller logs it, once).
 func (h *health) failed() bool {
-	h = h.use()
 	now := h.now()
 	// nextProbe first: a call that sees the outage must not probe at once.
 	h.nextProbe.Store(now + int64(ProbeInterval))
@@ -93,18 +77,17 @@ func (h *health) failed() bool {
 // gotAnswer records that a call got an answer from Redis now. Concurrent
 // calls may store out of order; an older instant only makes answeredSince
 // say no, which is the old rule (an outage), so no ordering is needed.
-func (h *health) gotAnswer() { h = h.use(); h.lastAnswer.Store(h.now()) }
+func (h *health) gotAnswer() { h.lastAnswer.Store(h.now()) }
 
 // answeredSince reports whether a call got an answer from Redis after the
 // instant since (nanoseconds since start).
-func (h *health) answeredSince(since int64) bool { return h.use().lastAnswer.Load() > since }
+func (h *health) answeredSince(since int64) bool { return h.lastAnswer.Load() > since }
 
 // answered records that a probe got an answer and reports how long the
 // outage lasted, or false if another call had already ended it. Only probes
 // end an outage: a call that started before the outage and answered late
 // says nothing about Redis now.
 func (h *health) answered() (time.Duration, bool) {
-	h = h.use()
 	if !h.down.CompareAndSwap(true, false) {
 		return 0, false
 	}
@@ -120,7 +103,7 @@ func (h *health) answered() (time.Duration, bool) {
 func callRedis[T any](ctx context.Context, l *Limiter, probe bool, op func(ctx context.Context) (T, error)) (v T, ok bool, err error) {
 	began := l.health.now()
 	v, err = bounded(ctx, l.timeout, l.direct, op)
-	l.health.calls.Observe(time.Duration(l.health.now() - began))
+	l.calls.Observe(time.Duration(l.health.now() - began))
 	if err == nil {
 		l.health.gotAnswer()
 		if probe {

@@ -25,8 +25,7 @@ type Stats struct {
 // Stats returns what l saw of Redis (see [Stats]). It is safe for
 // concurrent use and takes no lock.
 func (l *Limiter) Stats() Stats {
-	h := l.health.use()
-	s := Stats{Down: h.down.Load(), Outages: h.outages.Load()}
-	s.Calls, s.CallSeconds, s.CallBuckets = l.health.calls.Snapshot()
+	s := Stats{Down: l.health.down.Load(), Outages: l.health.outages.Load()}
+	s.Calls, s.CallSeconds, s.CallBuckets = l.calls.Snapshot()
 	return s
 }
