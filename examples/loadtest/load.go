@@ -47,11 +47,9 @@ type tally struct {
 	statuses  map[string]int64 // "200", "401", "429-busy", "429"
 	latencies []time.Duration  // of every operation, in no order
 	elapsed   time.Duration
-	// inWindow counts the expected operations that ended within window,
-	// the time a timed run (runFor) lets its workers start operations;
-	// window is 0 for a run that is not timed.
-	inWindow int64
-	window   time.Duration
+	// late counts the expected operations of a timed run (runFor) that
+	// ended after its deadline: checked, but not counted in its rate.
+	late int64
 	// cpu is the CPU time the process serving the run used during it, 0
 	// when not measured (see side).
 	cpu      time.Duration
@@ -78,7 +76,7 @@ func (t *tally) record(o outcome, d time.Duration) {
 }
 
 // merge adds u's counts and samples to t, for the workers of one run; it
-// leaves elapsed, window and cpu alone (the run sets them; add sums them for
+// leaves elapsed and cpu alone (the run sets them; add sums them for
 // successive runs).
 func (t *tally) merge(u tally) {
 	for i := range t.classes {
@@ -88,7 +86,7 @@ func (t *tally) merge(u tally) {
 		t.statuses[k] += n
 	}
 	t.latencies = append(t.latencies, u.latencies...)
-	t.inWindow += u.inWindow
+	t.late += u.late
 	if t.firstErr == "" {
 		t.firstErr = u.firstErr
 	}
@@ -99,7 +97,6 @@ func (t *tally) add(u tally) {
 	t.merge(u)
 	t.elapsed += u.elapsed
 	t.cpu += u.cpu
-	t.window += u.window
 }
 
 // cpuPerOp is the serving process's CPU time per expected operation, in
@@ -111,17 +108,13 @@ func (t tally) cpuPerOp() float64 {
 	return float64(t.cpu) / float64(time.Microsecond) / float64(t.classes[classExpected])
 }
 
-// rate is the expected operations per second: of a timed run, those that
-// ended within its window, over the window; of another, all of them over
-// the time the run took.
+// rate is the expected operations per second, those that ended late left
+// out.
 func (t tally) rate() float64 {
-	if t.window > 0 {
-		return float64(t.inWindow) / t.window.Seconds()
-	}
 	if t.elapsed <= 0 {
 		return 0
 	}
-	return float64(t.classes[classExpected]) / t.elapsed.Seconds()
+	return float64(t.classes[classExpected]-t.late) / t.elapsed.Seconds()
 }
 
 // total is every operation counted, of every class.
@@ -161,8 +154,8 @@ func (t tally) percentileMS(q float64) float64 {
 // runFor drives workers, each in its own goroutine, for d (or until ctx
 // ends), numbering their operations from seq. An operation under way at
 // the deadline is finished and checked, but its rate counts only the
-// operations that ended within d, over d, as load generators such as wrk
-// count: a few slow answers still under way at the deadline (a wrong
+// operations that ended within d, over d (or over the time it ran, when ctx
+// ended it sooner), as load generators such as wrk count: a few slow answers still under way at the deadline (a wrong
 // password's 401, which waits out the failure time, about 0.45 s) would
 // otherwise stretch a round of a second by half, its rate measuring when
 // they ended rather than what the server answered meanwhile.
@@ -174,14 +167,14 @@ func runFor(ctx context.Context, d time.Duration, workers []worker, seq *atomic.
 		}
 		return seq.Add(1) - 1, true
 	})
-	t.window = d
+	t.elapsed = min(t.elapsed, d)
 	return t
 }
 
 // drive runs workers, each in its own goroutine, until ctx ends or next
 // says there is no more to do, and returns their merged tally; next numbers
 // the operations and is called by every worker. The expected operations
-// that end by deadline (when not zero) are counted in inWindow.
+// that end after deadline (when not zero) are counted as late.
 func drive(ctx context.Context, workers []worker, deadline time.Time, next func() (seq uint64, ok bool)) tally {
 	start := time.Now()
 	parts := make([]tally, len(workers))
@@ -198,8 +191,8 @@ func drive(ctx context.Context, workers []worker, deadline time.Time, next func(
 				o := w.do(s)
 				end := time.Now()
 				t.record(o, end.Sub(begin))
-				if o.class == classExpected && !deadline.IsZero() && !end.After(deadline) {
-					t.inWindow++
+				if o.class == classExpected && !deadline.IsZero() && end.After(deadline) {
+					t.late++
 				}
 			}
 			parts[i] = t
