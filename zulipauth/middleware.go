@@ -82,7 +82,7 @@ func (a *Auth) authorize(r *http.Request, now time.Time) (user *User, limit Deci
 		zerr := a.answer(r.Context(), epAPI, "the API authentication", err)
 		if zerr.Status == http.StatusUnauthorized {
 			if d, refused := a.chargeFailedAPIRequest(r, now); refused {
-				return nil, d, true, RateLimited(d.RetryAfter)
+				return nil, d, true, rateLimited(d.RetryAfter)
 			}
 		}
 		return nil, Decision{}, false, zerr
@@ -185,13 +185,16 @@ func (a *Auth) credentials(r *http.Request, header string, now time.Time) (*keyC
 		return nil, errMalformedAPIKey
 	}
 	e, cached := a.keys.byKey(key, now)
-	a.stats.countCache(a.keys != nil, cached)
 	if !cached {
 		// A client whose failures spent its budget gets no more lookups
 		// until the budget refills.
 		if d, refused := recall(a.refused, ipKey(a.ClientIP(r)), now); refused {
-			return nil, RateLimited(d.RetryAfter)
+			return nil, rateLimited(d.RetryAfter)
 		}
+	}
+	// Counted here, so that a miss is a request that costs a lookup.
+	a.stats.countCache(a.keys != nil, cached)
+	if !cached {
 		if e, err = a.userByAPIKey(r.Context(), key); err != nil {
 			return nil, err
 		}

@@ -164,14 +164,15 @@ func (l *Limiter) allowLeased(ctx context.Context, key string) (zulipauth.Decisi
 		return l.spendLease(e, now), nil
 	}
 	// The lease is spent or expired: what is left goes back with the next
-	// call, and is forgotten before it, so that a call that times out
-	// after Redis took the refund cannot give it twice.
-	refund := e.left
-	e.left = 0
+	// call to Redis (none during an outage), and is forgotten before it, so
+	// that a call that times out after Redis took the refund cannot give it
+	// twice.
 	tryRedis, probe := l.health.route()
 	if !tryRedis {
 		return l.fallback(ctx, key)
 	}
+	refund := e.left
+	e.left = 0
 	start := time.Now()
 	reply, ok, err := callRedis(ctx, l, probe, func(ctx context.Context) ([]int64, error) {
 		reply, err := leaseScript.Run(ctx, l.client, []string{l.prefix + key},
