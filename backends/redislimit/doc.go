@@ -85,8 +85,9 @@
 // most; the next call then finds Redis down and answers as below. No
 // renewal is tried during an outage.
 //
-// A limiter with leases keeps one goroutine for the renewals, started with
-// its first lease; it ends when the client is closed.
+// A limiter with leases keeps one goroutine for the renewals while it holds
+// leases in use: a lease taken starts it, and it ends at the first renewal
+// that finds none to renew, or when Redis is down or the client closed.
 //
 // # When Redis does not answer
 //

@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -52,9 +53,10 @@ type leases struct {
 	size   int
 	seed   maphash.Seed
 	shards [leaseShards]leaseShard
-	// renewing starts the renewal loop with the first lease, if the
-	// client can pipeline (see renewLoop).
-	renewing sync.Once
+	// renewing is set while the renewal loop runs: a new lease starts it,
+	// if the client can pipeline, and it ends when it has nothing left to
+	// renew (see renewLoop).
+	renewing atomic.Bool
 }
 
 type leaseShard struct {
@@ -194,11 +196,11 @@ func (l *Limiter) allowLeased(ctx context.Context, key string) (zulipauth.Decisi
 	}
 	e.left, e.debt = granted, debt+int64(granted)*l.interval
 	e.taken, e.expires = start, start.Add(LeaseLifetime)
-	l.leases.renewing.Do(func() {
+	if l.leases.renewing.CompareAndSwap(false, true) {
 		if p, ok := l.client.(pipeliner); ok {
 			go l.renewLoop(p)
 		}
-	})
+	}
 	return l.spendLease(e, start), nil
 }
 
@@ -240,18 +242,22 @@ type pipeliner interface {
 	Pipeline() redis.Pipeliner
 }
 
-// renewLoop renews the leases every LeaseRenewInterval until the client is
-// closed. A renewal that fails renews nothing: the leases then end
-// LeaseLifetime after their last renewal, and the keys take new leases,
-// with the outage handling of Allow.
+// renewLoop renews the leases every LeaseRenewInterval until a renewal
+// finds none to renew, Redis is down (the outage's probes find out when it
+// is back) or the client is closed; the next lease taken starts it again. A
+// renewal that fails renews nothing: the leases then end LeaseLifetime
+// after their last renewal, and the keys take new leases, with the outage
+// handling of Allow. A lease taken as the loop ends may go without
+// renewals, and ends LeaseLifetime after it was taken.
 func (l *Limiter) renewLoop(p pipeliner) {
+	defer l.leases.renewing.Store(false)
 	tick := time.NewTicker(LeaseRenewInterval)
 	defer tick.Stop()
 	for range tick.C {
 		if l.health.down.Load() {
-			continue // the outage's probes find out when Redis is back
+			return
 		}
-		if err := l.renewLeases(context.Background(), p); errors.Is(err, redis.ErrClosed) {
+		if n, err := l.renewLeases(context.Background(), p); n == 0 || errors.Is(err, redis.ErrClosed) {
 			return
 		}
 	}
@@ -267,17 +273,19 @@ const renewChunk = 1000
 // after the read those whose bucket was not refusing. It never shortens or
 // drops a lease: a lease whose bucket refuses ends when it would have, and
 // what it did not spend is then dropped with the next lease (see
-// leaseScript), as without renewals.
-func (l *Limiter) renewLeases(ctx context.Context, p pipeliner) error {
+// leaseScript), as without renewals. It returns how many leases it had to
+// renew.
+func (l *Limiter) renewLeases(ctx context.Context, p pipeliner) (int, error) {
 	rs := l.leases.renewable(time.Now())
+	n := len(rs)
 	for len(rs) > 0 {
-		n := min(len(rs), renewChunk)
-		if err := l.renewChunk(ctx, p, rs[:n]); err != nil {
-			return err
+		c := min(len(rs), renewChunk)
+		if err := l.renewChunk(ctx, p, rs[:c]); err != nil {
+			return n, err
 		}
-		rs = rs[n:]
+		rs = rs[c:]
 	}
-	return nil
+	return n, nil
 }
 
 // renewChunk renews the leases of rs, one pipeline: a GET of the bucket for

@@ -1,10 +1,13 @@
 package redislimit
 
 import (
+	"context"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+	"github.com/zulipauth/zulipauth-go/backends/redislimit/redistest"
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
 
@@ -93,5 +96,36 @@ func TestBucketDecision(t *testing.T) {
 				t.Errorf("bucketDecision(%d) = %+v, want %+v", tc.debt, got, tc.want)
 			}
 		})
+	}
+}
+
+// The renewal goroutine runs while leases are in use: it ends at the first
+// renewal that finds none (it once ran until the client was closed, ticking
+// for ever on an idle limiter), and the next lease starts it again.
+func TestRenewalLoopEndsWhenIdle(t *testing.T) {
+	t.Parallel()
+	s := redistest.Start(t)
+	c := redis.NewClient(&redis.Options{Addr: s.Addr()})
+	t.Cleanup(func() { c.Close() })
+	l, err := New(c, zulipauth.Budget{Events: 100, Per: time.Hour}, WithPrefix("test:"+t.Name()+":"), WithLease(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 2 {
+		if _, err := l.Allow(context.Background(), "k"+strconv.Itoa(round)); err != nil {
+			t.Fatal(err)
+		}
+		if !l.leases.renewing.Load() {
+			t.Fatalf("round %d: no renewal loop after a lease", round)
+		}
+		// Unused, the lease is renewed for LeaseRenewIdle; the next
+		// renewal finds nothing to do.
+		deadline := time.Now().Add(LeaseRenewIdle + 3*LeaseRenewInterval)
+		for l.leases.renewing.Load() {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: the renewal loop still runs %v after the last use", round, LeaseRenewIdle+3*LeaseRenewInterval)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 	}
 }
