@@ -123,7 +123,7 @@ func (s *sleeper) do(uint64) outcome {
 // over the window: one slow answer still under way at the deadline is
 // checked (counted in the classes) but does not stretch the run's time,
 // nor count. Before, a round of the one-address flood measured how long its
-// last wrong passwords waited out the failure time: 0.5 to 0.9 between runs.
+// last wrong passwords waited out the failure time: 0.46 to 0.88 between runs.
 // A run its context ends sooner (the spray's) is measured over the time it
 // ran.
 func TestRateCountsTheWindow(t *testing.T) {
