@@ -87,6 +87,15 @@ func (o *observer) checks() []check {
 	return cs
 }
 
+// beginShutdown makes /readyz answer 503 "shutting down" from now on, for
+// the drain of the graceful shutdown (refserver.ServeDraining). A nil
+// observer serves no /readyz: nothing to do.
+func (o *observer) beginShutdown() {
+	if o != nil {
+		o.shuttingDown.Store(true)
+	}
+}
+
 // ready runs every check at once, each bounded by readyTimeout, and says
 // whether the server is ready: 200 and "ready", or 503 and "not ready",
 // then a line per check. A line names the check and how it failed

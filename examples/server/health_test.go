@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -211,9 +212,7 @@ func TestHealthOnMainIsNeverRateLimited(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	h, stopMetrics, err := c.metrics.serve(ctx, c.obs, h, discardLogger())
+	h, stopMetrics, err := c.metrics.serve(c.obs, h, discardLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,12 +246,42 @@ func TestHealthOnMainIsNeverRateLimited(t *testing.T) {
 		t.Errorf("POST /readyz: %d, want 405", resp.StatusCode)
 	}
 
-	cancel() // SIGINT or SIGTERM
+	c.obs.beginShutdown() // SIGINT or SIGTERM (see TestShutdownDrain for the process)
 	if body := untilReady(t, srv.URL, 503); body != "not ready\nshutting down\n" {
 		t.Errorf("shutting down: %q", body)
 	}
 	if code, _ := probeOf(t, srv.URL, healthzPath); code != 200 {
 		t.Errorf("/healthz while shutting down: %d, want 200", code)
+	}
+}
+
+// The graceful shutdown drains: after SIGTERM the server goes on serving for
+// -shutdown-drain with /readyz answering 503, on the port the load balancer
+// probes and sends to, and only then closes the listener and exits. (The
+// 503 was set as the listener closed, where no probe could see it.)
+func TestShutdownDrain(t *testing.T) {
+	t.Parallel()
+	p := startServer(t, "-db", tempDB(t), "-health-on-main", "-shutdown-drain", "3s")
+	if body := untilReady(t, p.base, 200); !strings.HasPrefix(body, "ready\n") {
+		t.Fatalf("/readyz before the shutdown: %q", body)
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if body := untilReady(t, p.base, 503); body != "not ready\nshutting down\n" {
+		t.Errorf("/readyz while draining: %q", body)
+	}
+	if code, _ := get(t, p.base+"/api/v1/server_settings", nil); code != 200 {
+		t.Errorf("server_settings while draining: %d, want 200: the listener is still open", code)
+	}
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("exit after the drain: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no exit after the drain")
+	}
+	if !strings.Contains(p.stderr.String(), "draining") {
+		t.Errorf("the log does not say the server drains:\n%s", p.stderr.String())
 	}
 }
 
@@ -263,12 +292,15 @@ func TestHelpListsMetricsFlags(t *testing.T) {
 	if err := run(context.Background(), []string{"serve", "-h"}, strings.NewReader(""), &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"-metrics-addr string", "127.0.0.1:9992", "-health-on-main", "-ready-timeout duration", "(default 2s)"} {
+	for _, want := range []string{"-metrics-addr string", "127.0.0.1:9992", "-health-on-main", "-ready-timeout duration", "(default 2s)", "-shutdown-drain duration"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("serve -h lacks %q:\n%s", want, out.String())
 		}
 	}
 	if err := run(context.Background(), []string{"serve", "-ready-timeout", "0"}, strings.NewReader(""), io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "-ready-timeout") {
 		t.Errorf("-ready-timeout 0: %v, want a usage error naming it", err)
+	}
+	if err := run(context.Background(), []string{"serve", "-shutdown-drain", "-1s"}, strings.NewReader(""), io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "-shutdown-drain") {
+		t.Errorf("-shutdown-drain -1s: %v, want a usage error naming it", err)
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,6 +15,7 @@ type metricsFlags struct {
 	addr         string
 	healthOnMain bool
 	readyTimeout time.Duration
+	drain        time.Duration
 }
 
 // defaultReadyTimeout bounds each readiness check: well under the few
@@ -26,11 +26,15 @@ func (m *metricsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&m.addr, "metrics-addr", "", "serve Prometheus metrics (/metrics) and the health checks (/healthz, /readyz) on this HOST:PORT, e.g. 127.0.0.1:9992 (default: off)")
 	fs.BoolVar(&m.healthOnMain, "health-on-main", false, "serve the health checks /healthz and /readyz on -addr too, for a load balancer that probes the port it sends traffic to")
 	fs.DurationVar(&m.readyTimeout, "ready-timeout", defaultReadyTimeout, "bound on each of /readyz's checks (the store, Redis, the directory)")
+	fs.DurationVar(&m.drain, "shutdown-drain", 0, "after SIGINT or SIGTERM, go on serving this long with /readyz answering 503, before the listener closes: the load balancer's probe interval times its failure threshold (default: close at once)")
 }
 
 func (m *metricsFlags) check() error {
 	if m.readyTimeout <= 0 {
 		return fmt.Errorf("%w: serve: -ready-timeout must be positive", errUsage)
+	}
+	if m.drain < 0 {
+		return fmt.Errorf("%w: serve: -shutdown-drain must be 0 or positive", errUsage)
 	}
 	return nil
 }
@@ -47,9 +51,9 @@ func (m *metricsFlags) observer() *observer {
 
 // serve starts the metrics listener (-metrics-addr) and returns the main
 // handler, with the health checks in front of it under -health-on-main;
-// stop says /readyz is no more (the main server is shutting down) and
-// closes the metrics listener. With a nil observer it returns h as it is.
-func (m *metricsFlags) serve(ctx context.Context, o *observer, h http.Handler, log *slog.Logger) (main http.Handler, stop func(), err error) {
+// stop closes the metrics listener. With a nil observer it returns h as it
+// is.
+func (m *metricsFlags) serve(o *observer, h http.Handler, log *slog.Logger) (main http.Handler, stop func(), err error) {
 	if o == nil {
 		return h, func() {}, nil
 	}
@@ -76,10 +80,6 @@ func (m *metricsFlags) serve(ctx context.Context, o *observer, h http.Handler, l
 		log.Info("metrics and health checks", "addr", "http://"+ln.Addr().String(), "paths", "/metrics /healthz /readyz")
 		stopListener = func() { srv.Close() }
 	}
-	go func() {
-		<-ctx.Done()
-		o.shuttingDown.Store(true) // load balancers stop sending before the listener closes
-	}()
 	return h, stopListener, nil
 }
 

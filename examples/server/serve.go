@@ -278,7 +278,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer stop()
-	if handler, stop, err = c.metrics.serve(ctx, c.obs, handler, log); err != nil {
+	if handler, stop, err = c.metrics.serve(c.obs, handler, log); err != nil {
 		return err
 	}
 	defer stop()
@@ -302,7 +302,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if n, err := st.CountUsers(ctx); err == nil && n == 0 {
 		fmt.Fprintf(stdout, "No users yet. Create one with:\n  echo 'a long password' | go run ./examples/server create-user -email you@example.com%s\n", storeHint(c.store))
 	}
-	return refserver.Serve(ctx, ln, handler, log)
+	return refserver.ServeDraining(ctx, ln, handler, log, c.metrics.drain, c.obs.beginShutdown)
 }
 
 // buildHandler builds what the flags name (the authenticators, the JWT

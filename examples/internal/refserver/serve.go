@@ -29,6 +29,15 @@ const shutdownTimeout = 10 * time.Second
 // Serve does not log that it serves: the caller logs "serving" with what it
 // knows (examples/loadtest reads the address from that line).
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
+	return ServeDraining(ctx, ln, h, log, 0, nil)
+}
+
+// ServeDraining is Serve, with a drain before the shutdown: once ctx ends
+// it logs "shutting down", calls draining (when not nil; examples/server's
+// /readyz then answers 503) and goes on serving for drain, so that a load
+// balancer probing readiness stops sending before the listener closes;
+// then it shuts down as Serve does.
+func ServeDraining(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, drain time.Duration, draining func()) error {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -46,6 +55,17 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logge
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	if draining != nil {
+		draining()
+	}
+	if drain > 0 {
+		log.Info("draining: serving until the load balancer stops sending", "for", drain)
+		select {
+		case err := <-errc:
+			return err
+		case <-time.After(drain):
+		}
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
