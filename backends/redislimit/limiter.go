@@ -41,9 +41,8 @@ type Limiter struct {
 	// Health it shares (WithHealth).
 	health *health
 	calls  latency.Recorder // see Stats
-	// leaseSize is WithLease's; leases holds them, nil without.
-	leaseSize int
-	leases    *leases
+	// leases holds WithLease's leases; nil without.
+	leases *leases
 }
 
 var _ zulipauth.Limiter = (*Limiter)(nil)
@@ -86,9 +85,6 @@ func New(client Client, b zulipauth.Budget, opts ...Option) (*Limiter, error) {
 	l.client, l.direct = boundCalls(client, l.timeout)
 	if !l.failClosed {
 		l.memory = zulipauth.NewMemoryLimiter(b)
-	}
-	if l.leaseSize > 0 {
-		l.leases = newLeases(l.leaseSize)
 	}
 	return l, nil
 }

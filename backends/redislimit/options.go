@@ -88,7 +88,7 @@ func WithLease(size int) Option {
 		if size < 1 {
 			return fmt.Errorf("redislimit: WithLease(%d): a lease is at least one token", size)
 		}
-		l.leaseSize = size
+		l.leases = newLeases(size)
 		return nil
 	}
 }

@@ -13,10 +13,11 @@ type Stats struct {
 	// and Outages, the Health's.
 	Outages uint64
 	// Calls counts the calls made to Redis, answered or not (those the
-	// fallback answered without trying Redis are not calls); CallSeconds is
-	// their time in all; CallBuckets maps each upper bound, in seconds, to
-	// how many calls took at most that long (cumulative, as a Prometheus
-	// histogram's buckets).
+	// fallback answered without trying Redis are not calls, nor are the
+	// background renewals of leases, a pipeline each half second);
+	// CallSeconds is their time in all; CallBuckets maps each upper bound,
+	// in seconds, to how many calls took at most that long (cumulative, as
+	// a Prometheus histogram's buckets).
 	Calls       uint64
 	CallSeconds float64
 	CallBuckets map[float64]uint64
