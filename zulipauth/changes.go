@@ -75,7 +75,9 @@ func (a *Auth) startChangeFollower(feed ChangeFeed, interval time.Duration) erro
 		stop: make(chan struct{}), done: make(chan struct{})}
 	a.follower = f
 	f.keys.vouch(start) // the caches are empty
-	a.stats.feedRead(start, last, false)
+	// The stats read the wall clock, as run does: they say when, to an
+	// operator, not to the caches.
+	a.stats.feedRead(time.Now(), last, false)
 	go f.run()
 	return nil
 }
