@@ -77,8 +77,8 @@ func (o *observer) checks() []check {
 		}
 		cs = append(cs, c)
 	}
-	for _, d := range o.dirs {
-		c := check{name: "ldap", run: d.Ping}
+	if o.dir != nil {
+		c := check{name: "ldap", run: o.dir.Ping}
 		if !o.ldapOnly {
 			c.optional = "passwords are checked without it"
 		}

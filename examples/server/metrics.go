@@ -33,9 +33,11 @@ type observer struct {
 	readyTimeout time.Duration
 
 	// Set by attach and redis before the handler serves; read only after.
-	store           *sqlstore.Store
-	passwords       []*password.Authenticator
-	dirs            []*ldap.Authenticator
+	store *sqlstore.Store
+	// The authenticators -auth built: each method once at most (-auth
+	// refuses one named twice; there is one -ldap-url).
+	password        *password.Authenticator
+	dir             *ldap.Authenticator
 	ldapOnly        bool // -auth ldap alone: no login without the directory
 	redis           *sharedLimits
 	redisFailClosed bool
@@ -74,12 +76,12 @@ func (o *observer) attach(c *refserver.Config, st *sqlstore.Store, auth authFlag
 	for _, a := range auth.built {
 		switch a := a.(type) {
 		case *password.Authenticator:
-			o.passwords = append(o.passwords, a)
+			o.password = a
 		case *ldap.Authenticator:
-			o.dirs = append(o.dirs, a)
+			o.dir = a
 		}
 	}
-	o.ldapOnly = len(o.dirs) > 0 && len(o.passwords) == 0
+	o.ldapOnly = o.dir != nil && o.password == nil
 	o.methods = []string{"fetch_api_key"}
 	if c.TokenVerifier != nil {
 		o.methods = append(o.methods, "jwt")
@@ -265,18 +267,8 @@ func (o *observer) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 
-	if len(o.passwords) > 0 {
-		var h password.Stats
-		for _, p := range o.passwords {
-			s := p.Stats()
-			h.Slots += s.Slots
-			h.InProgress += s.InProgress
-			h.Waiting += s.Waiting
-			h.WaitingReturning += s.WaitingReturning
-			h.Waits += s.Waits
-			h.WaitSeconds += s.WaitSeconds
-			h.Busy += s.Busy
-		}
+	if o.password != nil {
+		h := o.password.Stats()
 		gauge(descHashSlots, float64(h.Slots))
 		gauge(descHashBusy, float64(h.InProgress))
 		gauge(descHashQueue, float64(h.Waiting), "ordinary")
@@ -297,25 +289,11 @@ func (o *observer) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 
-	if len(o.dirs) > 0 {
-		// One directory (-ldap-url); were there several, they would sum.
-		var up = true
-		var outages, calls uint64
-		var seconds float64
-		buckets := map[float64]uint64{}
-		for _, d := range o.dirs {
-			s := d.Stats()
-			up = up && !s.Down
-			outages += s.Outages
-			calls += s.Calls
-			seconds += s.CallSeconds
-			for b, n := range s.CallBuckets {
-				buckets[b] += n
-			}
-		}
-		gauge(descLDAPUp, b2f(up))
-		counter(descLDAPOutages, float64(outages))
-		ch <- prometheus.MustNewConstHistogram(descLDAPCalls, calls, seconds, buckets)
+	if o.dir != nil {
+		s := o.dir.Stats()
+		gauge(descLDAPUp, b2f(!s.Down))
+		counter(descLDAPOutages, float64(s.Outages))
+		ch <- prometheus.MustNewConstHistogram(descLDAPCalls, s.Calls, s.CallSeconds, s.CallBuckets)
 	}
 }
 
