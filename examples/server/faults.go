@@ -48,6 +48,24 @@ type fault struct {
 	what string
 }
 
+// netAdvice is netFault's fault for err, at the server named at, with what
+// to do: start when nothing answered there (refused, no such host,
+// unreachable), hung when it did not answer in time, other for the rest
+// (TLS); ok is false when err is not a network failure.
+func netAdvice(err error, at, start, hung, other string) (f fault, todo string, ok bool) {
+	if f, ok = netFault(err); !ok {
+		return f, "", false
+	}
+	f.what = at + ": " + f.what
+	switch f.kind {
+	case "refused", "no-host", "unreachable":
+		return f, start, true
+	case "timeout":
+		return f, hung, true
+	}
+	return f, other, true
+}
+
 // netFault names what went wrong reaching a server over the network, when
 // it is one of the usual ways (refused, timed out, no such host, TLS); ok
 // is false for anything else.
@@ -136,15 +154,10 @@ func postgresFault(err error, host string, port uint16, user, database string) (
 		return fault{"tls", at + " refused TLS (the DSN's sslmode requires it; the server has ssl off)"},
 			"turn ssl on in postgresql.conf, or give sslmode=disable in the DSN where the network is trusted"
 	}
-	if f, ok := netFault(cause); ok {
-		f.what = at + ": " + f.what
-		switch f.kind {
-		case "refused", "no-host", "unreachable":
-			return f, "start PostgreSQL, or correct the host and port in the DSN"
-		case "timeout":
-			return f, "check that PostgreSQL runs there and that the network lets this host reach it, or raise connect_timeout in the DSN"
-		}
-		return f, "check the DSN's host, port and sslmode"
+	if f, todo, ok := netAdvice(cause, at, "start PostgreSQL, or correct the host and port in the DSN",
+		"check that PostgreSQL runs there and that the network lets this host reach it, or raise connect_timeout in the DSN",
+		"check the DSN's host, port and sslmode"); ok {
+		return f, todo
 	}
 	return fault{"other", at + ": " + cause.Error()}, "check the DSN and that PostgreSQL runs there"
 }
@@ -162,15 +175,10 @@ func redisFault(err error, addr string) (fault, string) {
 		}
 		return fault{"other", at + " answered an error: " + msg}, "check the server's configuration (it must allow EVALSHA, EVAL, DEL and PING)"
 	}
-	if f, ok := netFault(lastCause(err)); ok {
-		f.what = at + ": " + f.what
-		switch f.kind {
-		case "refused", "no-host", "unreachable":
-			return f, "start Redis, or correct -redis"
-		case "timeout":
-			return f, "check that Redis runs there and answers (a hung or paused server accepts connections and never answers), and that no firewall drops the packets"
-		}
-		return f, "give rediss:// for a port that speaks TLS, redis:// or HOST:PORT for one that does not"
+	if f, todo, ok := netAdvice(lastCause(err), at, "start Redis, or correct -redis",
+		"check that Redis runs there and answers (a hung or paused server accepts connections and never answers), and that no firewall drops the packets",
+		"give rediss:// for a port that speaks TLS, redis:// or HOST:PORT for one that does not"); ok {
+		return f, todo
 	}
 	return fault{"other", at + ": " + lastCause(err).Error()}, "check -redis and that Redis runs there"
 }
@@ -249,15 +257,10 @@ func directoryFault(l ldapFlags) (*fault, string) {
 			}
 			return &fault{"other", fmt.Sprintf("%s refused the %s (%s)", at, step, lerr.Error())}, "check the directory's configuration and the -ldap-* flags"
 		}
-		if f, ok := netFault(lastCause(err)); ok {
-			f.what = at + ": " + f.what
-			switch f.kind {
-			case "refused", "no-host", "unreachable":
-				return &f, "start the directory, or correct -ldap-url"
-			case "timeout":
-				return &f, "check that the directory runs there and answers, and that no firewall drops the packets"
-			}
-			return &f, "check -ldap-url's scheme (ldaps:// for a TLS port), -ldap-start-tls and -ldap-ca-file"
+		if f, todo, ok := netAdvice(lastCause(err), at, "start the directory, or correct -ldap-url",
+			"check that the directory runs there and answers, and that no firewall drops the packets",
+			"check -ldap-url's scheme (ldaps:// for a TLS port), -ldap-start-tls and -ldap-ca-file"); ok {
+			return &f, todo
 		}
 		return &fault{"other", at + ": " + lastCause(err).Error()}, "check -ldap-url and that the directory runs there"
 	}
