@@ -122,11 +122,7 @@ func TestReadinessFollowsPostgres(t *testing.T) {
 func TestReadinessFollowsRedisFailingClosed(t *testing.T) {
 	t.Parallel()
 	redis := redistest.Start(t)
-	st, err := sqlstore.Open(context.Background(), "sqlite", tempDB(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openStore(t, []string{"-db", tempDB(t)})
 	_, metrics := observed(t, st, func(c *serveConfig) { c.redis, c.redisFailClosed = redis.Addr(), true })
 	if body := untilReady(t, metrics.URL, 200); body != "ready\nstore: ok\nredis: ok\n" {
 		t.Errorf("ready: %q", body)
@@ -151,11 +147,7 @@ func TestReadinessFollowsSlapd(t *testing.T) {
 	dir := slapdtest.Start(t, slapdtest.Options{})
 	ldapFlagsOf := ldapFlags{url: dir.URL, userDNTemplate: slapdtest.UserDNTemplate, appendDomain: "zulip.com", createUsers: true, timeout: time.Second}
 	serverWith := func(methods ...string) *httptest.Server {
-		st, err := sqlstore.Open(context.Background(), "sqlite", tempDB(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
+		st := openStore(t, []string{"-db", tempDB(t)})
 		_, metrics := observed(t, st, func(c *serveConfig) { c.auth.methods, c.auth.ldap = methods, ldapFlagsOf })
 		return metrics
 	}
@@ -198,11 +190,7 @@ func TestHealthOnMainIsNeverRateLimited(t *testing.T) {
 	t.Parallel()
 	db := tempDB(t)
 	mustAdmin(t, db, "a long password\n", "create-user", "-email", "iago@zulip.com")
-	st, err := sqlstore.Open(context.Background(), "sqlite", db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openStore(t, []string{"-db", db})
 	c := serveConfig{}
 	c.metrics = metricsFlags{healthOnMain: true, readyTimeout: 2 * time.Second}
 	c.obs = c.metrics.observer()

@@ -14,7 +14,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/zulipauth/zulipauth-go/backends/redislimit/redistest"
-	"github.com/zulipauth/zulipauth-go/backends/sqlstore"
 )
 
 // With -redis, the per-user API budget is leased by default (one Redis call
@@ -29,11 +28,7 @@ func TestRedisLeasesTheAPIBudgetOnly(t *testing.T) {
 	t.Cleanup(func() { rdb.Close() })
 	db := tempDB(t)
 	u := parseUser(t, mustAdmin(t, db, "a long password\n", "create-user", "-email", "iago@zulip.com"))
-	st, err := sqlstore.Open(context.Background(), "sqlite", db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openStore(t, []string{"-db", db})
 	serve := func(args ...string) string {
 		c, _, err := parseServeFlags(append([]string{"-redis", rs.Addr(), "-redis-timeout", "5s"}, args...), io.Discard)
 		if err != nil {

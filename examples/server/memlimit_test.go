@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/zulipauth/zulipauth-go/backends/password"
-	"github.com/zulipauth/zulipauth-go/backends/sqlstore"
 	"github.com/zulipauth/zulipauth-go/zulipauth"
 )
 
@@ -68,11 +67,7 @@ func TestMemoryLimitFollowsHeldKeys(t *testing.T) {
 		u := parseUser(t, mustAdmin(t, db, "a long password\n", "create-user", "-email", fmt.Sprintf("user%d@zulip.com", i)))
 		keys = append(keys, basicAuth(u.Email, u.APIKey))
 	}
-	st, err := sqlstore.Open(context.Background(), "sqlite", db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openStore(t, []string{"-db", db})
 	var auth atomic.Pointer[zulipauth.Auth]
 	srv, _ := inProcessServer(t, st, func(c *serveConfig) { c.APIKeyCacheTTL = time.Hour; c.OnAuth = auth.Store })
 	for _, k := range keys {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,7 +16,6 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/zulipauth/zulipauth-go/backends/redislimit/redistest"
-	"github.com/zulipauth/zulipauth-go/backends/sqlstore"
 )
 
 // scrape reads addr's /metrics with Prometheus's own text parser.
@@ -89,11 +87,7 @@ func TestMetricsAfterAScriptedRun(t *testing.T) {
 	redis := redistest.Start(t, "--requirepass", redisPassword)
 	db := tempDB(t)
 	u := parseUser(t, mustAdmin(t, db, "a long password\n", "create-user", "-email", "iago@zulip.com"))
-	st, err := sqlstore.Open(context.Background(), "sqlite", db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openStore(t, []string{"-db", db})
 	var obs *observer
 	srv, logs := inProcessServer(t, st, func(c *serveConfig) {
 		c.redis = "redis://:" + redisPassword + "@" + redis.Addr()
