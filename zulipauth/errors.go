@@ -102,7 +102,10 @@ type Error struct {
 	// Retry-After from the wait. Numbers, not a field and a header map, so
 	// that a refusal allocates only its *Error.
 	limited, waitHeader bool
-	retryAfter          int64
+	// busy marks busy's answer (no capacity, or the request's own time
+	// ran out), which is not a budget's refusal though it is a 429.
+	busy       bool
+	retryAfter int64
 }
 
 // field is one extra key of a Zulip error body.
@@ -211,7 +214,11 @@ func unauthorized(msg string) *Error {
 
 // busy is the answer to a request the server could not take now: 429 with
 // a short Retry-After, so that clients back off and try again.
-func busy() *Error { return rateLimited(time.Second) }
+func busy() *Error {
+	e := rateLimited(time.Second)
+	e.busy = true
+	return e
+}
 
 // The failures of an API authentication that are not a seam's (see
 // RequireAPIKey); each is answered 401 UNAUTHORIZED with its message.

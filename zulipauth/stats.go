@@ -20,7 +20,9 @@ type Stats struct {
 	// a deactivated user or realm, another realm's user); 400 (a scheme
 	// other than Basic); 429 because the user's budget (Config.UserLimiter)
 	// was spent; 429 because the client's failures spent its budget
-	// (Config.IPLimiter); 500, a fault of the store or a limiter.
+	// (Config.IPLimiter); 500, a fault of the store or a limiter, and the
+	// busy 429 (a component out of capacity, or the request's own time run
+	// out), which no budget made.
 	APIAuthenticated, APIUnauthorized, APIBadRequest, APIRateLimitedUser, APIRateLimitedIP, APIFaults uint64
 
 	// APIKeyCacheHits and APIKeyCacheMisses count the API requests whose
@@ -120,6 +122,8 @@ func (s *stats) countAPI(user *User, zerr *Error) {
 	o := apiAuthenticated
 	switch {
 	case zerr == nil:
+	case zerr.busy:
+		o = apiFault
 	case zerr.Status == http.StatusTooManyRequests && user != nil:
 		o = apiRateLimitedUser
 	case zerr.Status == http.StatusTooManyRequests:

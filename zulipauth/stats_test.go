@@ -98,18 +98,37 @@ func TestStatsCountsFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth, err := zulipauth.New(zulipauth.Config{Users: store, Authenticator: noLogins, UserLimiter: failingLimiter{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := getMe(auth.RequireAPIKey(me), "", basic(iagoEmail, u.APIKey)).Code; got != 500 {
-		t.Fatalf("a failing limiter: %d, want 500", got)
-	}
-	want := zulipauth.Stats{APIFaults: 1, UsernameLimiterKeys: 0, IPLimiterKeys: 0, UserLimiterKeys: -1}
-	if got := auth.Stats(); got != want {
-		t.Errorf("Stats:\n got %+v\nwant %+v", got, want)
+	// A limiter out of capacity is answered busy, a 429 that no budget
+	// made: a fault too, never the user's budget.
+	for _, tc := range []struct {
+		name    string
+		limiter zulipauth.Limiter
+		status  int
+	}{
+		{"failing", failingLimiter{}, 500},
+		{"busy", busyLimiter{}, 429},
+	} {
+		auth, err := zulipauth.New(zulipauth.Config{Users: store, Authenticator: noLogins, UserLimiter: tc.limiter})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := getMe(auth.RequireAPIKey(me), "", basic(iagoEmail, u.APIKey)).Code; got != tc.status {
+			t.Fatalf("a %s limiter: %d, want %d", tc.name, got, tc.status)
+		}
+		want := zulipauth.Stats{APIFaults: 1, UsernameLimiterKeys: 0, IPLimiterKeys: 0, UserLimiterKeys: -1}
+		if got := auth.Stats(); got != want {
+			t.Errorf("a %s limiter: Stats:\n got %+v\nwant %+v", tc.name, got, want)
+		}
 	}
 }
+
+type busyLimiter struct{}
+
+func (busyLimiter) Allow(context.Context, string) (zulipauth.Decision, error) {
+	return zulipauth.Decision{}, zulipauth.ErrBusy
+}
+
+func (busyLimiter) Reset(context.Context, string) error { return zulipauth.ErrBusy }
 
 type failingLimiter struct{}
 
