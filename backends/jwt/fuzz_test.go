@@ -48,10 +48,7 @@ func FuzzVerifyToken(f *testing.F) {
 		for _, realm := range realms {
 			email, err := v.VerifyToken(context.Background(), realm, token)
 			if err == nil {
-				// Go's base64 skips CR and LF, and the signature part is
-				// not itself signed: a signed token with line breaks in its
-				// signature is the same token.
-				if !signed[strings.NewReplacer("\r", "", "\n", "").Replace(token)] || email != "iago@zulip.com" {
+				if !signed[token] || email != "iago@zulip.com" {
 					t.Fatalf("realm %q: a token the test did not sign verified: %q gives %q", realm.Subdomain, token, email)
 				}
 				continue

@@ -121,7 +121,8 @@ func (v *Verifier) TokenLoginEnabled(realm zulipauth.Realm) bool {
 //     context ended);
 //  2. the realm has no keys, or the token is longer than the bound of
 //     [WithMaxTokenBytes]: zulipauth.ErrBadToken, before any decoding;
-//  3. not three base64url parts of JSON, an algorithm the realm does not
+//  3. a byte outside the base64url alphabet and ".", not three base64url
+//     parts of JSON, an algorithm the realm does not
 //     list ("none" included: it can never be listed), a "crit" header (no
 //     extension is understood), a "kid" that is not a string, a signature
 //     that does not verify: zulipauth.ErrBadToken;
@@ -148,6 +149,9 @@ func (v *Verifier) VerifyToken(ctx context.Context, realm zulipauth.Realm, token
 	if len(token) > v.maxTokenBytes {
 		return "", badToken(fmt.Sprintf("the token is longer than %d bytes", v.maxTokenBytes))
 	}
+	if !compactForm(token) {
+		return "", badToken("the token has a character outside base64url and its two dots")
+	}
 	claims := gojwt.MapClaims{}
 	tok, err := rv.parser.ParseWithClaims(token, claims, rv.keyFor)
 	if err != nil {
@@ -171,6 +175,22 @@ func (v *Verifier) VerifyToken(ctx context.Context, realm zulipauth.Realm, token
 		return "", fmt.Errorf("jwt: %w: the email claim is empty", zulipauth.ErrNoEmailInToken)
 	}
 	return email, nil
+}
+
+// compactForm reports whether token is made only of the base64url alphabet
+// and ".", as RFC 7515's compact serialization is. Go's base64 decoder skips
+// CR and LF, and the signature part is not itself signed, so without this a
+// signed token with line breaks in its signature would verify as the same
+// token under another spelling: one token, many strings, which any record of
+// tokens seen (a log, a replay check) would count apart.
+func compactForm(token string) bool {
+	for i := 0; i < len(token); i++ {
+		c := token[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // Header checks, for keyFor; their errors reach reason through golang-jwt's

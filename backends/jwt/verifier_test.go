@@ -58,6 +58,12 @@ func tokenCases() []tokenCase {
 		// A second spelling of the same signature bytes: without strict
 		// decoding a token would have several valid forms.
 		bad("non-canonical base64", "", header+"."+payload+"."+nonCanonical(sig)),
+		// Go's base64 skips CR and LF, and the signature part is not
+		// signed: line breaks in it would give the same token another
+		// spelling, which the fuzzer found.
+		bad("line breaks in the signature", "", header+"."+payload+"."+sig[:1]+"\n\n\r\n"+sig[1:]),
+		bad("a line feed at the end", "", good+"\n"),
+		bad("a space in the signature", "", header+"."+payload+"."+sig[:4]+" "+sig[4:]),
 		bad("header not JSON", "", b64([]byte("not json"))+"."+payload+"."+sig),
 		bad("payload not JSON", "", header+"."+b64([]byte("{email"))+"."+sig),
 		bad("payload a JSON array", "", header+"."+b64([]byte(`["iago@zulip.com"]`))+"."+sig),
