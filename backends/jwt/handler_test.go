@@ -1,7 +1,6 @@
 package jwt_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +15,7 @@ import (
 
 	gojwt "github.com/golang-jwt/jwt/v5"
 
+	"github.com/zulipauth/zulipauth-go/backends/internal/syncbuf"
 	"github.com/zulipauth/zulipauth-go/backends/jwt"
 	"github.com/zulipauth/zulipauth-go/backends/memstore"
 	"github.com/zulipauth/zulipauth-go/backends/password"
@@ -138,22 +138,8 @@ func (s *server) lastEvent() zulipauth.Event {
 	return s.events[len(s.events)-1]
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a log that goroutines write while the test reads it.
+type syncBuffer = syncbuf.Buffer
 
 // Every token case of the verifier's tests, end to end: the exact answer
 // of Zulip, never a 500, and the token never in a log line or an event.

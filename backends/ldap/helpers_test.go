@@ -1,14 +1,13 @@
 package ldap_test
 
 import (
-	"bytes"
 	"errors"
 	"log/slog"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/zulipauth/zulipauth-go/backends/internal/syncbuf"
 	"github.com/zulipauth/zulipauth-go/backends/ldap"
 	"github.com/zulipauth/zulipauth-go/backends/ldap/slapdtest"
 	"github.com/zulipauth/zulipauth-go/backends/memstore"
@@ -91,20 +90,5 @@ func checkErr(err, want error) bool {
 	return errors.Is(err, want)
 }
 
-// syncBuf is a bytes.Buffer safe for the concurrent writes of a logger.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuf is a log that goroutines write while the test reads it.
+type syncBuf = syncbuf.Buffer

@@ -10,12 +10,12 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/oauth2"
 
+	"github.com/zulipauth/zulipauth-go/backends/internal/syncbuf"
 	"github.com/zulipauth/zulipauth-go/backends/oidc"
 	"github.com/zulipauth/zulipauth-go/backends/oidc/oidctest"
 	"github.com/zulipauth/zulipauth-go/zulipauth"
@@ -99,24 +99,8 @@ func wantFault(t *testing.T, err error, want string) {
 	}
 }
 
-// logBuffer is a log written by the provider's goroutines while the test
-// reads it.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// logBuffer is a log that goroutines write while the test reads it.
+type logBuffer = syncbuf.Buffer
 
 // transport is an http.RoundTripper that lets a test change the requests a
 // Provider sends to the real provider and the answers it gets: a provider

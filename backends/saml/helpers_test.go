@@ -1,7 +1,6 @@
 package saml_test
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/zulipauth/zulipauth-go/backends/internal/syncbuf"
 	"github.com/zulipauth/zulipauth-go/backends/saml"
 	"github.com/zulipauth/zulipauth-go/backends/saml/samltest"
 	"github.com/zulipauth/zulipauth-go/zulipauth"
@@ -231,20 +231,5 @@ func wantInvalid(t testing.TB, err error, want string) {
 	}
 }
 
-// logBuffer is a log written by the provider while the test reads it.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// logBuffer is a log that goroutines write while the test reads it.
+type logBuffer = syncbuf.Buffer
