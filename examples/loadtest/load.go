@@ -153,12 +153,13 @@ func (t tally) percentileMS(q float64) float64 {
 
 // runFor drives workers, each in its own goroutine, for d (or until ctx
 // ends), numbering their operations from seq. An operation under way at
-// the deadline is finished and checked, but its rate counts only the
+// the deadline is finished and checked, but the rate counts only the
 // operations that ended within d, over d (or over the time it ran, when ctx
-// ended it sooner), as load generators such as wrk count: a few slow answers still under way at the deadline (a wrong
-// password's 401, which waits out the failure time, about 0.45 s) would
-// otherwise stretch a round of a second by half, its rate measuring when
-// they ended rather than what the server answered meanwhile.
+// ended it sooner), as load generators such as wrk count: a few slow
+// answers still under way at the deadline (a wrong password's 401, which
+// waits out the failure time, about 0.45 s) would otherwise stretch a round
+// of a second by half, its rate measuring when they ended rather than what
+// the server answered meanwhile.
 func runFor(ctx context.Context, d time.Duration, workers []worker, seq *atomic.Uint64) tally {
 	deadline := time.Now().Add(d)
 	t := drive(ctx, workers, deadline, func() (uint64, bool) {

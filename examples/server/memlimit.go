@@ -18,7 +18,7 @@ import (
 // MiB the collector ran, and the runtime gave pages back to the kernel,
 // often enough that a login cost about a millisecond more than its argon2id
 // (the load harness's logins at 0.93 of raw argon2id; 0.96 at 80 MiB, with
-// the stampede's peak still 15 MiB under its bound).
+// the stampede's peak still under its bound).
 const memoryHeadroom = 80 << 20
 
 // memoryLimit is the soft memory limit serve gives the Go runtime: every
