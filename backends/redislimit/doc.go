@@ -97,10 +97,12 @@
 // costs a call about the timeout at most, never a hang. A *redis.Client is
 // used through its WithTimeout clone (the same connection pool, with the
 // limiter's timeout for reads and writes) unless it was built with
-// ContextTimeoutEnabled, and then as it is. Build a redis.ClusterClient or
-// redis.Ring with ContextTimeoutEnabled: without it, each call runs in a
-// goroutine of its own, abandoned at the timeout, which makes decisions
-// slower.
+// ContextTimeoutEnabled, and then as it is. The clone runs none of the
+// client's hooks (go-redis's WithTimeout does not carry them over): build a
+// client whose hooks must see the limiter's calls (tracing, metrics) with
+// ContextTimeoutEnabled. Build a redis.ClusterClient or redis.Ring with
+// ContextTimeoutEnabled too: without it, each call runs in a goroutine of
+// its own, abandoned at the timeout, which makes decisions slower.
 //
 // Any error from Redis starts an outage, logged once (one slog line at level
 // Warn, with the key prefix and the error, never a key or a password); so

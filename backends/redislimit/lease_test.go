@@ -442,12 +442,24 @@ func TestLeaseOutageMidLease(t *testing.T) {
 func TestLeaseNoRenewalDuringSharedOutage(t *testing.T) {
 	t.Parallel()
 	s := redistest.Start(t)
-	c := newClient(t, s)
+	// With ContextTimeoutEnabled the limiter calls the client itself, whose
+	// hooks then see the renewals (a WithTimeout clone runs none).
+	c := newClient(t, s, func(o *redis.Options) { o.ContextTimeoutEnabled = true })
 	pipelines := &atomic.Int64{}
 	c.AddHook(pipelineCounter{pipelines})
 	h := redislimit.NewHealth()
 	l := newLimiter(t, c, zulipauth.Budget{Events: 100, Per: time.Hour}, redislimit.WithTimeout(conformanceTimeout), redislimit.WithLease(10), redislimit.WithHealth(h))
 	allow(t, l, "k") // a lease in use: renewed every LeaseRenewInterval while Redis answers
+	// While Redis answers, the renewals are sent: what follows counts
+	// something that happens.
+	deadline := time.Now().Add(3 * redislimit.LeaseRenewInterval)
+	for pipelines.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no renewal within %v of a lease, while Redis answers", 3*redislimit.LeaseRenewInterval)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	allow(t, l, "k") // used again: still renewable through the outage's time
 	h.MarkUnavailable()
 	before := pipelines.Load()
 	time.Sleep(2*redislimit.LeaseRenewInterval + redislimit.LeaseRenewInterval/2)

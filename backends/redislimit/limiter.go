@@ -50,8 +50,8 @@ var _ zulipauth.Limiter = (*Limiter)(nil)
 // New returns a limiter giving every key the budget b, in the Redis that
 // client reaches. It makes no connection: the first Allow does. A
 // *redis.Client built without ContextTimeoutEnabled is used through its
-// WithTimeout clone (see the package documentation), which has the hooks
-// that the client had when New was called, and not those added later.
+// WithTimeout clone (see the package documentation), which runs none of the
+// client's hooks.
 //
 // It returns an error if client is nil, if b does not allow at least one
 // event over a positive period, if b refills faster than one event per
