@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -36,7 +35,7 @@ var dupLDIF = slapdtest.Person("uid=dup,"+slapdtest.People, "dup", "Dup One", "d
 func TestNoEntryCostsWhatAWrongPasswordCosts(t *testing.T) {
 	t.Parallel()
 	d := slapdtest.Start(t, slapdtest.Options{LogLevel: "stats", LDIF: dupLDIF})
-	var logged lockedBuffer
+	var logged syncBuf
 	cfg := searchConfig(d, storeWith(t, slapdtest.HamletMail))
 	cfg.MaxConns = 1 // every operation on the two connections the warm-up opens
 	cfg.Logger = slog.New(slog.NewTextHandler(&logged, nil))
@@ -111,7 +110,7 @@ func TestNoEntryBindFaults(t *testing.T) {
 	d := slapdtest.Start(t, slapdtest.Options{})
 	binds := slapdtest.Start(t, slapdtest.Options{})
 	users := storeWith(t, slapdtest.HamletMail)
-	var logged lockedBuffer
+	var logged syncBuf
 	cfg := searchConfig(d, users)
 	cfg.MaxConns, cfg.Timeout = 1, 300*time.Millisecond
 	cfg.Logger = slog.New(slog.NewTextHandler(&logged, nil))
@@ -217,22 +216,4 @@ func parseStats(log string) (ops []slapdOp, done int) {
 		}
 	}
 	return ops, done
-}
-
-// lockedBuffer is a log that several goroutines may write.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

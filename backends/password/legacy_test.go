@@ -1,13 +1,12 @@
 package password_test
 
 import (
-	"bytes"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/zulipauth/zulipauth-go/backends/internal/syncbuf"
 	"github.com/zulipauth/zulipauth-go/backends/memstore"
 	"github.com/zulipauth/zulipauth-go/backends/password"
 	"github.com/zulipauth/zulipauth-go/zulipauth"
@@ -17,22 +16,7 @@ import (
 const currentPrefix = "$argon2id$v=19$m=64,t=1,p=1$"
 
 // syncBuffer is a log destination safe for the handler's concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type syncBuffer = syncbuf.Buffer
 
 // withHash stores one user, Iago, with the stored hash as it is, and returns
 // an Authenticator with the cheap parameters over the store, logging to the
